@@ -1,0 +1,33 @@
+"""!host: where a machine is, what it is, and what runs on it."""
+
+from infrabot.describe import NOT_RECORDED
+from infrabot.plugin import Context, command, summarize
+
+
+@command(
+    "host",
+    aliases=("server", "machine"),
+    help="Provider, datacenter, kind, status and what runs on a host.",
+    usage="<host>",
+    example="host dinsdale",
+)
+def host(ctx: Context, args: str) -> list[str]:
+    """Describe the named host."""
+    h = ctx.index.host(args)
+    kind = {"physical": "physical server", "vm": "VM"}.get(h.kind or "", "kind not recorded")
+    facts = [
+        kind,
+        f"provider {h.provider or NOT_RECORDED}",
+        f"datacenter {h.datacenter or NOT_RECORDED}",
+        f"status {h.status}",
+    ]
+    if h.owner:
+        facts.append(f"owned by {h.owner}")
+    first = f"{h.name}: " + ", ".join(facts)
+    if h.description:
+        first += f". {h.description}"
+    runs = [s.name for s in ctx.index.services_on_host(h)] + list(h.runs)
+    lines = [first, "Runs: " + (summarize(runs, ctx) if runs else NOT_RECORDED)]
+    if h.notes:
+        lines.append("Note: " + "; ".join(h.notes))
+    return lines

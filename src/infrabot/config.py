@@ -1,0 +1,137 @@
+"""The bot's configuration: a YAML file, with secrets also taken from environment variables.
+
+Any key can be set from the environment as ``INFRABOT_<KEY>``, nested keys joined by ``__``:
+``INFRABOT_IRC__SASL_PASSWORD``, ``INFRABOT_MATRIX__ACCESS_TOKEN``. Values in the file win
+over the environment, except that a secret left out of the file is taken from it. Relative
+paths in the file are relative to the file's folder.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from infrabot.errors import ConfigError
+
+__all__ = [
+    "AdminsConfig",
+    "Config",
+    "IrcConfig",
+    "MatrixConfig",
+    "default_inventory_path",
+    "load_config",
+]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AdminsConfig(_Section):
+    """Admins by authenticated identity on each network; nicks and display names never count."""
+
+    irc: list[str] = Field(default_factory=list, description="IRC services account names")
+    matrix: list[str] = Field(default_factory=list, description="Matrix user IDs")
+
+
+class IrcConfig(_Section):
+    """How to reach the IRC network."""
+
+    host: str = "127.0.0.1"
+    port: int = 6667
+    tls: bool = False
+    tls_verify: bool = True
+    tls_ca_file: Path | None = None
+    server_password: SecretStr | None = None
+    nick: str = "infrabot"
+    alt_nicks: list[str] = Field(default_factory=list)
+    realname: str = "infrabot"
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    nickserv_password: SecretStr | None = None
+    channels: list[str] = Field(default_factory=lambda: ["#python-infra"])
+    channel_keys: dict[str, SecretStr] = Field(default_factory=dict)
+    rejoin_on_kick: bool = True
+
+
+class MatrixConfig(_Section):
+    """How to reach the Matrix homeserver."""
+
+    homeserver: str = "http://127.0.0.1:8008"
+    user_id: str = "@infrabot:localhost"
+    password: SecretStr | None = None
+    access_token: SecretStr | None = None
+    device_name: str = "infrabot"
+    rooms: list[str] = Field(default_factory=list)
+    store_path: Path = Path("matrix-store")
+    max_age: float = 600.0
+
+
+def default_inventory_path() -> Path:
+    """The shipped PSF inventory: inside the wheel, or at the root of a checkout."""
+    bundled = Path(__file__).parent / "data" / "inventory.yaml"
+    if bundled.is_file():
+        return bundled
+    return Path(__file__).resolve().parents[2] / "inventory.yaml"
+
+
+class Config(BaseSettings):
+    """Everything ``infrabot run`` needs; every key has a working default."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="INFRABOT_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    inventory: Path = Field(default_factory=default_inventory_path)
+    plugins: list[Path] | None = Field(
+        default=None, description="Plugin folders; the shipped plugins when not set."
+    )
+    prefix: str = Field(default="!", min_length=1, max_length=5)
+    store: Path = Path("infrabot.db")
+    admins: AdminsConfig = Field(default_factory=AdminsConfig)
+    irc: IrcConfig | None = None
+    matrix: MatrixConfig | None = None
+    log_level: str = "INFO"
+    max_inventory_bytes: int = 64 * 1024 * 1024
+
+
+_PATH_KEYS = ("inventory", "store")
+
+
+def load_config(path: Path | None, **overrides: Any) -> Config:
+    """Read ``path`` (or only the environment and defaults when None) into a :class:`Config`."""
+    data: dict[str, Any] = {}
+    if path is not None:
+        try:
+            loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path}: {exc}") from None
+        if loaded is not None and not isinstance(loaded, dict):
+            raise ConfigError(f"{path}: the top level must be a mapping")
+        data = _resolve_paths(loaded or {}, path.parent)
+    data.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        return Config(**data)
+    except ValidationError as exc:
+        where = str(path) if path else "configuration"
+        lines = [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
+        raise ConfigError(f"{where}: " + "; ".join(lines)) from None
+
+
+def _resolve_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:
+    out = dict(data)
+    for key in _PATH_KEYS:
+        if isinstance(out.get(key), str):
+            out[key] = base / out[key]
+    if isinstance(out.get("plugins"), list):
+        out["plugins"] = [base / p if isinstance(p, str) else p for p in out["plugins"]]
+    matrix = out.get("matrix")
+    if isinstance(matrix, dict) and isinstance(matrix.get("store_path"), str):
+        out["matrix"] = {**matrix, "store_path": base / matrix["store_path"]}
+    return out

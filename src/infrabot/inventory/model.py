@@ -1,0 +1,185 @@
+"""The shape of ``inventory.yaml``, as frozen pydantic models that reject unknown keys.
+
+Cross-references (an owner naming a person, a host naming a datacenter) are checked by
+:func:`infrabot.inventory.references.check_references` after the shapes validate, so that
+every problem in a file is reported in one pass.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+__all__ = [
+    "ConfigManagement",
+    "Contact",
+    "ContactHandles",
+    "Datacenter",
+    "Group",
+    "Host",
+    "Hosting",
+    "Inventory",
+    "Member",
+    "Person",
+    "Provider",
+    "ProviderUse",
+    "Service",
+]
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+Names = tuple[Name, ...]
+Notes = tuple[Text, ...]
+
+ProviderUse = Literal[
+    "cloud", "vm-hosting", "physical-hosting", "cdn", "dns", "registrar", "monitoring"
+]
+HostKind = Literal["physical", "vm"]
+HostStatus = Literal["active", "legacy", "unreachable"]
+GroupKind = Literal["team", "list"]
+ContactKind = Literal["email", "url", "irc", "matrix"]
+
+
+class _Entry(BaseModel):
+    """Common settings: unknown keys are errors, entries never change once loaded."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ContactHandles(_Entry):
+    """How to reach a person directly on each network."""
+
+    email: Name | None = None
+    irc_nick: Name | None = None
+    irc_account: Name | None = None
+    matrix_id: Annotated[str, StringConstraints(pattern=r"^@[^:\s]+:\S+$")] | None = None
+
+
+class Person(_Entry):
+    """Someone who owns, maintains or can be asked about something."""
+
+    name: Name
+    aliases: Names = ()
+    roles: Names = ()
+    contact: ContactHandles = ContactHandles()
+    notes: Notes = ()
+
+
+class Member(_Entry):
+    """A person's membership in a group, with their role there."""
+
+    person: Name
+    role: Name | None = None
+
+
+class Group(_Entry):
+    """A team or a mailing list that can own services and be paged."""
+
+    name: Name
+    kind: GroupKind
+    aliases: Names = ()
+    description: Text | None = None
+    lead: Name | None = None
+    members: tuple[Member, ...] = ()
+    mailing_list: Name | None = None
+    channels: Names = ()
+    notes: Notes = ()
+
+
+class ConfigManagement(_Entry):
+    """The tool that configures machines, and where its configuration lives."""
+
+    tool: Name
+    repository: Name | None = None
+
+
+class Provider(_Entry):
+    """A company or organisation that provides something the team relies on."""
+
+    name: Name
+    aliases: Names = ()
+    uses: tuple[ProviderUse, ...] = ()
+    description: Text | None = None
+    config_management: ConfigManagement | None = None
+    notes: Notes = ()
+
+
+class Datacenter(_Entry):
+    """A datacenter (or region) of a provider, under the team's own short code."""
+
+    code: Name
+    provider: Name
+    region: Name | None = None
+    notes: Notes = ()
+
+
+class Host(_Entry):
+    """A machine: physical or virtual, with what runs on it."""
+
+    name: Name
+    aliases: Names = ()
+    provider: Name | None = None
+    datacenter: Name | None = None
+    kind: HostKind | None = None
+    status: HostStatus = "active"
+    owner: Name | None = None
+    description: Text | None = None
+    runs: Notes = ()
+    notes: Notes = ()
+
+
+class Hosting(_Entry):
+    """Where (part of) a service runs. A service may run in several places."""
+
+    role: Name | None = None
+    provider: Name | None = None
+    kind: HostKind | None = None
+    host: Name | None = None
+    datacenter: Name | None = None
+    cdn: Name | None = None
+    config_management: ConfigManagement | None = None
+    description: Text | None = None
+
+
+class Contact(_Entry):
+    """A way to reach the people behind a service: an address, a URL, a channel."""
+
+    kind: ContactKind
+    value: Name
+    note: Text | None = None
+
+
+class Service(_Entry):
+    """Something the team runs or answers for."""
+
+    name: Name
+    aliases: Names = ()
+    domains: Names = ()
+    description: Text | None = None
+    part_of: Name | None = None
+    hosting: tuple[Hosting, ...] = ()
+    owners: Names = ()
+    escalation: Names = Field(
+        default=(), description="Who to page, in order, before the team lead and the team."
+    )
+    contacts: tuple[Contact, ...] = ()
+    repositories: Names = ()
+    notes: Notes = ()
+
+
+class Inventory(_Entry):
+    """The whole inventory file."""
+
+    version: Literal[1] = 1
+    team: Name | None = Field(
+        default=None,
+        description="The group that is the infrastructure team: !team shows it, pages fall back "
+        "to it.",
+    )
+    people: tuple[Person, ...] = ()
+    groups: tuple[Group, ...] = ()
+    providers: tuple[Provider, ...] = ()
+    datacenters: tuple[Datacenter, ...] = ()
+    hosts: tuple[Host, ...] = ()
+    services: tuple[Service, ...] = ()

@@ -1,0 +1,126 @@
+"""The public plugin API: the ``@command`` decorator and the ``Context`` a handler receives.
+
+A plugin is a plain module::
+
+    from infrabot.plugin import Context, command
+
+    @command("owner", aliases=("owners",), help="Who owns a service", usage="<service>",
+             example="owner pypi")
+    def owner(ctx: Context, args: str) -> str:
+        service = ctx.index.service(args)   # raises CommandError with suggestions
+        return f"{service.name}: ..."
+
+The decorator only attaches metadata; the loader collects decorated functions per module, so a
+plugin can be reloaded or removed as a whole. Handlers may be plain or ``async`` functions and
+return a string, a sequence of lines, a :class:`~infrabot.messages.Reply`, or None.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+from infrabot.errors import CommandError
+from infrabot.messages import IncomingMessage, Reply
+
+if TYPE_CHECKING:
+    from infrabot.inventory.index import Index
+
+__all__ = [
+    "CommandError",
+    "CommandSpec",
+    "Context",
+    "Handler",
+    "HandlerResult",
+    "command",
+    "summarize",
+]
+
+HandlerResult: TypeAlias = str | Sequence[str] | Reply | None
+Handler: TypeAlias = Callable[["Context", str], HandlerResult | Awaitable[HandlerResult]]
+
+_SPEC_ATTR = "__infrabot_command__"
+
+
+@dataclass(frozen=True, slots=True)
+class CommandSpec:
+    """What a plugin declares about one command."""
+
+    name: str
+    handler: Handler
+    aliases: tuple[str, ...] = ()
+    help: str = ""
+    usage: str = ""
+    example: str = ""
+    admin_only: bool = False
+    plugin: str = ""
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The command's name followed by its aliases."""
+        return (self.name, *self.aliases)
+
+
+@dataclass(slots=True)
+class Context:
+    """Everything a handler may use to answer one message.
+
+    ``full`` is true where long answers may be given whole (private conversations and the
+    console); in a channel, handlers summarize and point to a private message.
+    ``extras`` carries services later subsystems add (the store, the pager) by name.
+    """
+
+    message: IncomingMessage
+    index: Index
+    prefix: str
+    full: bool
+    commands: Sequence[CommandSpec] = ()
+    is_admin: bool = False
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def bot_name(self) -> str:
+        """The bot's name on the network the message came from."""
+        return self.message.bot_name
+
+
+def command(
+    name: str,
+    *,
+    aliases: Sequence[str] = (),
+    help: str = "",
+    usage: str = "",
+    example: str = "",
+    admin_only: bool = False,
+) -> Callable[[Handler], Handler]:
+    """Declare ``name`` as a chat command handled by the decorated function."""
+
+    def attach(func: Handler) -> Handler:
+        spec = CommandSpec(
+            name=name.lower(),
+            handler=func,
+            aliases=tuple(a.lower() for a in aliases),
+            help=help,
+            usage=usage,
+            example=example,
+            admin_only=admin_only,
+        )
+        setattr(func, _SPEC_ATTR, spec)
+        return func
+
+    return attach
+
+
+def spec_of(obj: object) -> CommandSpec | None:
+    """The command declared on ``obj`` by :func:`command`, if any."""
+    spec = getattr(obj, _SPEC_ATTR, None)
+    return spec if isinstance(spec, CommandSpec) else None
+
+
+def summarize(items: Sequence[str], ctx: Context, limit: int = 6) -> str:
+    """Join ``items`` for a reply: all of them where ``ctx.full``, else the first ``limit``."""
+    if ctx.full or len(items) <= limit:
+        return ", ".join(items)
+    shown = ", ".join(items[:limit])
+    return f"{shown} … and {len(items) - limit} more (ask me in private for all)"

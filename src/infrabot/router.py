@@ -1,0 +1,196 @@
+"""From one incoming message to the replies it deserves.
+
+The router decides whether a message is a command (prefix, addressed by name, or a private
+message), finds the command by name or alias (suggesting the nearest on a typo), checks
+guards, runs the handler, and turns whatever happens into short, clean reply lines. It fails
+closed: an admin-only command runs only for an identified admin, and no exception escapes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import re
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from rapidfuzz import fuzz, process
+
+from infrabot.errors import CommandError
+from infrabot.inventory.index import Index
+from infrabot.loader import PluginSet
+from infrabot.messages import IncomingMessage, Reply, Sender
+from infrabot.plugin import CommandSpec, Context, HandlerResult
+from infrabot.text import clean_line, split_lines
+
+__all__ = ["Guard", "ParsedCommand", "Router", "RouterLimits"]
+
+log = logging.getLogger(__name__)
+
+Guard = Callable[[IncomingMessage, CommandSpec], str | Awaitable[str | None] | None]
+"""Runs before a command: returns a refusal to send, or None to let the command run."""
+
+_WORD = re.compile(r"[a-z][a-z0-9_-]{0,31}")
+
+
+@dataclass(frozen=True, slots=True)
+class RouterLimits:
+    """Bounds that keep any one message from flooding a channel or stalling the bot."""
+
+    max_input_chars: int = 2000
+    channel_lines: int = 4
+    private_lines: int = 60
+    handler_seconds: float = 20.0
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedCommand:
+    """A message that is a command: the name typed and the rest of the line."""
+
+    name: str
+    args: str
+
+
+@dataclass(slots=True)
+class Router:
+    """Turns incoming messages into replies using the current plugins and inventory index."""
+
+    plugins: PluginSet
+    index: Callable[[], Index]
+    prefix: str = "!"
+    is_admin: Callable[[Sender], bool] = lambda sender: False
+    guards: Sequence[Guard] = ()
+    limits: RouterLimits = RouterLimits()
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def parse(self, message: IncomingMessage) -> ParsedCommand | None:
+        """The command in ``message``, or None when the message is not meant for the bot."""
+        text = clean_line(message.text, self.limits.max_input_chars)
+        rest: str | None = None
+        if self.prefix and text.startswith(self.prefix):
+            rest = text[len(self.prefix) :]
+        else:
+            addressed = _strip_address(text, message.bot_name)
+            if addressed is not None:
+                rest = _strip_prefix(addressed, self.prefix)
+            elif message.room.private:
+                rest = _strip_prefix(text, self.prefix)
+        if rest is None:
+            return None
+        word, _, args = rest.strip().partition(" ")
+        name = word.lower()
+        if not _WORD.fullmatch(name):
+            return None  # "!!!" or "! " in a channel is not a command
+        return ParsedCommand(name, args.strip())
+
+    async def handle(self, message: IncomingMessage) -> list[Reply]:
+        """Every reply ``message`` calls for (none when it is not a command). Never raises."""
+        try:
+            parsed = self.parse(message)
+            if parsed is None:
+                return []
+            result = await self._run(message, parsed)
+        except Exception:  # the last line of defence: the bot keeps serving
+            log.exception("router failed on %r", message.text[:200])
+            result = ["sorry, something went wrong (logged)"]
+        return self._replies(message, result)
+
+    async def _run(self, message: IncomingMessage, parsed: ParsedCommand) -> list[str] | Reply:
+        commands = self.plugins.commands
+        spec = commands.get(parsed.name)
+        if spec is None:
+            return [self._unknown(parsed.name, commands)]
+        if spec.admin_only and not (message.sender.account and self.is_admin(message.sender)):
+            log.warning(
+                "refused %s%s to %s on %s (account %s)",
+                self.prefix,
+                spec.name,
+                message.sender.name,
+                message.sender.network,
+                message.sender.account,
+            )
+            return [f"sorry, {self.prefix}{spec.name} is for admins only"]
+        for guard in self.guards:
+            refusal = guard(message, spec)
+            if inspect.isawaitable(refusal):
+                refusal = await refusal
+            if refusal:
+                return [refusal]
+        ctx = Context(
+            message=message,
+            index=self.index(),
+            prefix=self.prefix,
+            full=message.room.private,
+            commands=self.plugins.specs,
+            is_admin=bool(message.sender.account) and self.is_admin(message.sender),
+            extras=self.extras,
+        )
+        try:
+            async with asyncio.timeout(self.limits.handler_seconds):
+                result = spec.handler(ctx, parsed.args)
+                if inspect.isawaitable(result):
+                    result = await result
+        except CommandError as exc:
+            return [str(exc)]
+        except TimeoutError:
+            log.error("%s%s timed out", self.prefix, spec.name)
+            return [f"sorry, {self.prefix}{spec.name} took too long"]
+        except Exception:
+            log.exception(
+                "plugin %s failed on %s%s %s",
+                spec.plugin,
+                self.prefix,
+                spec.name,
+                parsed.args[:200],
+            )
+            return [f"sorry, {self.prefix}{spec.name} failed with an internal error (logged)"]
+        return result if isinstance(result, Reply) else _lines_of(result)
+
+    def _unknown(self, name: str, commands: dict[str, CommandSpec]) -> str:
+        hit = process.extractOne(name, list(commands), scorer=fuzz.ratio, score_cutoff=60)
+        help_hint = f"{self.prefix}help lists them"
+        if hit is None:
+            return f"no command '{name}'; {help_hint}"
+        return (
+            f"no command '{name}'; did you mean {self.prefix}{commands[hit[0]].name}? ({help_hint})"
+        )
+
+    def _replies(self, message: IncomingMessage, result: Sequence[str] | Reply) -> list[Reply]:
+        """Clean, bounded replies: a plugin's own :class:`Reply` keeps its room and mentions."""
+        if isinstance(result, Reply):
+            reply = result
+        else:
+            reply = Reply(room=message.room, lines=tuple(result), in_reply_to=message)
+        clean = [line for raw in reply.lines for line in split_lines(raw)]
+        if not clean:
+            return []
+        limit = self.limits.private_lines if reply.room.private else self.limits.channel_lines
+        if len(clean) > limit:
+            hidden = len(clean) - (limit - 1)
+            where = "" if reply.room.private else ": ask me in private"
+            clean = [*clean[: limit - 1], f"({hidden} more lines{where})"]
+        return [replace(reply, lines=tuple(clean))]
+
+
+def _lines_of(result: HandlerResult) -> list[str]:
+    if result is None:
+        return []
+    if isinstance(result, str):
+        return [result]
+    if isinstance(result, Reply):
+        return list(result.lines)
+    return [str(line) for line in result]
+
+
+def _strip_address(text: str, bot_name: str) -> str | None:
+    """``owner pypi`` from ``infrabot: owner pypi`` (or ``infrabot, ...``), else None."""
+    if not bot_name:
+        return None
+    match = re.match(rf"\s*{re.escape(bot_name)}\s*[:,]\s*", text, re.IGNORECASE)
+    return text[match.end() :] if match else None
+
+
+def _strip_prefix(text: str, prefix: str) -> str:
+    return text[len(prefix) :] if prefix and text.startswith(prefix) else text

@@ -1,0 +1,1 @@
+"""Chat networks: each transport turns its network's events into :mod:`infrabot.messages`."""
