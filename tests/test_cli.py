@@ -14,16 +14,21 @@ import pytest
 from infrabot.cli import main
 from tests.conftest import PSF_INVENTORY, ROOT
 
-OWNER_PYPI = (
-    "PyPI (pypi.python.org) is maintained by Ernest W. Durbin III, Donald Stufft and Richard Jones\n"
-)
+OWNER_PYPI = "PyPI (pypi.python.org) is maintained by Ernest W. Durbin III, Donald Stufft and Richard Jones\n"
 
 
-def run(*args: str, cwd: Path | None = None, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def run(
+    *args: str, cwd: Path | None = None, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     return subprocess.run(
         [sys.executable, "-m", "infrabot", *args],
-        capture_output=True, text=True, cwd=cwd, input=stdin, env=env, timeout=60,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        input=stdin,
+        env=env,
+        timeout=60,
     )
 
 
@@ -44,7 +49,9 @@ def test_check_ok(capsys: pytest.CaptureFixture[str]) -> None:
     )
 
 
-def test_check_prints_all_errors_and_fails(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_check_prints_all_errors_and_fails(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text(
         "services:\n  - name: a\n    owners: [nobody]\n  - name: b\n    hosting: [{host: nowhere}]\n"
@@ -57,7 +64,9 @@ def test_check_prints_all_errors_and_fails(tmp_path: Path, capsys: pytest.Captur
     )
 
 
-def test_broken_inventory_refuses_to_start(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_broken_inventory_refuses_to_start(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("services: [")
     assert main(["--inventory", str(bad), "query", "!help"]) == 1
@@ -68,10 +77,19 @@ def test_schema(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["schema"]) == 0
     schema = json.loads(capsys.readouterr().out)
     assert schema["additionalProperties"] is False
-    assert set(schema["properties"]) >= {"people", "groups", "providers", "datacenters", "hosts", "services"}
+    assert set(schema["properties"]) >= {
+        "people",
+        "groups",
+        "providers",
+        "datacenters",
+        "hosts",
+        "services",
+    }
 
 
-def test_config_file_and_inventory_option(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_config_file_and_inventory_option(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     inv = tmp_path / "inv.yaml"
     inv.write_text("services:\n  - name: Widget\n    domains: [widget.example.org]\n")
     cfg = tmp_path / "bot.yaml"
@@ -115,7 +133,9 @@ def test_wheel_in_a_clean_venv_answers_from_another_folder(tmp_path: Path) -> No
     venv.create(env_dir, with_pip=True)
     pip = subprocess.run(
         [str(env_dir / "bin" / "python"), "-m", "pip", "install", "-q", str(ROOT)],
-        capture_output=True, text=True, timeout=600,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert pip.returncode == 0, pip.stderr[-2000:]
     elsewhere = tmp_path / "elsewhere"
@@ -123,7 +143,11 @@ def test_wheel_in_a_clean_venv_answers_from_another_folder(tmp_path: Path) -> No
     clean_env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     result = subprocess.run(
         [str(env_dir / "bin" / "infrabot"), "query", "!owner pypi"],
-        capture_output=True, text=True, cwd=elsewhere, env=clean_env, timeout=60,
+        capture_output=True,
+        text=True,
+        cwd=elsewhere,
+        env=clean_env,
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith(OWNER_PYPI)

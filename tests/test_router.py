@@ -34,12 +34,16 @@ async def lines(router: Router, text: str, **kw: object) -> list[str]:
 
 def test_broken_plugins_are_reported_and_skipped(router: Router) -> None:
     errors = router.plugins.errors
-    assert any("plugin broken_import: ImportError: this plugin is broken on purpose" in e for e in errors)
+    assert any(
+        "plugin broken_import: ImportError: this plugin is broken on purpose" in e for e in errors
+    )
     assert any("command name 'boom' is already taken by plugin boom" in e for e in errors)
     assert "owner" in router.plugins.commands  # the others still load
 
 
-async def test_exception_in_plugin_gives_short_error(router: Router, caplog: pytest.LogCaptureFixture) -> None:
+async def test_exception_in_plugin_gives_short_error(
+    router: Router, caplog: pytest.LogCaptureFixture
+) -> None:
     assert await lines(router, "!boom") == ["sorry, !boom failed with an internal error (logged)"]
     assert "kaboom" in caplog.text  # the traceback goes to the log
     assert await lines(router, "!owner docs") == [
@@ -66,7 +70,10 @@ async def test_injected_line_breaks_and_controls_are_removed(router: Router) -> 
 
 async def test_channel_output_is_capped(router: Router) -> None:
     assert await lines(router, "!many") == [
-        "line 0", "line 1", "line 2", "(97 more lines: ask me in private)",
+        "line 0",
+        "line 1",
+        "line 2",
+        "(97 more lines: ask me in private)",
     ]
     private = await lines(router, "!many", private=True)
     assert len(private) == 60 and private[-1] == "(41 more lines)"
@@ -116,15 +123,34 @@ texts = st.one_of(
         lambda p, cmd, arg: f"{p}{cmd} {arg}",
         st.sampled_from(["!", "infrabot: ", "infrabot,", "", "!!"]),
         st.sampled_from(
-            ["owner", "host", "provider", "service", "dc", "team", "who", "search", "help",
-             "echo", "inject", "boom", "many", "secret", "OWNER", "nope", ""]
+            [
+                "owner",
+                "host",
+                "provider",
+                "service",
+                "dc",
+                "team",
+                "who",
+                "search",
+                "help",
+                "echo",
+                "inject",
+                "boom",
+                "many",
+                "secret",
+                "OWNER",
+                "nope",
+                "",
+            ]
         ),
         st.text(max_size=200),
     ),
 )
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(text=texts, private=st.booleans(), account=st.none() | st.text(max_size=20))
 def test_fuzz_router_never_raises_or_injects(
     router: Router, text: str, private: bool, account: str | None

@@ -27,7 +27,9 @@ def _parser() -> argparse.ArgumentParser:
     # that does not repeat them from resetting what was given before it.
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
-        "--inventory", type=Path, default=argparse.SUPPRESS,
+        "--inventory",
+        type=Path,
+        default=argparse.SUPPRESS,
         help="inventory file (default: the shipped one)",
     )
     common.add_argument(

@@ -89,8 +89,11 @@ def reach_line(index: Index, service: Service) -> str:
     if ways:
         return "Reach: " + "; ".join(ways)
     fallback = team_fallback(index)
-    return f"Reach: no contact recorded for them; {fallback}" if fallback else \
-        "Reach: no contact recorded for them"
+    return (
+        f"Reach: no contact recorded for them; {fallback}"
+        if fallback
+        else "Reach: no contact recorded for them"
+    )
 
 
 def hosting_text(index: Index, hosting: Hosting) -> str:

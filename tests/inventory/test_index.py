@@ -64,15 +64,25 @@ def test_other_kinds(psf_index: Index) -> None:
 def test_reverse_indexes(psf_index: Index) -> None:
     fastly = psf_index.provider("fastly")
     assert [s.name for s in psf_index.services_on_provider(fastly)] == [
-        "docs.python.org", "www.python.org", "Python downloads", "PyPI",
+        "docs.python.org",
+        "www.python.org",
+        "Python downloads",
+        "PyPI",
     ]
     dinsdale = psf_index.host("dinsdale")
     assert [s.name for s in psf_index.services_on_host(dinsdale)] == ["legacy.python.org"]
     xs4all = psf_index.provider("xs4all")
-    assert [h.name for h in psf_index.hosts_on_provider(xs4all)] == ["albatross", "dinsdale", "ximinez"]
+    assert [h.name for h in psf_index.hosts_on_provider(xs4all)] == [
+        "albatross",
+        "dinsdale",
+        "ximinez",
+    ]
     zach = psf_index.owner("Zach Ware")
     assert zach is not None
-    assert [s.name for s in psf_index.services_owned_by(zach)] == ["Buildbot master", "speed.python.org"]
+    assert [s.name for s in psf_index.services_owned_by(zach)] == [
+        "Buildbot master",
+        "speed.python.org",
+    ]
     do = psf_index.provider("digital ocean")
     assert [d.code for d in psf_index.datacenters_of(do)] == ["ams1", "nyc1"]
 

@@ -69,7 +69,9 @@ CASES = [
     ),
     pytest.param(
         broken("    kind: vm", "    kind: container"),
-        ["inventory.yaml:23: hosts[web1].kind: input should be 'physical' or 'vm' (got 'container')"],
+        [
+            "inventory.yaml:23: hosts[web1].kind: input should be 'physical' or 'vm' (got 'container')"
+        ],
         id="wrong-enum-value",
     ),
     pytest.param(
@@ -83,7 +85,10 @@ CASES = [
         id="wrong-type-string-for-list",
     ),
     pytest.param(
-        broken("    aliases: [Python Package Index]", "    aliases: [Python Package Index]\n    owner: x"),
+        broken(
+            "    aliases: [Python Package Index]",
+            "    aliases: [Python Package Index]\n    owner: x",
+        ),
         ["inventory.yaml:27: services[PyPI].owner: unknown key 'owner'; did you mean 'owners'?"],
         id="unknown-key-with-suggestion",
     ),
@@ -93,7 +98,10 @@ CASES = [
         id="unknown-top-level-key",
     ),
     pytest.param(
-        broken("owners: [Ernest W. Durbin III, Donald Stufft]", "owners: [Donald Stufft, Ernest Durbin]"),
+        broken(
+            "owners: [Ernest W. Durbin III, Donald Stufft]",
+            "owners: [Donald Stufft, Ernest Durbin]",
+        ),
         [
             "inventory.yaml:30: services[PyPI].owners[1]: no person or group 'Ernest Durbin'; "
             "did you mean 'Ernest W. Durbin III'?"
@@ -111,8 +119,13 @@ CASES = [
         id="dangling-datacenter",
     ),
     pytest.param(
-        broken("{code: iad1, provider: Rackspace, region: IAD}", "{code: iad1, provider: Rackspac, region: IAD}"),
-        ["inventory.yaml:18: datacenters[iad1].provider: no provider 'Rackspac'; did you mean 'Rackspace'?"],
+        broken(
+            "{code: iad1, provider: Rackspace, region: IAD}",
+            "{code: iad1, provider: Rackspac, region: IAD}",
+        ),
+        [
+            "inventory.yaml:18: datacenters[iad1].provider: no provider 'Rackspac'; did you mean 'Rackspace'?"
+        ],
         id="dangling-provider",
     ),
     pytest.param(
@@ -131,8 +144,13 @@ CASES = [
         id="dangling-team",
     ),
     pytest.param(
-        broken("  - name: Donald Stufft\ngroups", "  - name: Donald Stufft\n  - name: donald  stufft\ngroups"),
-        ["inventory.yaml:7: people[donald  stufft].name: duplicate person or group name 'donald  stufft'"],
+        broken(
+            "  - name: Donald Stufft\ngroups",
+            "  - name: Donald Stufft\n  - name: donald  stufft\ngroups",
+        ),
+        [
+            "inventory.yaml:7: people[donald  stufft].name: duplicate person or group name 'donald  stufft'"
+        ],
         id="duplicate-person-name",
     ),
     pytest.param(
@@ -150,12 +168,16 @@ CASES = [
     ),
     pytest.param(
         broken("    kind: team\n", "    kind: team\n    aliases: [Donald Stufft]\n"),
-        ["inventory.yaml:10: groups[Infra].aliases[0]: 'Donald Stufft' of Infra clashes with Donald Stufft"],
+        [
+            "inventory.yaml:10: groups[Infra].aliases[0]: 'Donald Stufft' of Infra clashes with Donald Stufft"
+        ],
         id="alias-clash-person-and-group",
     ),
     pytest.param(
         broken("    kind: vm", "    kind: vm\n    status: down"),
-        ["inventory.yaml:24: hosts[web1].status: input should be 'active', 'legacy' or 'unreachable'"],
+        [
+            "inventory.yaml:24: hosts[web1].status: input should be 'active', 'legacy' or 'unreachable'"
+        ],
         id="bad-host-status",
     ),
     pytest.param(
@@ -179,18 +201,27 @@ CASES = [
         id="unknown-provider-use",
     ),
     pytest.param(
-        broken("  - name: Donald Stufft\ngroups", "  - name: Donald Stufft\n    contact: {matrix_id: donald}\ngroups"),
+        broken(
+            "  - name: Donald Stufft\ngroups",
+            "  - name: Donald Stufft\n    contact: {matrix_id: donald}\ngroups",
+        ),
         ["inventory.yaml:7: people[Donald Stufft].contact.matrix_id: string should match pattern"],
         id="bad-matrix-id",
     ),
     pytest.param(
-        broken("  - name: Donald Stufft\ngroups", "  - name: Donald Stufft\n    name: Donald\ngroups"),
+        broken(
+            "  - name: Donald Stufft\ngroups", "  - name: Donald Stufft\n    name: Donald\ngroups"
+        ),
         ["inventory.yaml:7: duplicate key 'name'"],
         id="duplicate-yaml-key",
     ),
     pytest.param("", ["inventory.yaml: the file is empty"], id="empty-file"),
-    pytest.param("# just a comment\n", ["inventory.yaml: the file holds no data"], id="only-comments"),
-    pytest.param("- a\n- b\n", ["inventory.yaml:1: the top level must be a mapping"], id="top-level-list"),
+    pytest.param(
+        "# just a comment\n", ["inventory.yaml: the file holds no data"], id="only-comments"
+    ),
+    pytest.param(
+        "- a\n- b\n", ["inventory.yaml:1: the top level must be a mapping"], id="top-level-list"
+    ),
     pytest.param(
         broken("services:\n", "services:\n\t- name: x\n"),
         ["inventory.yaml:25: YAML syntax error: tabs disallowed"],
@@ -218,7 +249,9 @@ def test_there_are_at_least_twenty_kinds() -> None:
 
 def test_every_problem_is_reported_in_one_pass() -> None:
     text = broken("    kind: vm", "    kind: cloud")
-    text = text.replace("cdn: Fastly,", "cdn: Akamai,").replace("    uses: [cdn]", "    uses: [cdn]\n    colour: red")
+    text = text.replace("cdn: Fastly,", "cdn: Akamai,").replace(
+        "    uses: [cdn]", "    uses: [cdn]\n    colour: red"
+    )
     found = errors_of(text)
     # shape errors come first in one pass; references are checked once shapes are valid
     assert [p.split(": ")[1] for p in found] == ["providers[Fastly].colour", "hosts[web1].kind"]
@@ -226,7 +259,9 @@ def test_every_problem_is_reported_in_one_pass() -> None:
 
 def test_all_reference_problems_are_reported_together() -> None:
     text = GOOD.replace("cdn: Fastly,", "cdn: Akamai,").replace("host: web1}", "host: nowhere}")
-    text = text.replace("owners: [Ernest W. Durbin III, Donald Stufft]", "owners: [Nobody, Donald Stufft]")
+    text = text.replace(
+        "owners: [Ernest W. Durbin III, Donald Stufft]", "owners: [Nobody, Donald Stufft]"
+    )
     found = errors_of(text)
     assert len(found) == 3
     assert {f.split(": ")[1] for f in found} == {

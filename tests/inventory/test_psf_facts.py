@@ -9,8 +9,13 @@ def test_team(psf_index: Index) -> None:
     team = psf_index.team
     assert team is not None and team.lead == "Noah Kantrowitz"
     assert [m.person for m in team.members] == [
-        "Noah Kantrowitz", "Ernest W. Durbin III", "Benjamin W. Smith", "Donald Stufft",
-        "Benjamin Peterson", "Mark Mangoba", "Alex Gaynor",
+        "Noah Kantrowitz",
+        "Ernest W. Durbin III",
+        "Benjamin W. Smith",
+        "Donald Stufft",
+        "Benjamin Peterson",
+        "Mark Mangoba",
+        "Alex Gaynor",
     ]
     assert team.mailing_list == "infrastructure-staff@python.org"
     assert team.channels == ("#python-infra on Freenode",)
@@ -27,8 +32,10 @@ def test_providers_and_datacenters(psf_index: Index) -> None:
     osuosl = psf_index.provider("osuosl").config_management
     assert osuosl is not None and (osuosl.tool, osuosl.repository) == ("Chef", "psf-chef")
     assert [(d.code, d.provider, d.region) for d in psf_index.inventory.datacenters] == [
-        ("iad1", "Rackspace", "IAD"), ("ord1", "Rackspace", "ORD"),
-        ("ams1", "Digital Ocean", "AMS3"), ("nyc1", "Digital Ocean", "NYC3"),
+        ("iad1", "Rackspace", "IAD"),
+        ("ord1", "Rackspace", "ORD"),
+        ("ams1", "Digital Ocean", "AMS3"),
+        ("nyc1", "Digital Ocean", "NYC3"),
     ]
 
 
@@ -47,7 +54,13 @@ def test_owners_as_the_overview_gives_them(psf_index: Index) -> None:
     assert owners["hg.python.org"] == ("Antoine Pitrou", "Georg Brandl")
     assert owners["wiki.python.org"] == ("Marc-André Lemburg",)
     assert owners["Buildbot master"] == ("python-dev", "Antoine Pitrou", "Zach Ware")
-    for unowned in ("www.python.org", "mail.python.org", "bugs.python.org", "PyCon", "legacy.python.org"):
+    for unowned in (
+        "www.python.org",
+        "mail.python.org",
+        "bugs.python.org",
+        "PyCon",
+        "legacy.python.org",
+    ):
         assert owners[unowned] == (), unowned
 
 
