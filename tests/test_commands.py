@@ -369,10 +369,13 @@ CHANNEL = [
     ("!search fastly", ["1 match: provider Fastly"]),
     ("!search mail", ["3 matches: service mail.python.org, host albatross, group python-dev"]),
     ("!search xyzzy", ["nothing matches 'xyzzy'"]),
+    ("!whoami", ["alice on irc: account alice, not an admin"]),
+    ("!reload", ["sorry, !reload is for admins only"]),
+    ("!audit", ["sorry, !audit is for admins only"]),
     (
         "!help",
         [
-            "Commands: !dc, !help, !host, !owner, !provider, !search, !service, !team, !who",
+            "Commands: !dc, !help, !host, !owner, !provider, !search, !service, !team, !who, !whoami",
             "!help <command> shows usage and an example",
         ],
     ),
@@ -431,7 +434,7 @@ PRIVATE = [
     (
         "help",
         [
-            "Commands: !dc, !help, !host, !owner, !provider, !search, !service, !team, !who",
+            "Commands: !dc, !help, !host, !owner, !provider, !search, !service, !team, !who, !whoami",
             "!help <command> shows usage and an example",
         ],
     ),

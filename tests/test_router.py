@@ -88,7 +88,7 @@ async def test_admin_only_fails_closed(router: Router) -> None:
 
 async def test_nick_is_not_identity(router: Router) -> None:
     assert await lines(router, "!whoami", nick="admin-account", account=None) == [
-        "admin-account account=None admin=False"
+        "admin-account on irc: not identified, not an admin"
     ]
 
 

@@ -95,6 +95,9 @@ class Config(BaseSettings):
     admins: AdminsConfig = Field(default_factory=AdminsConfig)
     irc: IrcConfig | None = None
     matrix: MatrixConfig | None = None
+    watch_inventory: bool = Field(
+        default=False, description="Reload the inventory when its file changes."
+    )
     log_level: str = "INFO"
     max_inventory_bytes: int = 64 * 1024 * 1024
 
