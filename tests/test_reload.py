@@ -122,9 +122,7 @@ async def test_plugin_reload_rolls_back(app: App, plugin_dir: Path) -> None:
         "reloaded 10 plugins, 13 commands (+ping)"
     ]
     assert await first_lines(app, "!ping") == ["pong"]
-    (plugin_dir / "extra.py").write_text(
-        "from infrabot.plugin import command\ndef broken(:\n"
-    )
+    (plugin_dir / "extra.py").write_text("from infrabot.plugin import command\ndef broken(:\n")
     lines = await first_lines(app, "!reload plugins", account=ADMIN)
     assert lines[0].startswith(
         "plugin reload failed, previous plugins kept: plugin extra: SyntaxError"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import logging
 import random
 import signal
@@ -200,14 +201,16 @@ def _stamp(path: Path) -> tuple[float, int] | None:
 
 
 def build_transports(config: Config) -> list[Transport]:
-    """A transport for every network named in ``config``."""
+    """A transport for every network named in ``config``.
+
+    Each transport module is imported only when its network is configured, so a deployment
+    on one network never loads the other's client library.
+    """
     transports: list[Transport] = []
     if config.irc is not None:
-        from infrabot.transports.irc import IrcTransport  # type: ignore[import-not-found]
-
-        transports.append(IrcTransport(config.irc))
+        irc = importlib.import_module("infrabot.transports.irc")
+        transports.append(irc.IrcTransport(config.irc))
     if config.matrix is not None:
-        from infrabot.transports.matrix import MatrixTransport  # type: ignore[import-not-found]
-
-        transports.append(MatrixTransport(config.matrix))
+        matrix = importlib.import_module("infrabot.transports.matrix")
+        transports.append(matrix.MatrixTransport(config.matrix))
     return transports
