@@ -12,6 +12,7 @@ import pytest
 
 from infrabot.app import App
 from infrabot.config import AdminsConfig, Config
+from infrabot.inventory import load_inventory
 from infrabot.loader import builtin_plugin_dir
 from infrabot.messages import Network, Reply
 from infrabot.store import Store
@@ -188,3 +189,22 @@ def test_store_migrates_and_persists(tmp_path: Path) -> None:
     again = Store(path)
     assert [e.command for e in again.recent_audit()] == ["!reload"]
     assert again.schema_version == 1
+
+
+async def test_large_files_load_in_a_child_process_with_the_same_result(
+    inventory: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from infrabot.errors import InventoryError
+    from infrabot.inventory import offload
+
+    monkeypatch.setattr(offload, "CHILD_PROCESS_BYTES", 0)
+    index = await offload.load_index_off_loop(inventory, 1 << 20)
+    assert index.inventory == load_inventory(inventory)
+    assert index.service("pypi").name == "PyPI"
+    inventory.write_text(CASES[6].values[0])  # a dangling owner, with a suggestion
+    with pytest.raises(InventoryError) as caught:
+        await offload.load_index_off_loop(inventory, 1 << 20)
+    assert [str(p) for p in caught.value.problems] == [
+        f"{inventory}:30: services[PyPI].owners[1]: no person or group 'Ernest Durbin'; "
+        "did you mean 'Ernest W. Durbin III'?"
+    ]

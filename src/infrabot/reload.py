@@ -15,7 +15,7 @@ from pathlib import Path
 from infrabot.errors import InventoryError
 from infrabot.inventory.diff import diff_inventories
 from infrabot.inventory.index import Index
-from infrabot.inventory.load import load_inventory
+from infrabot.inventory.offload import load_index_off_loop
 from infrabot.loader import PluginSet, load_plugins
 
 __all__ = ["ReloadResult", "Reloader"]
@@ -59,7 +59,7 @@ class Reloader:
         """Load and validate the inventory file again; install it only if it is valid."""
         async with self._lock:
             try:
-                index = await asyncio.to_thread(self._build_index)
+                index = await load_index_off_loop(self.inventory_path, self._max_bytes)
             except InventoryError as exc:
                 problems = tuple(str(p) for p in exc.problems)
                 count = len(problems)
@@ -75,9 +75,6 @@ class Reloader:
             self._install_index(index)
             log.info("inventory reloaded: %s", diff.summary(limit=50))
             return ReloadResult(True, f"reloaded: {diff.summary()}")
-
-    def _build_index(self) -> Index:
-        return Index(load_inventory(self.inventory_path, max_bytes=self._max_bytes))
 
     async def reload_plugins(self) -> ReloadResult:
         """Re-import every plugin; install the new set only if all of them load."""
