@@ -370,12 +370,18 @@ CHANNEL = [
     ("!search mail", ["3 matches: service mail.python.org, host albatross, group python-dev"]),
     ("!search xyzzy", ["nothing matches 'xyzzy'"]),
     ("!whoami", ["alice on irc: account alice, not an admin"]),
+    # paging needs the store; its answers are in test_paging.py
+    ("!page pypi uploads failing", ["paging is not available here (it needs the bot's store)"]),
+    ("!ack k7m2", ["paging is not available here (it needs the bot's store)"]),
+    ("!resolve k7m2", ["paging is not available here (it needs the bot's store)"]),
+    ("!pages", ["paging is not available here (it needs the bot's store)"]),
+    ("!page-info k7m2", ["paging is not available here (it needs the bot's store)"]),
     ("!reload", ["sorry, !reload is for admins only"]),
     ("!audit", ["sorry, !audit is for admins only"]),
     (
         "!help",
         [
-            "Commands: !dc, !help, !host, !owner, !provider, !search, !service, !team, !who, !whoami",
+            "Commands: !ack, !dc, !help, !host, !owner, !page, !page-info, !pages, !provider, !resolve, !search, !service, !team, !who, !whoami",
             "!help <command> shows usage and an example",
         ],
     ),
@@ -434,7 +440,7 @@ PRIVATE = [
     (
         "help",
         [
-            "Commands: !dc, !help, !host, !owner, !provider, !search, !service, !team, !who, !whoami",
+            "Commands: !ack, !dc, !help, !host, !owner, !page, !page-info, !pages, !provider, !resolve, !search, !service, !team, !who, !whoami",
             "!help <command> shows usage and an example",
         ],
     ),

@@ -120,7 +120,7 @@ async def test_plugin_reload_rolls_back(app: App, plugin_dir: Path) -> None:
         "from infrabot.plugin import command\n@command('ping')\ndef ping(c, a):\n    return 'pong'\n"
     )
     assert await first_lines(app, "!reload plugins", account=ADMIN) == [
-        "reloaded 10 plugins, 13 commands (+ping)"
+        "reloaded 11 plugins, 18 commands (+ping)"
     ]
     assert await first_lines(app, "!ping") == ["pong"]
     (plugin_dir / "extra.py").write_text("from infrabot.plugin import command\ndef broken(:\n")
@@ -183,12 +183,12 @@ def test_store_migrates_and_persists(tmp_path: Path) -> None:
 
     path = tmp_path / "state" / "infrabot.db"
     store = Store(path)
-    assert store.schema_version == 1
+    assert store.schema_version == 2
     store.audit(AuditEntry("irc", "alice", "alice", "!reload", True, "ok"))
     store.close()
     again = Store(path)
     assert [e.command for e in again.recent_audit()] == ["!reload"]
-    assert again.schema_version == 1
+    assert again.schema_version == 2
 
 
 async def test_large_files_load_in_a_child_process_with_the_same_result(

@@ -12,18 +12,22 @@ import importlib
 import logging
 import random
 import signal
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from pathlib import Path
+from typing import Any
 
-from infrabot.config import Config
+from infrabot.config import Config, WebConfig
 from infrabot.inventory.index import Index
 from infrabot.inventory.load import load_inventory
 from infrabot.loader import PluginSet, builtin_plugin_dir, load_plugins
 from infrabot.messages import IncomingMessage, Network, Reply, Sender
+from infrabot.paging.channels import EmailSender, WebhookSender
+from infrabot.paging.pager import Pager
 from infrabot.reload import Reloader
 from infrabot.router import Router
 from infrabot.store import AuditEntry, Store
 from infrabot.transports.base import Transport
+from infrabot.web import AlertServer
 
 __all__ = ["App", "build_transports"]
 
@@ -52,6 +56,19 @@ class App:
             current_plugins=lambda: self.router.plugins,
             install_plugins=self._install_plugins,
         )
+        self.pager = (
+            Pager(
+                store=store,
+                index=lambda: self._index,
+                send=self.send,
+                networks=lambda: self.transports.keys(),
+                config=config.paging,
+                email=EmailSender(config.paging.smtp) if config.paging.smtp else None,
+                webhook=WebhookSender(config.paging.webhook) if config.paging.webhook else None,
+            )
+            if store is not None
+            else None
+        )
         self.router = Router(
             plugins=initial,
             index=lambda: self._index,
@@ -59,6 +76,7 @@ class App:
             is_admin=self.is_admin,
             reloader=self.reloader,
             store=store,
+            pager=self.pager,
         )
         self.transports: dict[Network, Transport] = {}
         self._background: set[asyncio.Task[None]] = set()
@@ -121,12 +139,32 @@ class App:
                     group.create_task(self._supervise(t), name=f"transport-{t.network}")
                     for t in transports
                 ]
-                if self.config.watch_inventory:
-                    watcher = group.create_task(self.watch_inventory(), name="inventory-watch")
-                    group.create_task(_cancel_when_done(supervisors, watcher))
+                services = [group.create_task(s) for s in self._services()]
+                if services:
+                    # the services run forever; stop them once every transport has stopped
+                    group.create_task(_cancel_when_done(supervisors, services))
         finally:
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.remove_signal_handler(signal.SIGHUP)
+
+    def _services(self) -> list[Coroutine[Any, Any, None]]:
+        """What runs beside the transports: escalation, the file watch, alert intake."""
+        services: list[Coroutine[Any, Any, None]] = []
+        if self.pager is not None:
+            services.append(self.pager.run())
+        if self.config.watch_inventory:
+            services.append(self.watch_inventory())
+        if self.config.web is not None:
+            services.append(self._serve_web(self.config.web))
+        return services
+
+    async def _serve_web(self, config: WebConfig) -> None:
+        server = AlertServer(config, self.pager)
+        await server.start()
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await server.stop()
 
     def _reload_in_background(self) -> None:
         task = asyncio.get_running_loop().create_task(self.reload_inventory("SIGHUP"))
@@ -186,10 +224,12 @@ class App:
             delay = min(delay * 2, 60.0)
 
 
-async def _cancel_when_done(tasks: Sequence[asyncio.Task[None]], other: asyncio.Task[None]) -> None:
-    """The file watcher runs forever; stop it once every transport has stopped."""
+async def _cancel_when_done(
+    tasks: Sequence[asyncio.Task[None]], others: Sequence[asyncio.Task[None]]
+) -> None:
     await asyncio.wait(tasks)
-    other.cancel()
+    for other in others:
+        other.cancel()
 
 
 def _stamp(path: Path) -> tuple[float, int] | None:

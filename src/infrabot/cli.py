@@ -17,6 +17,7 @@ from infrabot.inventory.index import Index
 from infrabot.inventory.load import load_inventory
 from infrabot.inventory.model import Inventory
 from infrabot.messages import IncomingMessage, Network, Room, Sender
+from infrabot.store import Store
 from infrabot.transports.console import ConsoleTransport
 
 __all__ = ["main"]
@@ -72,8 +73,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "check":
         return _check(args.file or config.inventory)
+    # console and query keep their state in memory; a running bot keeps it on disk
+    store = Store(config.store if args.command == "run" else ":memory:")
     try:
-        app = App(config)
+        app = App(config, store=store)
     except InventoryError as exc:
         _print_problems(exc)
         return 1

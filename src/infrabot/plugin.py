@@ -26,6 +26,7 @@ from infrabot.messages import IncomingMessage, Reply, Room
 
 if TYPE_CHECKING:
     from infrabot.inventory.index import Index
+    from infrabot.paging.pager import Pager
     from infrabot.reload import Reloader
     from infrabot.store import Store
 
@@ -83,6 +84,7 @@ class Context:
     is_admin: bool = False
     reloader: Reloader | None = None
     store: Store | None = None
+    pager: Pager | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 
     def private_room(self) -> Room:

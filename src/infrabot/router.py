@@ -22,6 +22,7 @@ from infrabot.errors import CommandError
 from infrabot.inventory.index import Index
 from infrabot.loader import PluginSet
 from infrabot.messages import IncomingMessage, Reply, Sender
+from infrabot.paging.pager import Pager
 from infrabot.plugin import CommandSpec, Context, HandlerResult
 from infrabot.reload import Reloader
 from infrabot.store import AuditEntry, Store
@@ -66,6 +67,7 @@ class Router:
     guards: Sequence[Guard] = ()
     reloader: Reloader | None = None
     store: Store | None = None
+    pager: Pager | None = None
     limits: RouterLimits = RouterLimits()
     extras: dict[str, Any] = field(default_factory=dict)
 
@@ -135,6 +137,7 @@ class Router:
             is_admin=bool(message.sender.account) and self.is_admin(message.sender),
             reloader=self.reloader,
             store=self.store,
+            pager=self.pager,
             extras=self.extras,
         )
         result = await self._call(spec, ctx, parsed)
