@@ -65,6 +65,7 @@ _MIGRATIONS: tuple[str, ...] = (
         recipient TEXT NOT NULL,
         channel TEXT NOT NULL,
         at REAL NOT NULL,
+        delivered INTEGER NOT NULL DEFAULT 0,
         PRIMARY KEY (page_id, step, recipient, channel)
     );
     """,
@@ -231,17 +232,34 @@ class Store:
         return [PageEvent(*row) for row in rows]
 
     def claim_delivery(self, page_id: str, step: int, recipient: str, channel: str) -> bool:
-        """Record a delivery about to be made; False if it was made (or begun) before.
+        """Claim a delivery about to be made; False if it was already made.
 
-        Claiming before sending makes a delivery at most once, even across a crash: a
-        restarted bot never sends what an earlier run already claimed.
+        A claim is confirmed by :meth:`delivered` once the send returns. A claim left
+        unconfirmed (the bot died while sending) can be claimed again, so a restarted bot
+        finishes an interrupted step and never repeats a finished delivery.
         """
-        cursor = self._db.execute(
-            "INSERT OR IGNORE INTO deliveries (page_id, step, recipient, channel, at)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (page_id, step, recipient, channel, time.time()),
+        with self._transaction():
+            row = self._db.execute(
+                "SELECT delivered FROM deliveries"
+                " WHERE page_id = ? AND step = ? AND recipient = ? AND channel = ?",
+                (page_id, step, recipient, channel),
+            ).fetchone()
+            if row is not None:
+                return not row[0]
+            self._db.execute(
+                "INSERT INTO deliveries (page_id, step, recipient, channel, at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (page_id, step, recipient, channel, time.time()),
+            )
+            return True
+
+    def delivered(self, page_id: str, step: int, recipient: str, channel: str) -> None:
+        """Confirm a claimed delivery as made."""
+        self._db.execute(
+            "UPDATE deliveries SET delivered = 1"
+            " WHERE page_id = ? AND step = ? AND recipient = ? AND channel = ?",
+            (page_id, step, recipient, channel),
         )
-        return cursor.rowcount == 1
 
     def deliveries(self, page_id: str) -> list[tuple[int, str, str]]:
         """(step, recipient, channel) of every delivery made for a page, in order."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import logging
 import secrets
 import time
@@ -41,6 +42,10 @@ class PageRequest:
     message: IncomingMessage
     count: int
     expires: float
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds / 60:g} min" if seconds >= 60 else f"{seconds:g} s"
 
 
 def _ago(seconds: float) -> str:
@@ -262,7 +267,6 @@ class Pager:
         step = page.level + 1
         level = levels[min(step, len(levels) - 1)]
         verb = "escalating to" if step < len(levels) else "reminding"
-        minutes = self.config.escalate_after / 60
         detail = f"{verb} {level.label}"
         self.store.update_page(
             page.id,
@@ -272,11 +276,9 @@ class Pager:
         )
         fresh = self.store.page(page.id)
         assert fresh is not None
-        await self._deliver(
-            fresh,
-            step,
-            preface=f"{page.id} ({page.target}) not acknowledged after {minutes:g} min: {detail}",
-        )
+        waited = _duration(self.config.escalate_after)
+        preface = f"{page.id} ({page.target}) not acknowledged after {waited}: {detail}"
+        await self._deliver(fresh, step, preface=preface)
 
     # --- delivery ---
 
@@ -331,10 +333,11 @@ class Pager:
         level = levels[min(step, len(levels) - 1)]
         networks = set(self._networks())
         highlight = self._highlight(page, level, networks, preface)
-        if announce and self.store.claim_delivery(page.id, step, "#room", "announce"):
-            await self._safe_send(highlight)
-        elif not announce:
-            self.store.claim_delivery(page.id, step, "#room", "announce")
+        if announce:
+            await self._once(page, step, "#room", "announce", self._safe_send(highlight))
+        elif self.store.claim_delivery(page.id, step, "#room", "announce"):
+            # the first step's highlight is the command's own reply, sent by the router
+            self.store.delivered(page.id, step, "#room", "announce")
         text = (
             f"PAGE {page.id} for {page.target}: {page.reason} (asked by {page.requester} "
             f"in {page.origin_room}). Reply !ack {page.id} to acknowledge."
@@ -342,20 +345,17 @@ class Pager:
         for person in level.recipients:
             for network in sorted(networks):
                 address = person.address_on(network)
-                if address and self.store.claim_delivery(page.id, step, person.name, network):
+                if address:
                     room = Room(network=Network(network), id=address, private=True)
-                    await self._safe_send(Reply(room=room, lines=(text,), address_asker=False))
-            if (
-                self._email
-                and person.email
-                and self.store.claim_delivery(page.id, step, person.name, "email")
-            ):
-                await self._try(
-                    self._email.send(person.email, f"[page {page.id}] {page.target}", text),
-                    page,
-                    f"email to {person.name}",
+                    reply = Reply(room=room, lines=(text,), address_asker=False)
+                    await self._once(page, step, person.name, network, self._safe_send(reply))
+            if self._email and person.email:
+                subject = f"[page {page.id}] {page.target}"
+                sending = self._try(
+                    self._email.send(person.email, subject, text), page, f"email to {person.name}"
                 )
-        if self._webhook and self.store.claim_delivery(page.id, step, "*", "webhook"):
+                await self._once(page, step, person.name, "email", sending)
+        if self._webhook:
             payload = {
                 "page": page.id,
                 "target": page.target,
@@ -366,10 +366,22 @@ class Pager:
                 "recipients": [p.name for p in level.recipients],
                 "requester": page.requester,
             }
-            await self._try(self._webhook.send(payload), page, "webhook")
+            sending = self._try(self._webhook.send(payload), page, "webhook")
+            await self._once(page, step, "*", "webhook", sending)
         if resumed:
             log.info("resumed deliveries of %s step %d", page.id, step)
         return highlight
+
+    async def _once(
+        self, page: PageRecord, step: int, recipient: str, channel: str, sending: Awaitable[None]
+    ) -> None:
+        """Make one delivery unless an earlier run made it: claim, send, confirm."""
+        if not self.store.claim_delivery(page.id, step, recipient, channel):
+            if inspect.iscoroutine(sending):
+                sending.close()  # already delivered: never started, never sent
+            return
+        await sending
+        self.store.delivered(page.id, step, recipient, channel)
 
     def _highlight(
         self, page: PageRecord, level: Level, networks: set[str], preface: str | None
