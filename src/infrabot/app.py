@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from infrabot.config import Config, WebConfig
+from infrabot.heap import bulk_build
 from infrabot.inventory.index import Index
 from infrabot.inventory.load import load_inventory
 from infrabot.loader import PluginSet, builtin_plugin_dir, load_plugins
@@ -41,7 +42,9 @@ class App:
         self, config: Config, *, plugins: PluginSet | None = None, store: Store | None = None
     ) -> None:
         self.config = config
-        self._index = Index(load_inventory(config.inventory, max_bytes=config.max_inventory_bytes))
+        with bulk_build():
+            inventory = load_inventory(config.inventory, max_bytes=config.max_inventory_bytes)
+            self._index = Index(inventory)
         self.store = store
         folders = self._plugin_folders()
         initial = plugins if plugins is not None else load_plugins(folders)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from infrabot.errors import InventoryError
+from infrabot.heap import bulk_build, retire
 from infrabot.inventory.diff import diff_inventories
 from infrabot.inventory.index import Index
 from infrabot.inventory.offload import load_index_off_loop
@@ -21,6 +22,8 @@ from infrabot.loader import PluginSet, load_plugins
 __all__ = ["ReloadResult", "Reloader"]
 
 log = logging.getLogger(__name__)
+
+_RETIRE_ABOVE = 10_000  # services; smaller indexes are freed at once in well under 10 ms
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,12 +57,15 @@ class Reloader:
         self._current_plugins = current_plugins
         self._install_plugins = install_plugins
         self._lock = asyncio.Lock()  # two reloads at once would race to install
+        self.grace = 30.0  # longer than any command may run on the index it started with
+        self._retiring: set[asyncio.Task[None]] = set()
 
     async def reload_inventory(self) -> ReloadResult:
         """Load and validate the inventory file again; install it only if it is valid."""
         async with self._lock:
             try:
-                index = await load_index_off_loop(self.inventory_path, self._max_bytes)
+                with bulk_build():
+                    index = await load_index_off_loop(self.inventory_path, self._max_bytes)
             except InventoryError as exc:
                 problems = tuple(str(p) for p in exc.problems)
                 count = len(problems)
@@ -71,8 +77,14 @@ class Reloader:
                     f"{count} error{'s' if count != 1 else ''}: {head}",
                     problems,
                 )
-            diff = diff_inventories(self._current_index().inventory, index.inventory)
+            old = self._current_index()
+            # comparing 100,000 entries takes a while: not on the event loop
+            diff = await asyncio.to_thread(diff_inventories, old.inventory, index.inventory)
             self._install_index(index)
+            if len(old.inventory.services) > _RETIRE_ABOVE:
+                task = asyncio.create_task(retire(old, self.grace))
+                self._retiring.add(task)
+                task.add_done_callback(self._retiring.discard)
             log.info("inventory reloaded: %s", diff.summary(limit=50))
             return ReloadResult(True, f"reloaded: {diff.summary()}")
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import gc
 import hashlib
 import multiprocessing
 import pickle
@@ -72,6 +73,7 @@ async def load_index_off_loop(path: Path, max_bytes: int) -> Index:
 
 def _parse_in_child(path: str, max_bytes: int) -> tuple[list[InventoryProblem], Chunks]:
     """Validate fully, then return the raw sections in pickled chunks (or the problems)."""
+    gc.disable()  # this process lives for one load: the collector would only slow it down
     for _attempt in range(3):
         before = _digest(path)
         try:
