@@ -37,11 +37,12 @@ def message(
     account: str | None = "alice",
     nick: str = "alice",
     network: str = "irc",
+    room: str = "#python-infra",
 ) -> IncomingMessage:
     net = Network(network)
     return IncomingMessage(
         sender=Sender(network=net, name=nick, account=account, address=nick),
-        room=Room(network=net, id=nick if private else "#python-infra", private=private),
+        room=Room(network=net, id=nick if private else room, private=private),
         text=text,
         bot_name="infrabot",
     )

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from infrabot.config import PagingConfig
 from infrabot.inventory import Index, parse_inventory
-from infrabot.messages import IncomingMessage, Network, Reply, Room, Sender
+from infrabot.messages import IncomingMessage, Reply
+from infrabot.paging import Pager
+from infrabot.store import Store
+from tests.conftest import message
 
 HANDLES = """\
 version: 1
@@ -65,19 +70,26 @@ def handles_index() -> Index:
     return Index(parse_inventory(HANDLES))
 
 
-def said(
-    text: str,
-    *,
-    account: str | None = "alice",
-    nick: str = "alice",
-    network: str = "irc",
-    room: str = "#python-infra",
-) -> IncomingMessage:
-    net = Network(network)
-    return IncomingMessage(
-        sender=Sender(network=net, name=nick, account=account, address=nick),
-        room=Room(network=net, id=room, private=False),
-        text=text,
+def said(text: str, **kw: Any) -> IncomingMessage:
+    """A message in #python-infra (or elsewhere, with ``room=`` and ``network=``)."""
+    return message(text, **kw)
+
+
+def make_pager(
+    index: Index, nets: RecordingNetworks, store: Store | None = None, **options: Any
+) -> Pager:
+    """A pager over ``index`` delivering to ``nets``; ``email``/``webhook`` pass through, the
+    rest are :class:`PagingConfig` fields."""
+    email = options.pop("email", None)
+    webhook = options.pop("webhook", None)
+    return Pager(
+        store=store or Store(":memory:"),
+        index=lambda: index,
+        send=nets.send,
+        networks=lambda: nets.networks,
+        config=PagingConfig(**options),
+        email=email,
+        webhook=webhook,
     )
 
 

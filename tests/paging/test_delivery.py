@@ -14,13 +14,12 @@ from aiohttp import web
 from aiosmtpd.controller import Controller
 from pydantic import SecretStr
 
-from infrabot.config import PagingConfig, RoomRef, SmtpConfig, WebConfig, WebhookConfig
+from infrabot.config import RoomRef, SmtpConfig, WebConfig, WebhookConfig
 from infrabot.inventory import Index
 from infrabot.paging import Pager
 from infrabot.paging.channels import EmailSender, WebhookSender
-from infrabot.store import Store
 from infrabot.web import AlertServer
-from tests.paging.conftest import RecordingNetworks, said
+from tests.paging.conftest import RecordingNetworks, make_pager, said
 
 
 def free_port() -> int:
@@ -74,12 +73,9 @@ async def test_email_and_webhook_delivery(
     controller, inbox = smtp
     url, hooks = receiver
     nets = RecordingNetworks()
-    pager = Pager(
-        store=Store(":memory:"),
-        index=lambda: handles_index,
-        send=nets.send,
-        networks=lambda: nets.networks,
-        config=PagingConfig(),
+    pager = make_pager(
+        handles_index,
+        nets,
         email=EmailSender(
             SmtpConfig(host="127.0.0.1", port=controller.port, sender="bot@example.org")
         ),
@@ -108,12 +104,9 @@ async def test_email_and_webhook_delivery(
 
 async def test_failed_email_is_recorded_not_fatal(handles_index: Index) -> None:
     nets = RecordingNetworks()
-    pager = Pager(
-        store=Store(":memory:"),
-        index=lambda: handles_index,
-        send=nets.send,
-        networks=lambda: nets.networks,
-        config=PagingConfig(),
+    pager = make_pager(
+        handles_index,
+        nets,
         email=EmailSender(SmtpConfig(host="127.0.0.1", port=free_port(), timeout=2)),
     )
     (reply,) = await pager.page(said("x"), "pypi down")
@@ -151,13 +144,7 @@ ALERTMANAGER = {
 @pytest.fixture
 async def intake(handles_index: Index) -> AsyncIterator[tuple[str, Pager, RecordingNetworks]]:
     nets = RecordingNetworks()
-    pager = Pager(
-        store=Store(":memory:"),
-        index=lambda: handles_index,
-        send=nets.send,
-        networks=lambda: nets.networks,
-        config=PagingConfig(announce=[RoomRef(network="irc", room="#python-infra")]),
-    )
+    pager = make_pager(handles_index, nets, announce=[RoomRef(network="irc", room="#python-infra")])
     port = free_port()
     server = AlertServer(WebConfig(port=port, token=SecretStr("t0ken")), pager)
     await server.start()

@@ -7,22 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from infrabot.config import PagingConfig
 from infrabot.errors import PagingError
 from infrabot.inventory import Index
 from infrabot.paging import Pager
 from infrabot.store import Store
-from tests.paging.conftest import RecordingNetworks, said
-
-
-def make_pager(index: Index, store: Store, nets: RecordingNetworks, **config: object) -> Pager:
-    return Pager(
-        store=store,
-        index=lambda: index,
-        send=nets.send,
-        networks=lambda: nets.networks,
-        config=PagingConfig(**config),  # type: ignore[arg-type]
-    )
+from tests.paging.conftest import RecordingNetworks, make_pager, said
 
 
 @pytest.fixture
@@ -32,7 +21,7 @@ def nets() -> RecordingNetworks:
 
 @pytest.fixture
 def pager(handles_index: Index, nets: RecordingNetworks) -> Pager:
-    return make_pager(handles_index, Store(":memory:"), nets)
+    return make_pager(handles_index, nets, Store(":memory:"))
 
 
 async def test_page_reaches_every_known_network_and_highlights(
@@ -63,7 +52,7 @@ async def test_page_reaches_every_known_network_and_highlights(
 async def test_psf_inventory_says_who_cannot_be_reached(
     psf_index: Index, nets: RecordingNetworks
 ) -> None:
-    pager = make_pager(psf_index, Store(":memory:"), nets)
+    pager = make_pager(psf_index, nets, Store(":memory:"))
     (reply,) = await pager.page(said("x"), "pypi uploads failing")
     page_id = reply.lines[0].split()[1]
     assert reply.lines == (
@@ -115,7 +104,7 @@ async def test_second_page_merges_into_the_open_one(pager: Pager) -> None:
 
 
 async def test_rate_limit_per_requester(handles_index: Index, nets: RecordingNetworks) -> None:
-    pager = make_pager(handles_index, Store(":memory:"), nets, rate_limit=2, merge_window=0)
+    pager = make_pager(handles_index, nets, Store(":memory:"), rate_limit=2, merge_window=0)
     await pager.page(said("x"), "pypi one")
     await pager.page(said("x"), "wiki two")
     with pytest.raises(PagingError, match="you have paged 2 times recently"):
@@ -124,7 +113,7 @@ async def test_rate_limit_per_requester(handles_index: Index, nets: RecordingNet
 
 
 async def test_many_people_need_confirmation(handles_index: Index, nets: RecordingNetworks) -> None:
-    pager = make_pager(handles_index, Store(":memory:"), nets, confirm_over=3)
+    pager = make_pager(handles_index, nets, Store(":memory:"), confirm_over=3)
     (ask,) = await pager.page(said("x"), "everything is on fire")
     assert ask.lines == (
         "this would page 5 people (the owners of Everything); say !page confirm "
@@ -172,7 +161,7 @@ async def test_matrix_identity_acknowledges(pager: Pager) -> None:
 async def test_escalation_climbs_and_ack_stops_it(
     handles_index: Index, nets: RecordingNetworks
 ) -> None:
-    pager = make_pager(handles_index, Store(":memory:"), nets, escalate_after=0.2)
+    pager = make_pager(handles_index, nets, Store(":memory:"), escalate_after=0.2)
     (reply,) = await pager.page(said("x"), "pypi down")
     page_id = reply.lines[0].split()[1]
     runner = asyncio.create_task(pager.run())
@@ -194,7 +183,7 @@ async def test_escalation_climbs_and_ack_stops_it(
 async def test_reminders_repeat_at_the_last_level(
     handles_index: Index, nets: RecordingNetworks
 ) -> None:
-    pager = make_pager(handles_index, Store(":memory:"), nets, escalate_after=0.1)
+    pager = make_pager(handles_index, nets, Store(":memory:"), escalate_after=0.1)
     await pager.page(said("x"), "wiki down")  # no owners: the whole team at once
     runner = asyncio.create_task(pager.run())
     await asyncio.sleep(0.45)
@@ -207,7 +196,7 @@ async def test_restart_finishes_an_interrupted_step_without_repeats(
     handles_index: Index, db: Path
 ) -> None:
     first = RecordingNetworks()
-    pager = make_pager(handles_index, Store(db), first)
+    pager = make_pager(handles_index, first, Store(db))
     (reply,) = await pager.page(said("x"), "pypi down")
     page_id = reply.lines[0].split()[1]
     # a crash in step 1, after Cy's message went out and while the announcement was being sent
@@ -219,7 +208,7 @@ async def test_restart_finishes_an_interrupted_step_without_repeats(
     store.delivered(page_id, 1, "Cy", "matrix")
     assert store.claim_delivery(page_id, 1, "#room", "announce")  # claimed, then the crash
     second = RecordingNetworks()
-    restarted = make_pager(handles_index, Store(db), second)
+    restarted = make_pager(handles_index, second, Store(db))
     runner = asyncio.create_task(restarted.run())
     await asyncio.sleep(0.1)
     runner.cancel()
@@ -228,7 +217,7 @@ async def test_restart_finishes_an_interrupted_step_without_repeats(
     assert len(second.public()) == 1 and "escalation 1 (Cy)" in second.public()[0]
     # restarting again sends nothing at all
     third = RecordingNetworks()
-    again = asyncio.create_task(make_pager(handles_index, Store(db), third).run())
+    again = asyncio.create_task(make_pager(handles_index, third, Store(db)).run())
     await asyncio.sleep(0.1)
     again.cancel()
     assert third.sent == []
