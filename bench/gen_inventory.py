@@ -36,40 +36,58 @@ def _words(text: str) -> list[str]:
     return text.split()
 
 
-_FIRST = _words("""Ada Alan Alice Amara Anders Ana Andrea Anton Ari Arjun Astrid Aya Beatriz Ben Bianca
-Bo Carla Carlos Chen Chiara Chloe Dana Daniel Dario Dev Diego Dmitri Elena Eli Emeka Emil Emma
+_FIRST = _words(
+    """
+Ada Alan Alice Amara Anders Ana Andrea Anton Ari Arjun Astrid Aya Beatriz Ben Bianca Bo
+Carla Carlos Chen Chiara Chloe Dana Daniel Dario Dev Diego Dmitri Elena Eli Emeka Emil Emma
 Enzo Erik Esra Eva Farah Felix Fatima Finn Freya Gabriel Greta Hana Hannah Hugo Ines Ingrid
-Isaac Ivan Jamal Jana Javier Jin Joao Jonas Julia Kai Kamal Karin Kenji Kofi Lara Lars Lea Leo
-Leon Lina Luca Lucia Luis Maja Malik Mara Marco Maria Mateo Maya Mehmet Mia Mika Nadia Naomi Nico
-Nina Noah Nora Olga Omar Oscar Pablo Paula Pedro Petra Priya Rafael Rania Ravi Rosa Ruben Sara
-Sami Sofia Soren Stefan Sven Tariq Tess Theo Tomas Uma Vera Victor Wei Yara Yusuf Zara Zoe Ziad
-Aino Bram Cyrus Dalia Edgar Femi Gideon Hiro Ilse Joel Kasia Lotte Milo Nell Otto Pia Quinn Rui
-Selma Tove Ulla Vito Wren Xavi Yuki Zeno Agnes Basil Clara Dirk Edith Frida Gus Hedda Ida Jens""")
+Isaac Ivan Jamal Jana Javier Jin Joao Jonas Julia Kai Kamal Karin Kenji Kofi Lara Lars Lea
+Leo Leon Lina Luca Lucia Luis Maja Malik Mara Marco Maria Mateo Maya Mehmet Mia Mika Nadia
+Naomi Nico Nina Noah Nora Olga Omar Oscar Pablo Paula Pedro Petra Priya Rafael Rania Ravi
+Rosa Ruben Sara Sami Sofia Soren Stefan Sven Tariq Tess Theo Tomas Uma Vera Victor Wei Yara
+Yusuf Zara Zoe Ziad Aino Bram Cyrus Dalia Edgar Femi Gideon Hiro Ilse Joel Kasia Lotte Milo
+Nell Otto Pia Quinn Rui Selma Tove Ulla Vito Wren Xavi Yuki Zeno Agnes Basil Clara Dirk
+Edith Frida Gus Hedda Ida Jens
+"""
+)
 
-_LAST = _words("""Abbott Achebe Adler Alves Andersen Arai Bakker Banerjee Barros Becker Bergman Bianchi
-Blom Brandt Brooks Castro Chowdhury Costa Dahl Diaz Dubois Eriksen Esposito Falk Fischer Fontaine
-Fujita Garcia Gomes Graham Gupta Haas Hansen Hartmann Hayes Herrera Holm Horvat Ibrahim Ito Jansen
-Jensen Kaur Keller Khan Kim Klein Kowalski Kruger Lambert Larsen Laurent Lee Lindqvist Lopez
-Maier Marino Martin Medina Meyer Moreau Murphy Nagy Nakamura Novak Nunez Okafor Olsen Ortiz Park
-Patel Perez Petrov Popescu Quinn Ramos Reyes Ricci Rossi Ruiz Saito Santos Sato Schmidt Schulz
-Silva Singh Sousa Stein Suzuki Svensson Takahashi Tan Torres Ueda Vargas Vogel Wagner Walsh Wang
-Weber Wolf Yamamoto Yilmaz Young Zhang Zimmermann Aalto Berg Conti Duval Engel Farkas Gallo Horn
-Iversen Jovanovic Koch Lund Mori Nilsen Oliveira Pohl Roth Sandberg Toth Urban Varga Winter Yoon
-Zeller Aguilar Baptiste Cardoso Delgado Ekström Fernandes Gonzaga Hadid Iqbal Juarez Kovacs""")
+_LAST = _words(
+    """
+Abbott Achebe Adler Alves Andersen Arai Bakker Banerjee Barros Becker Bergman Bianchi Blom
+Brandt Brooks Castro Chowdhury Costa Dahl Diaz Dubois Eriksen Esposito Falk Fischer Fontaine
+Fujita Garcia Gomes Graham Gupta Haas Hansen Hartmann Hayes Herrera Holm Horvat Ibrahim Ito
+Jansen Jensen Kaur Keller Khan Kim Klein Kowalski Kruger Lambert Larsen Laurent Lee
+Lindqvist Lopez Maier Marino Martin Medina Meyer Moreau Murphy Nagy Nakamura Novak Nunez
+Okafor Olsen Ortiz Park Patel Perez Petrov Popescu Quinn Ramos Reyes Ricci Rossi Ruiz Saito
+Santos Sato Schmidt Schulz Silva Singh Sousa Stein Suzuki Svensson Takahashi Tan Torres Ueda
+Vargas Vogel Wagner Walsh Wang Weber Wolf Yamamoto Yilmaz Young Zhang Zimmermann Aalto Berg
+Conti Duval Engel Farkas Gallo Horn Iversen Jovanovic Koch Lund Mori Nilsen Oliveira Pohl
+Roth Sandberg Toth Urban Varga Winter Yoon Zeller Aguilar Baptiste Cardoso Delgado Ekström
+Fernandes Gonzaga Hadid Iqbal Juarez Kovacs
+"""
+)
 
-_AREAS = _words("""payments billing ledger identity auth search catalog checkout orders inventory shipping
-pricing media video audio images docs wiki mail chat calendar maps geo analytics metrics logs
-tracing alerts pager builds ci artifacts packages mirror registry storage backup archive dns cdn
-edge gateway proxy cache queue stream events ingest export import reports dashboards billing-ops
-fraud risk ads campaigns newsletter forum tickets support helpdesk status uptime cron scheduler
-config secrets vault certs pki keys sso ldap directory hr payroll finance legal compliance audit
-security scanner sandbox fuzz perf bench translate i18n notify push sms voice recommend ranking
-feeds profile social photos upload download sync mobile desktop api web admin portal console
-""")
+_AREAS = _words(
+    """
+payments billing ledger identity auth search catalog checkout orders inventory shipping
+pricing media video audio images docs wiki mail chat calendar maps geo analytics metrics
+logs tracing alerts pager builds ci artifacts packages mirror registry storage backup
+archive dns cdn edge gateway proxy cache queue stream events ingest export import reports
+dashboards billing-ops fraud risk ads campaigns newsletter forum tickets support helpdesk
+status uptime cron scheduler config secrets vault certs pki keys sso ldap directory hr
+payroll finance legal compliance audit security scanner sandbox fuzz perf bench translate
+i18n notify push sms voice recommend ranking feeds profile social photos upload download
+sync mobile desktop api web admin portal console
+"""
+)
 
-_ROLES = _words("""api web worker frontend backend db cache indexer scheduler gateway proxy store
-collector exporter importer renderer resolver router broker relay monitor sync bridge service
-engine daemon portal dashboard""")
+_ROLES = _words(
+    """
+api web worker frontend backend db cache indexer scheduler gateway proxy store collector
+exporter importer renderer resolver router broker relay monitor sync bridge service engine
+daemon portal dashboard
+"""
+)
 
 _ENVS = ["", "", "", "", "staging", "canary", "internal", "legacy", "eu", "us", "apac"]
 
@@ -108,15 +126,23 @@ _PROVIDERS = [
     ("Zephyr Cloud", ["cloud"], "Zephyr"),
 ]
 
-_REGIONS = _words("""iad ord dfw sjc sea lax atl mia yyz gru scl bog lhr ams fra cdg mad mxp arn waw hel
-dub zrh vie cph osl ist dxb bom del sin hkg nrt icn syd mel akl jnb cpt nbo los""")
+_REGIONS = _words(
+    """
+iad ord dfw sjc sea lax atl mia yyz gru scl bog lhr ams fra cdg mad mxp arn waw hel dub zrh
+vie cph osl ist dxb bom del sin hkg nrt icn syd mel akl jnb cpt nbo los
+"""
+)
 
 _TOOLS = ["Salt", "Ansible", "Chef", "Puppet", "Terraform", "NixOS"]
 
-_WORDS = _words("""handles keeps serves runs stores answers tracks collects builds ships renders checks
-the a of for and with from to in on by all its every customer internal public nightly weekly
+_WORDS = _words(
+    """
+handles keeps serves runs stores answers tracks collects builds ships renders checks the a
+of for and with from to in on by all its every customer internal public nightly weekly
 requests records events files pages reports jobs queries messages users teams releases
-partners metrics logs invoices orders accounts tickets images packages documents""")
+partners metrics logs invoices orders accounts tickets images packages documents
+"""
+)
 
 _PLAIN = re.compile(r"[A-Za-z][A-Za-z0-9 ._/()@-]*[A-Za-z0-9.)]")
 _RESERVED = {"y", "n", "yes", "no", "on", "off", "true", "false", "null"}
