@@ -9,7 +9,7 @@ unless two services would share that shortened name.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -25,11 +25,12 @@ from infrabot.inventory.model import (
     Provider,
     Service,
 )
-from infrabot.inventory.names import normalize
+from infrabot.inventory.names import gc_paused, normalize, normalize_all
 
 __all__ = ["Index", "Kind", "Match", "normalize"]
 
 T = TypeVar("T")
+N = TypeVar("N", Service, Host, Provider, Person, Group)
 Owner = Person | Group
 
 # Rank of a lookup key: at equal fuzzy scores a name beats an alias, an alias a domain, a
@@ -37,6 +38,29 @@ Owner = Person | Group
 # (an alias of the PyPy website); the name wins.
 _NAME, _ALIAS, _DOMAIN, _DERIVED = range(4)
 _FUZZY_CUTOFF = 60.0
+_LARGE = 10_000  # entities from which an index is worth freezing (see gc_paused)
+
+
+class _Keys(Generic[T]):
+    """Lookup texts with their entity and rank, in claim order, as three parallel lists."""
+
+    __slots__ = ("holders", "ranks", "texts")
+
+    def __init__(self) -> None:
+        self.holders: list[T] = []
+        self.texts: list[str] = []
+        self.ranks: list[int] = []
+
+    def add(self, entity: T, text: str, rank: int) -> None:
+        self.holders.append(entity)
+        self.texts.append(text)
+        self.ranks.append(rank)
+
+    def add_all(self, entity: T, texts: Sequence[str], rank: int) -> None:
+        if texts:
+            self.holders += [entity] * len(texts)
+            self.texts += texts
+            self.ranks += [rank] * len(texts)
 
 
 class Kind(Generic[T]):
@@ -45,28 +69,45 @@ class Kind(Generic[T]):
     def __init__(
         self, label: str, keyed: Iterable[tuple[T, str, Iterable[tuple[str, int]]]]
     ) -> None:
+        entries: list[T] = []
+        keys = _Keys[T]()
+        for entity, _display, entity_keys in keyed:
+            entries.append(entity)
+            for text, rank in entity_keys:
+                keys.add(entity, text, rank)
+        self._fill(label, entries, keys)
+
+    @classmethod
+    def _of(cls, label: str, entries: list[T], keys: _Keys[T]) -> Kind[T]:
+        """A kind from keys gathered in bulk (the fast way for a large inventory)."""
+        kind = cls.__new__(cls)
+        kind._fill(label, entries, keys)
+        return kind
+
+    def _fill(self, label: str, entries: list[T], keys: _Keys[T]) -> None:
         self.label = label
-        self._by_key: dict[str, T] = {}
-        self._rank: dict[str, int] = {}
-        self.entries: list[T] = []
+        self.entries = entries
+        by_key: dict[str, T] = {}
+        rank_of: dict[str, int] = {}
         derived: dict[str, T | None] = {}
-        for entity, _display, keys in keyed:
-            self.entries.append(entity)
-            for text, rank in keys:
-                key = normalize(text)
-                if not key:
-                    continue
-                if rank == _DERIVED:
-                    # a shortened domain shared by two entities names neither
-                    derived[key] = None if key in derived and derived[key] is not entity else entity
-                elif key not in self._by_key:
-                    self._by_key[key] = entity
-                    self._rank[key] = rank
+        for entity, key, rank in zip(
+            keys.holders, normalize_all(keys.texts), keys.ranks, strict=True
+        ):
+            if not key:
+                continue
+            if rank == _DERIVED:
+                # a shortened domain shared by two entities names neither
+                derived[key] = None if key in derived and derived[key] is not entity else entity
+            elif key not in by_key:
+                by_key[key] = entity
+                rank_of[key] = rank
         for key, owner in derived.items():
-            if owner is not None and key not in self._by_key:
-                self._by_key[key] = owner
-                self._rank[key] = _DERIVED
-        self._choices = list(self._by_key)
+            if owner is not None and key not in by_key:
+                by_key[key] = owner
+                rank_of[key] = _DERIVED
+        self._by_key = by_key
+        self._rank = rank_of
+        self._choices = list(by_key)
 
     def find(self, query: str) -> T | None:
         """The entity whose name, alias or domain matches ``query`` exactly (normalized)."""
@@ -114,73 +155,74 @@ class Index:
     """Everything the commands ask of an inventory, precomputed."""
 
     def __init__(self, inventory: Inventory) -> None:
+        large = len(inventory.services) + len(inventory.hosts) >= _LARGE
+        with gc_paused(freeze=large):
+            self._build(inventory)
+
+    def _build(self, inventory: Inventory) -> None:
         inv = inventory
         self.inventory = inv
-        self.services: Kind[Service] = Kind(
-            "service",
-            (
-                (
-                    s,
-                    s.name,
-                    [(s.name, _NAME)]
-                    + [(a, _ALIAS) for a in s.aliases]
-                    + [(d, _DOMAIN) for d in s.domains]
-                    + [(stem, _DERIVED) for d in s.domains for stem in _domain_stems(d)],
-                )
-                for s in inv.services
-            ),
-        )
-        self.hosts: Kind[Host] = Kind(
-            "host",
-            ((h, h.name, [(h.name, _NAME)] + [(a, _ALIAS) for a in h.aliases]) for h in inv.hosts),
-        )
-        self.providers: Kind[Provider] = Kind(
-            "provider",
-            (
-                (p, p.name, [(p.name, _NAME)] + [(a, _ALIAS) for a in p.aliases])
-                for p in inv.providers
-            ),
-        )
+        keys = _Keys[Service]()
+        for s in inv.services:
+            keys.add(s, s.name, _NAME)
+            keys.add_all(s, s.aliases, _ALIAS)
+            if s.domains:
+                keys.add_all(s, s.domains, _DOMAIN)
+                for d in s.domains:
+                    keys.add_all(s, _domain_stems(d), _DERIVED)
+        self.services: Kind[Service] = Kind._of("service", list(inv.services), keys)
+        self.hosts: Kind[Host] = _named("host", inv.hosts)
+        self.providers: Kind[Provider] = _named("provider", inv.providers)
         self.datacenters: Kind[Datacenter] = Kind(
             "datacenter", ((d, d.code, [(d.code, _NAME)]) for d in inv.datacenters)
         )
-        self.people: Kind[Person] = Kind(
-            "person",
-            ((p, p.name, [(p.name, _NAME)] + [(a, _ALIAS) for a in p.aliases]) for p in inv.people),
-        )
-        self.groups: Kind[Group] = Kind(
-            "group",
-            ((g, g.name, [(g.name, _NAME)] + [(a, _ALIAS) for a in g.aliases]) for g in inv.groups),
-        )
+        self.people: Kind[Person] = _named("person", inv.people)
+        self.groups: Kind[Group] = _named("group", inv.groups)
         self._build_reverse()
 
     def _build_reverse(self) -> None:
+        services = self.inventory.services
+        # The same few thousand references recur across 100,000 services: resolve each once.
+        owner_refs = {ref for s in services for ref in s.owners}
+        owner_name = {ref: _name_or(self.owner(ref), ref) for ref in owner_refs}
+        places = [place for s in services for place in s.hosting]
+        provider_name = _names_of(
+            self.providers, {p.provider for p in places} | {p.cdn for p in places}
+        )
+        host_name = _names_of(self.hosts, {p.host for p in places})
+        dc_code = {
+            ref: dc.code if dc else None
+            for ref in {p.datacenter for p in places}
+            if ref is not None
+            for dc in (self.datacenters.find(ref),)
+        }
+        service_name = _names_of(self.services, {s.part_of for s in services})
         by_owner: dict[str, list[Service]] = defaultdict(list)
         by_provider: dict[str, list[Service]] = defaultdict(list)
         by_host: dict[str, list[Service]] = defaultdict(list)
         by_dc: dict[str, list[Service]] = defaultdict(list)
         parts: dict[str, list[Service]] = defaultdict(list)
-        for s in self.inventory.services:
+        for s in services:
             for owner_ref in s.owners:
-                owner = self.owner(owner_ref)
-                by_owner[owner.name if owner else owner_ref].append(s)
-            providers: dict[str, None] = {}
-            for place in s.hosting:
-                for ref in (place.provider, place.cdn):
-                    provider = self.providers.find(ref) if ref else None
-                    if provider is not None:
-                        providers[provider.name] = None
-                on_host = self.hosts.find(place.host) if place.host else None
-                if on_host is not None:
-                    by_host[on_host.name].append(s)
-                in_dc = self.datacenters.find(place.datacenter) if place.datacenter else None
-                if in_dc is not None:
-                    by_dc[in_dc.code].append(s)
-            for name in providers:
-                by_provider[name].append(s)
-            parent = self.services.find(s.part_of) if s.part_of else None
+                by_owner[owner_name[owner_ref]].append(s)
+            if s.hosting:
+                providers: dict[str, None] = {}
+                for place in s.hosting:
+                    for ref in (place.provider, place.cdn):
+                        named = provider_name.get(ref) if ref else None
+                        if named is not None:
+                            providers[named] = None
+                    on_host = host_name.get(place.host) if place.host else None
+                    if on_host is not None:
+                        by_host[on_host].append(s)
+                    in_dc = dc_code.get(place.datacenter) if place.datacenter else None
+                    if in_dc is not None:
+                        by_dc[in_dc].append(s)
+                for name in providers:
+                    by_provider[name].append(s)
+            parent = service_name.get(s.part_of) if s.part_of else None
             if parent is not None:
-                parts[parent.name].append(s)
+                parts[parent].append(s)
         hosts_by_provider: dict[str, list[Host]] = defaultdict(list)
         hosts_by_dc: dict[str, list[Host]] = defaultdict(list)
         for h in self.inventory.hosts:
@@ -342,6 +384,29 @@ class Index:
                     [g.name, *g.aliases, g.description or "", g.mailing_list or ""]
                 ).casefold(),
             )
+
+
+def _named(label: str, entities: Sequence[N]) -> Kind[N]:
+    """A kind whose entities are looked up by name and aliases."""
+    keys = _Keys[N]()
+    for e in entities:
+        keys.add(e, e.name, _NAME)
+        keys.add_all(e, e.aliases, _ALIAS)
+    return Kind._of(label, list(entities), keys)
+
+
+def _name_or(entity: Person | Group | None, default: str) -> str:
+    return entity.name if entity is not None else default
+
+
+def _names_of(kind: Kind[N], refs: Iterable[str | None]) -> dict[str, str | None]:
+    """Each reference with the name of the entity it finds (None when it finds nothing)."""
+    found: dict[str, str | None] = {}
+    for ref in refs:
+        if ref is not None:
+            entity = kind.find(ref)
+            found[ref] = entity.name if entity is not None else None
+    return found
 
 
 def _freeze(table: Mapping[str, list[T]]) -> dict[str, tuple[T, ...]]:

@@ -3,16 +3,20 @@ don't count."""
 
 from __future__ import annotations
 
+import gc
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 
 from rapidfuzz import fuzz, process
 
-__all__ = ["best_matches", "normalize"]
+__all__ = ["best_matches", "gc_paused", "normalize", "normalize_all"]
 
-# str.translate with a deletion table is the fastest way to drop ASCII punctuation: a 100,000
-# service inventory normalizes about half a million keys on every load.
-_ASCII_DROP = {c: None for c in range(128) if not chr(c).isalnum()}
+# bytes.translate with a deletion set is the fastest way to drop ASCII punctuation (about five
+# times faster than str.translate with a table, which looks each character up in a dict): a
+# 100,000 service inventory normalizes about a million keys on every load.
+_ASCII_DROP = bytes(c for c in range(128) if not chr(c).isalnum())
+_ASCII_DROP_BUT_NUL = _ASCII_DROP.replace(b"\0", b"")
 
 
 def normalize(text: str) -> str:
@@ -23,9 +27,24 @@ def normalize(text: str) -> str:
     """
     folded = text.casefold()
     if folded.isascii():
-        return folded.translate(_ASCII_DROP)
+        return folded.encode("ascii").translate(None, _ASCII_DROP).decode("ascii")
     decomposed = unicodedata.normalize("NFKD", folded)
     return "".join(c for c in decomposed if c.isalnum() and not unicodedata.combining(c))
+
+
+def normalize_all(texts: Sequence[str]) -> list[str]:
+    """``[normalize(t) for t in texts]``, in a few passes over one joined string when the
+    texts are ASCII (about twenty times faster on the hundreds of thousands of keys of a large
+    inventory)."""
+    if not texts:
+        return []
+    folded = "\0".join(texts).casefold()
+    if folded.isascii():
+        keys = folded.encode("ascii").translate(None, _ASCII_DROP_BUT_NUL).decode("ascii")
+        parts = keys.split("\0")
+        if len(parts) == len(texts):  # no text had a NUL of its own
+            return parts
+    return [normalize(t) for t in texts]
 
 
 def best_matches(
@@ -44,3 +63,31 @@ def best_matches(
         score_cutoff=cutoff,
     )
     return [choice for choice, _score, _pos in found]
+
+
+@contextmanager
+def gc_paused(*, freeze: bool = False) -> Iterator[None]:
+    """Hold off the cyclic garbage collector while building a large, acyclic structure.
+
+    Loading a big inventory allocates millions of containers that all stay alive; each
+    allocation burst triggers collections that scan them again and again for cycles that do
+    not exist (about half the time of a 100,000-service load). Reference counting still frees
+    everything at once; the collector resumes afterwards, as it was.
+
+    With ``freeze``, what was built is moved to the collector's permanent generation
+    (:func:`gc.freeze`): an inventory is immutable, has no cycles and lives until the next
+    reload, and scanning its million objects costs half a second on each full collection.
+    Garbage already waiting is collected first, so none of it is kept for ever; what is frozen
+    is still freed by reference counting when the inventory is dropped.
+    """
+    was_enabled = gc.isenabled()
+    if freeze and was_enabled:
+        gc.collect()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            if freeze:
+                gc.freeze()
+            gc.enable()
