@@ -42,19 +42,26 @@ _LARGE = 10_000  # entities from which an index is worth freezing (see gc_paused
 
 
 class _Keys(Generic[T]):
-    """Lookup texts with their entity and rank, in claim order, as three parallel lists."""
+    """Lookup texts with their entity and rank, in claim order, as parallel lists; shortened
+    domains (which only count when no other key claims them) apart."""
 
-    __slots__ = ("holders", "ranks", "texts")
+    __slots__ = ("derived_holders", "derived_texts", "holders", "ranks", "texts")
 
     def __init__(self) -> None:
         self.holders: list[T] = []
         self.texts: list[str] = []
         self.ranks: list[int] = []
+        self.derived_holders: list[T] = []
+        self.derived_texts: list[str] = []
 
     def add(self, entity: T, text: str, rank: int) -> None:
-        self.holders.append(entity)
-        self.texts.append(text)
-        self.ranks.append(rank)
+        if rank == _DERIVED:
+            self.derived_holders.append(entity)
+            self.derived_texts.append(text)
+        else:
+            self.holders.append(entity)
+            self.texts.append(text)
+            self.ranks.append(rank)
 
     def add_all(self, entity: T, texts: Sequence[str], rank: int) -> None:
         if texts:
@@ -87,20 +94,13 @@ class Kind(Generic[T]):
     def _fill(self, label: str, entries: list[T], keys: _Keys[T]) -> None:
         self.label = label
         self.entries = entries
-        by_key: dict[str, T] = {}
-        rank_of: dict[str, int] = {}
+        by_key, rank_of = _first_claims(keys.holders, normalize_all(keys.texts), keys.ranks)
         derived: dict[str, T | None] = {}
-        for entity, key, rank in zip(
-            keys.holders, normalize_all(keys.texts), keys.ranks, strict=True
+        for entity, key in zip(
+            keys.derived_holders, normalize_all(keys.derived_texts), strict=True
         ):
-            if not key:
-                continue
-            if rank == _DERIVED:
-                # a shortened domain shared by two entities names neither
+            if key:  # a shortened domain shared by two entities names neither
                 derived[key] = None if key in derived and derived[key] is not entity else entity
-            elif key not in by_key:
-                by_key[key] = entity
-                rank_of[key] = rank
         for key, owner in derived.items():
             if owner is not None and key not in by_key:
                 by_key[key] = owner
@@ -163,13 +163,21 @@ class Index:
         inv = inventory
         self.inventory = inv
         keys = _Keys[Service]()
+        holders, texts, ranks = keys.holders, keys.texts, keys.ranks
         for s in inv.services:
-            keys.add(s, s.name, _NAME)
-            keys.add_all(s, s.aliases, _ALIAS)
-            if s.domains:
-                keys.add_all(s, s.domains, _DOMAIN)
-                for d in s.domains:
-                    keys.add_all(s, _domain_stems(d), _DERIVED)
+            aliases, domains = s.aliases, s.domains
+            holders.append(s)
+            texts.append(s.name)
+            ranks.append(_NAME)
+            if aliases or domains:
+                holders += [s] * (len(aliases) + len(domains))
+                texts += aliases
+                texts += domains
+                ranks += [_ALIAS] * len(aliases)
+                ranks += [_DOMAIN] * len(domains)
+                for d in domains:
+                    for stem in _domain_stems(d):
+                        keys.add(s, stem, _DERIVED)
         self.services: Kind[Service] = Kind._of("service", list(inv.services), keys)
         self.hosts: Kind[Host] = _named("host", inv.hosts)
         self.providers: Kind[Provider] = _named("provider", inv.providers)
@@ -384,6 +392,23 @@ class Index:
                     [g.name, *g.aliases, g.description or "", g.mailing_list or ""]
                 ).casefold(),
             )
+
+
+def _first_claims(
+    holders: list[T], keys: list[str], ranks: list[int]
+) -> tuple[dict[str, T], dict[str, int]]:
+    """Each key with the first entity that claims it, and that claim's rank (empty keys
+    name nothing)."""
+    distinct = set(keys)
+    if "" not in distinct and len(distinct) == len(keys):  # the usual case: no key twice
+        return dict(zip(keys, holders, strict=True)), dict(zip(keys, ranks, strict=True))
+    by_key: dict[str, T] = {}
+    rank_of: dict[str, int] = {}
+    for entity, key, rank in zip(holders, keys, ranks, strict=True):
+        if key and key not in by_key:
+            by_key[key] = entity
+            rank_of[key] = rank
+    return by_key, rank_of
 
 
 def _named(label: str, entities: Sequence[N]) -> Kind[N]:

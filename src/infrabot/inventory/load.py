@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 import yaml_rs
@@ -322,19 +322,32 @@ def _top_level_starts(text: str) -> list[int] | None:
     return starts
 
 
-def _pieces(text: str) -> list[tuple[str | None, str]] | None:
-    """The text cut into pieces that parse on their own, each with the list section it
-    continues (None for a piece holding whole top-level keys)."""
+class _Piece(NamedTuple):
+    """``text[begin:end]``, which parses on its own; ``section`` is the list section whose
+    entries it holds, or None for a piece holding whole top-level keys."""
+
+    section: str | None
+    begin: int
+    end: int
+    continued: bool  # entries after the first piece of their section: the key goes first
+
+    def of(self, text: str) -> str:
+        body = text[self.begin : self.end]
+        return f"{self.section}:\n{body}" if self.continued else body
+
+
+def _pieces(text: str) -> list[_Piece] | None:
+    """Where to cut the text into pieces, or None when it should be parsed whole."""
     starts = _top_level_starts(text)
     if starts is None:
         return None
-    pieces: list[tuple[str | None, str]] = []
+    pieces: list[_Piece] = []
     split: set[str] = set()
     for begin, end in zip(starts, [*starts[1:], len(text)], strict=True):
         header_end = text.find("\n", begin, end)
         header = _BLOCK_SECTION.fullmatch(text, begin, header_end) if header_end > 0 else None
         if header is None or header.group(1) not in _SECTIONS:
-            pieces.append((None, text[begin:end]))
+            pieces.append(_Piece(None, begin, end, continued=False))
             continue
         section = header.group(1)
         first = _FIRST_ITEM.match(text, header_end + 1, end)
@@ -342,7 +355,7 @@ def _pieces(text: str) -> list[tuple[str | None, str]] | None:
             return None  # a repeated key: the whole text's parse reports it
         split.add(section)
         if first is None:
-            pieces.append((None, text[begin:end]))
+            pieces.append(_Piece(None, begin, end, continued=False))
             continue
         item = "\n" + first.group(1) + "-"
         cut = begin
@@ -351,8 +364,7 @@ def _pieces(text: str) -> list[tuple[str | None, str]] | None:
             while at >= 0 and text[at + len(item) : at + len(item) + 1] not in (" ", "\n"):
                 at = text.find(item, at + 1, end)
             stop = end if at < 0 else at + 1
-            body = text[cut:stop]
-            pieces.append((section, body if cut == begin else f"{section}:\n{body}"))
+            pieces.append(_Piece(section, cut, stop, continued=cut != begin))
             if stop == end:
                 break
             cut = stop
@@ -375,7 +387,7 @@ def _parse_in_pieces(text: str) -> Inventory | None:
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="inventory-yaml") as pool:
         pending: deque[Future[Any]] = deque()
         try:
-            merged = _validate_pieces(pieces, pool, pending)
+            merged = _validate_pieces(text, pieces, pool, pending)
         finally:
             for future in pending:
                 future.cancel()
@@ -389,16 +401,16 @@ def _parse_in_pieces(text: str) -> Inventory | None:
 
 
 def _validate_pieces(
-    pieces: list[tuple[str | None, str]], pool: ThreadPoolExecutor, pending: deque[Future[Any]]
+    text: str, pieces: list[_Piece], pool: ThreadPoolExecutor, pending: deque[Future[Any]]
 ) -> dict[str, Any] | None:
     """Top-level keys with their values, list sections validated piece by piece as they
     come out of the parsing threads (a few pieces ahead)."""
     merged: dict[str, Any] = {}
     sections: dict[str, list[Any]] = {}
     queued = iter(pieces)
-    for section, _text in pieces:
-        for _section, piece in islice(queued, _PIECES_AHEAD - len(pending)):
-            pending.append(pool.submit(_parse_piece, piece))
+    for section, *_where in pieces:
+        for piece in islice(queued, _PIECES_AHEAD - len(pending)):
+            pending.append(pool.submit(_parse_piece, piece.of(text)))
         data = pending.popleft().result()
         if not isinstance(data, dict) or len(data) != 1:
             return None

@@ -17,6 +17,7 @@ __all__ = ["best_matches", "gc_paused", "normalize", "normalize_all"]
 # 100,000 service inventory normalizes about a million keys on every load.
 _ASCII_DROP = bytes(c for c in range(128) if not chr(c).isalnum())
 _ASCII_DROP_BUT_NUL = _ASCII_DROP.replace(b"\0", b"")
+_BATCH = 4096
 
 
 def normalize(text: str) -> str:
@@ -33,18 +34,21 @@ def normalize(text: str) -> str:
 
 
 def normalize_all(texts: Sequence[str]) -> list[str]:
-    """``[normalize(t) for t in texts]``, in a few passes over one joined string when the
-    texts are ASCII (about twenty times faster on the hundreds of thousands of keys of a large
-    inventory)."""
-    if not texts:
-        return []
-    folded = "\0".join(texts).casefold()
-    if folded.isascii():
-        keys = folded.encode("ascii").translate(None, _ASCII_DROP_BUT_NUL).decode("ascii")
-        parts = keys.split("\0")
-        if len(parts) == len(texts):  # no text had a NUL of its own
-            return parts
-    return [normalize(t) for t in texts]
+    """``[normalize(t) for t in texts]``, a few thousand texts at a time folded in one pass
+    over their joined text when they are ASCII (about twenty times faster on the hundreds of
+    thousands of keys of a large inventory)."""
+    keys: list[str] = []
+    for start in range(0, len(texts), _BATCH):
+        batch = texts[start : start + _BATCH]
+        folded = "\0".join(batch).casefold()
+        if folded.isascii():
+            bare = folded.encode("ascii").translate(None, _ASCII_DROP_BUT_NUL).decode("ascii")
+            parts = bare.split("\0")
+            if len(parts) == len(batch):  # else some text had a NUL of its own
+                keys += parts
+                continue
+        keys += [normalize(t) for t in batch]
+    return keys
 
 
 def best_matches(
