@@ -6,8 +6,9 @@ broken file reports all of it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from infrabot.inventory.model import Inventory
 from infrabot.inventory.names import best_matches, normalize, normalize_all
@@ -83,29 +84,37 @@ def _claims(
     problems: list[ReferenceProblem],
     ns: _Namespace,
     section: str,
-    entries: Iterable[tuple[str, Sequence[tuple[str, Sequence[str]]]]],
+    entries: Sequence[Any],
+    other_fields: tuple[str, ...] = ("aliases",),
     name_field: str = "name",
 ) -> None:
     """Claim each entry's name (first) and then its other keys, reporting clashes."""
-    listed = list(entries)
     texts: list[str] = []
     holders: list[str] = []
-    for name, others in listed:
+    for entry in entries:
+        name = getattr(entry, name_field)
         texts.append(name)
         count = len(texts)
-        for _field, values in others:
-            texts += values
+        for field_name in other_fields:
+            texts += getattr(entry, field_name)
         holders += [name] * (len(texts) - count + 1)
     all_keys = normalize_all(texts)
-    taken, display, clash = ns.owners, ns.display, ns.clash
-    distinct = set(all_keys)
-    if "" not in distinct and len(distinct) == len(all_keys) and taken.keys().isdisjoint(distinct):
+    del texts
+    claimed = dict(zip(all_keys, holders, strict=True))
+    taken = ns.owners
+    if "" not in claimed and len(claimed) == len(all_keys) and taken.keys().isdisjoint(claimed):
         # the common case, no clash at all: claim everything at once
-        taken.update(zip(all_keys, holders, strict=True))
-        display += [name for name, _others in listed]
+        if taken:
+            taken.update(claimed)
+        else:
+            ns.owners = claimed
+        ns.display += [getattr(entry, name_field) for entry in entries]
         return
+    del claimed, holders
     keys = iter(all_keys)
-    for i, (name, others) in enumerate(listed):
+    display, clash = ns.display, ns.clash
+    for i, entry in enumerate(entries):
+        name = getattr(entry, name_field)
         key = next(keys)
         if key and key not in taken:  # the common case, inline
             taken[key] = name
@@ -114,8 +123,8 @@ def _claims(
             reason = clash(key, name, name, is_name=True)
             if reason is not None:
                 problems.append(ReferenceProblem((section, i, name_field), reason))
-        for field_name, values in others:
-            for pos, text in enumerate(values):
+        for field_name in other_fields:
+            for pos, text in enumerate(getattr(entry, field_name)):
                 key = next(keys)
                 if key and key not in taken:
                     taken[key] = name
@@ -135,22 +144,12 @@ def check_references(inv: Inventory) -> list[ReferenceProblem]:
     services = _Namespace("service")
     key = _Keys()
 
-    _claims(problems, owners, "people", ((p.name, (("aliases", p.aliases),)) for p in inv.people))
-    _claims(problems, owners, "groups", ((g.name, (("aliases", g.aliases),)) for g in inv.groups))
-    _claims(
-        problems,
-        providers,
-        "providers",
-        ((p.name, (("aliases", p.aliases),)) for p in inv.providers),
-    )
-    _claims(problems, dcs, "datacenters", ((d.code, ()) for d in inv.datacenters), "code")
-    _claims(problems, hosts, "hosts", ((h.name, (("aliases", h.aliases),)) for h in inv.hosts))
-    _claims(
-        problems,
-        services,
-        "services",
-        ((s.name, (("aliases", s.aliases), ("domains", s.domains))) for s in inv.services),
-    )
+    _claims(problems, owners, "people", inv.people)
+    _claims(problems, owners, "groups", inv.groups)
+    _claims(problems, providers, "providers", inv.providers)
+    _claims(problems, dcs, "datacenters", inv.datacenters, (), "code")
+    _claims(problems, hosts, "hosts", inv.hosts)
+    _claims(problems, services, "services", inv.services, ("aliases", "domains"))
 
     person_names = set(normalize_all([t for p in inv.people for t in (p.name, *p.aliases)]))
     for i, g in enumerate(inv.groups):
