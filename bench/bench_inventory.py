@@ -211,6 +211,8 @@ def bench_fuzzy(index: Index, rng: random.Random, count: int) -> list[Row]:
     p99 = _percentile(times, 99)
     suggest = index.services.suggest
     raw = _time_calls([lambda q=q: suggest(q) for q, _ in cases])
+    junk = ["".join(rng.choice("bdfhjkmpqvwxz") for _ in range(rng.randint(4, 30))) for _ in cases]
+    far = _time_calls([lambda q=q: suggest(q) for q in junk])
     return [
         Row(
             "fuzzy suggestion `Index.service('typo')`, p99",
@@ -226,6 +228,14 @@ def bench_fuzzy(index: Index, rng: random.Random, count: int) -> list[Row]:
             "≤ 20 ms",
             _percentile(raw, 99) <= 20e-3,
             f"p50 {_percentile(raw, 50) * 1e3:.2f} ms",
+        ),
+        Row(
+            "fuzzy `Index.services.suggest`, nothing close, p99",
+            f"{_percentile(far, 99) * 1e3:.2f} ms",
+            "",
+            None,
+            f"p50 {_percentile(far, 50) * 1e3:.2f} ms over {len(junk)} random strings of rare "
+            "letters (no length can be skipped); for information, no bar",
         ),
     ]
 

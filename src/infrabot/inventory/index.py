@@ -226,17 +226,22 @@ class Index:
         services = self.inventory.services
         # The same few thousand references recur across 100,000 services: resolve each once.
         owner_refs = {ref for s in services for ref in s.owners}
-        owner_name = {ref: _name_or(self.owner(ref), ref) for ref in owner_refs}
+        owner_refs_listed = list(owner_refs)
+        people, groups = self.people._by_key, self.groups._by_key
+        owner_name = {
+            ref: _name_or(
+                person if (person := people.get(key)) is not None else groups.get(key), ref
+            )
+            for ref, key in zip(owner_refs_listed, normalize_all(owner_refs_listed), strict=True)
+        }
         places = [place for s in services for place in s.hosting]
         provider_name = _names_of(
             self.providers, {p.provider for p in places} | {p.cdn for p in places}
         )
         host_name = _names_of(self.hosts, {p.host for p in places})
         dc_code = {
-            ref: dc.code if dc else None
-            for ref in {p.datacenter for p in places}
-            if ref is not None
-            for dc in (self.datacenters.find(ref),)
+            ref: dc.code if dc is not None else None
+            for ref, dc in _found(self.datacenters, {p.datacenter for p in places}).items()
         }
         service_name = _names_of(self.services, {s.part_of for s in services})
         by_owner: dict[str, list[Service]] = defaultdict(list)
@@ -445,10 +450,10 @@ def _first_claims(
 ) -> tuple[dict[str, T], dict[str, int]]:
     """Each key with the first entity that claims it, and that claim's rank (empty keys
     name nothing)."""
-    distinct = set(keys)
-    if "" not in distinct and len(distinct) == len(keys):  # the usual case: no key twice
-        return dict(zip(keys, holders, strict=True)), dict(zip(keys, ranks, strict=True))
-    by_key: dict[str, T] = {}
+    by_key = dict(zip(keys, holders, strict=True))
+    if len(by_key) == len(keys) and "" not in by_key:  # the usual case: no key twice
+        return by_key, dict(zip(keys, ranks, strict=True))
+    by_key = {}
     rank_of: dict[str, int] = {}
     for entity, key, rank in zip(holders, keys, ranks, strict=True):
         if key and key not in by_key:
@@ -470,14 +475,16 @@ def _name_or(entity: Person | Group | None, default: str) -> str:
     return entity.name if entity is not None else default
 
 
+def _found(kind: Kind[T], refs: Iterable[str | None]) -> dict[str, T | None]:
+    """Each reference (None aside) with the entity it finds, or None."""
+    listed = [ref for ref in refs if ref is not None]
+    by_key = kind._by_key
+    return {ref: by_key.get(key) for ref, key in zip(listed, normalize_all(listed), strict=True)}
+
+
 def _names_of(kind: Kind[N], refs: Iterable[str | None]) -> dict[str, str | None]:
     """Each reference with the name of the entity it finds (None when it finds nothing)."""
-    found: dict[str, str | None] = {}
-    for ref in refs:
-        if ref is not None:
-            entity = kind.find(ref)
-            found[ref] = entity.name if entity is not None else None
-    return found
+    return {ref: e.name if e is not None else None for ref, e in _found(kind, refs).items()}
 
 
 def _freeze(table: Mapping[str, list[T]]) -> dict[str, tuple[T, ...]]:
