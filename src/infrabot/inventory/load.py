@@ -45,6 +45,7 @@ MAX_ALIAS_NODES = 100_000
 SPLIT_ABOVE_CHARS = 2 * 1024 * 1024
 """Texts at least this long are parsed in pieces, on two threads, when they allow it."""
 
+_FREEZE_ABOVE_CHARS = 2 * 1024 * 1024  # see gc_paused
 _PIECE_CHARS = 512 * 1024
 _PIECES_AHEAD = 4
 
@@ -83,9 +84,8 @@ def load_inventory(path: str | Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> I
 
 def parse_inventory(text: str, file: str = "<inventory>") -> Inventory:
     """Validate inventory ``text``; ``file`` names it in error messages."""
-    large = len(text) >= SPLIT_ABOVE_CHARS
-    with gc_paused(freeze=large):
-        inventory = _parse_in_pieces(text) if large else None
+    with gc_paused(freeze=len(text) >= _FREEZE_ABOVE_CHARS):
+        inventory = _parse_in_pieces(text) if len(text) >= SPLIT_ABOVE_CHARS else None
         return inventory if inventory is not None else _parse_whole(text, file)
 
 
