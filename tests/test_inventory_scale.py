@@ -83,6 +83,7 @@ def test_pieces_with_items_at_column_zero(synthetic: str, in_pieces: list[bool])
         lambda t: t.replace("version: 1", "version: 1\nx-tmpl: &t {kind: email, value: a@b.c}", 1),
         lambda t: t.replace("\n  - name: ", "\n  - name:\t", 5),
         lambda t: t.replace("    kind: vm\n", "    kind: vm\n    kind: vm\n", 1),
+        lambda t: "\ufeff" + t,
     ],
 )
 def test_pieces_report_problems_like_the_whole_text(
@@ -94,6 +95,24 @@ def test_pieces_report_problems_like_the_whole_text(
     with pytest.raises(InventoryError) as caught:
         load_module._parse_whole(broken, "inv.yaml")
     assert pieced == [str(p) for p in caught.value.problems]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda t: t.replace(
+            "\nhosts:\n", "\n# the machines\n\nhosts:   # all of them\n\n  # first\n", 1
+        ),
+        lambda t: t.replace("team: Infrastructure Team\n", "", 1) + "team: Infrastructure Team\n",
+        lambda t: t.replace("\n  - name: ", "\n\n  - name: "),
+        lambda t: t.replace("\ndatacenters:\n", "\ndatacenters: # block\n", 1),
+        lambda t: t + "# the end\n",
+    ],
+)
+def test_pieces_of_valid_variants(synthetic: str, in_pieces: list[bool], change: object) -> None:
+    text = change(synthetic)  # type: ignore[operator]
+    assert parse_inventory(text) == load_module._parse_whole(synthetic, "x")
+    assert in_pieces == [True]
 
 
 def test_unusual_files_are_parsed_whole(synthetic: str, in_pieces: list[bool]) -> None:
