@@ -272,11 +272,14 @@ class Index:
                 parts[parent].append(s)
         hosts_by_provider: dict[str, list[Host]] = defaultdict(list)
         hosts_by_dc: dict[str, list[Host]] = defaultdict(list)
-        for h in self.inventory.hosts:
-            provider = self.providers.find(h.provider) if h.provider else None
-            if provider is not None:
-                hosts_by_provider[provider.name].append(h)
-            dc = self.datacenters.find(h.datacenter) if h.datacenter else None
+        hosts = self.inventory.hosts
+        host_provider = _names_of(self.providers, {h.provider for h in hosts}).get
+        host_dc = _found(self.datacenters, {h.datacenter for h in hosts}).get
+        for h in hosts:
+            at_provider = host_provider(h.provider) if h.provider else None
+            if at_provider is not None:
+                hosts_by_provider[at_provider].append(h)
+            dc = host_dc(h.datacenter) if h.datacenter else None
             if dc is not None:
                 hosts_by_dc[dc.code].append(h)
         dcs_by_provider: dict[str, list[Datacenter]] = defaultdict(list)
