@@ -96,7 +96,7 @@ class Kind(Generic[T]):
     def _fill(self, label: str, entries: list[T], keys: _Keys[T]) -> None:
         self.label = label
         self.entries = entries
-        by_key, rank_of = _first_claims(keys.holders, normalize_all(keys.texts), keys.ranks)
+        by_key, ranks = _first_claims(keys.holders, normalize_all(keys.texts), keys.ranks)
         derived: dict[str, T | None] = {}
         for entity, key in zip(
             keys.derived_holders, normalize_all(keys.derived_texts), strict=True
@@ -106,10 +106,10 @@ class Kind(Generic[T]):
         for key, owner in derived.items():
             if owner is not None and key not in by_key:
                 by_key[key] = owner
-                rank_of[key] = _DERIVED
+                ranks.append(_DERIVED)
         self._by_key = by_key
-        self._rank = rank_of
         self._choices = list(by_key)
+        self._ranks = ranks  # the rank of each choice, by position
         self._lengths = _by_length(self._choices) if len(by_key) >= _BY_LENGTH_ABOVE else None
 
     def _closest_by_length(self, key: str) -> list[tuple[str, float, int]]:
@@ -157,7 +157,7 @@ class Kind(Generic[T]):
             found = self._closest_by_length(key)
         if not found:
             return None
-        best = max(found, key=lambda hit: (hit[1], -self._rank[hit[0]]))
+        best = max(found, key=lambda hit: (hit[1], -self._ranks[hit[2]]))
         return self._by_key[best[0]]
 
     def __len__(self) -> int:
@@ -234,14 +234,20 @@ class Index:
             )
             for ref, key in zip(owner_refs_listed, normalize_all(owner_refs_listed), strict=True)
         }
-        places = [place for s in services for place in s.hosting]
-        provider_name = _names_of(
-            self.providers, {p.provider for p in places} | {p.cdn for p in places}
-        )
-        host_name = _names_of(self.hosts, {p.host for p in places})
+        provider_refs: set[str | None] = set()
+        host_refs: set[str | None] = set()
+        dc_refs: set[str | None] = set()
+        for s in services:
+            for place in s.hosting:
+                provider_refs.add(place.provider)
+                provider_refs.add(place.cdn)
+                host_refs.add(place.host)
+                dc_refs.add(place.datacenter)
+        provider_name = _names_of(self.providers, provider_refs)
+        host_name = _names_of(self.hosts, host_refs)
         dc_code = {
             ref: dc.code if dc is not None else None
-            for ref, dc in _found(self.datacenters, {p.datacenter for p in places}).items()
+            for ref, dc in _found(self.datacenters, dc_refs).items()
         }
         service_name = _names_of(self.services, {s.part_of for s in services})
         by_owner: dict[str, list[Service]] = defaultdict(list)
@@ -450,19 +456,19 @@ def _by_length(choices: list[str]) -> dict[int, tuple[list[str], array[int]]]:
 
 def _first_claims(
     holders: list[T], keys: list[str], ranks: list[int]
-) -> tuple[dict[str, T], dict[str, int]]:
-    """Each key with the first entity that claims it, and that claim's rank (empty keys
-    name nothing)."""
+) -> tuple[dict[str, T], list[int]]:
+    """Each key with the first entity that claims it (empty keys name nothing), and the rank
+    of each of those claims, in the dict's order."""
     by_key = dict(zip(keys, holders, strict=True))
     if len(by_key) == len(keys) and "" not in by_key:  # the usual case: no key twice
-        return by_key, dict(zip(keys, ranks, strict=True))
+        return by_key, list(ranks)
     by_key = {}
-    rank_of: dict[str, int] = {}
+    kept: list[int] = []
     for entity, key, rank in zip(holders, keys, ranks, strict=True):
         if key and key not in by_key:
             by_key[key] = entity
-            rank_of[key] = rank
-    return by_key, rank_of
+            kept.append(rank)
+    return by_key, kept
 
 
 def _named(label: str, entities: Sequence[N]) -> Kind[N]:
