@@ -4,6 +4,10 @@ Parsing uses ``yaml_rs`` (YAML 1.2, so ``no`` stays a string; duplicate keys are
 expansion is bounded). Line numbers are only needed when something is wrong, so the file is
 parsed a second time with PyYAML's composer, which keeps marks, only on failure: a valid
 inventory pays for one fast parse.
+
+A large text (over 2 MiB: tens of thousands of entries) is parsed in pieces on a worker thread
+while the main thread validates them; see the section on pieces below. It gives the same
+inventory, and any problem sends the whole text through the plain path, so errors read the same.
 """
 
 from __future__ import annotations
