@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import gc
 
-from infrabot.heap import bulk_build, retire
+from infrabot.heap import gc_paused, retire
 from infrabot.inventory import Index, load_inventory
 from tests.conftest import PSF_INVENTORY
 
 
-def test_bulk_build_pauses_and_restores_the_collector() -> None:
+def test_gc_paused_pauses_and_restores_the_collector() -> None:
     assert gc.isenabled()
-    with bulk_build():
+    with gc_paused(freeze=True):
         assert not gc.isenabled()
         made = [[] for _ in range(10)]
     assert gc.isenabled()

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from infrabot.config import Config, WebConfig
-from infrabot.heap import bulk_build
+from infrabot.heap import gc_paused
 from infrabot.inventory.index import Index
 from infrabot.inventory.load import load_inventory
 from infrabot.loader import PluginSet, builtin_plugin_dir, load_plugins
@@ -42,7 +42,7 @@ class App:
         self, config: Config, *, plugins: PluginSet | None = None, store: Store | None = None
     ) -> None:
         self.config = config
-        with bulk_build():
+        with gc_paused(freeze=True):
             inventory = load_inventory(config.inventory, max_bytes=config.max_inventory_bytes)
             self._index = Index(inventory)
         self.store = store

@@ -4,9 +4,10 @@ An index of 100,000 services is millions of long-lived objects. Python's cyclic 
 collector would walk all of them on every full collection (over a second each at that size),
 freezing the event loop, and it would run many of them while a new index is being built.
 The inventory holds no reference cycles, so the collector has nothing to find there: bulk
-builds run with the collector paused, and what they built is then frozen (moved to the
-permanent generation, which collections skip). Freeing a retired index happens piece by
-piece in a thread, because dropping it at once is one long uninterruptible call.
+builds run with the collector paused (:func:`gc_paused`), and what they built is then
+frozen (moved to the permanent generation, which collections skip). Freeing a retired index
+happens piece by piece in a thread, because dropping it at once is one long uninterruptible
+call.
 """
 
 from __future__ import annotations
@@ -15,29 +16,41 @@ import asyncio
 import contextlib
 import gc
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from infrabot.inventory.index import Index, Kind
+if TYPE_CHECKING:
+    from infrabot.inventory.index import Index
 
-__all__ = ["bulk_build", "retire"]
+__all__ = ["gc_paused", "retire"]
 
 _STEP = 500  # objects freed per step: a few milliseconds each
 
 
 @contextlib.contextmanager
-def bulk_build() -> Iterator[None]:
-    """Pause the cyclic collector while building; freeze what was built when done.
+def gc_paused(*, freeze: bool = False) -> Iterator[None]:
+    """Hold off the cyclic garbage collector while building a large, acyclic structure.
 
-    A few reference cycles made elsewhere in the meantime are frozen too and never collected;
-    that costs a little memory per reload and is the price of never stalling.
+    Loading a big inventory allocates millions of containers that all stay alive; each
+    allocation burst triggers collections that scan them again and again for cycles that do
+    not exist (about half the time of a 100,000-service load). Reference counting still frees
+    everything at once; the collector resumes afterwards, as it was.
+
+    With ``freeze``, what was built is moved to the collector's permanent generation
+    (:func:`gc.freeze`): an inventory is immutable, has no cycles and lives until the next
+    reload, and scanning its million objects costs half a second on each full collection.
+    Garbage already waiting is collected first, so none of it is kept for ever; what is frozen
+    is still freed by reference counting when the inventory is dropped.
     """
     was_enabled = gc.isenabled()
+    if freeze and was_enabled:
+        gc.collect()
     gc.disable()
     try:
         yield
     finally:
-        gc.freeze()
         if was_enabled:
+            if freeze:
+                gc.freeze()
             gc.enable()
 
 
@@ -48,6 +61,8 @@ async def retire(index: Index, grace: float) -> None:
 
 
 def _dismantle(index: Index) -> None:
+    from infrabot.inventory.index import Kind  # the index module itself uses this one
+
     for value in list(vars(index).values()):
         if isinstance(value, Kind):
             _drain_dict(value._by_key)

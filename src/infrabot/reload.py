@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from infrabot.errors import InventoryError
-from infrabot.heap import bulk_build, retire
+from infrabot.heap import gc_paused, retire
 from infrabot.inventory.diff import diff_inventories
 from infrabot.inventory.index import Index
 from infrabot.inventory.offload import load_index_off_loop
@@ -64,7 +64,7 @@ class Reloader:
         """Load and validate the inventory file again; install it only if it is valid."""
         async with self._lock:
             try:
-                with bulk_build():
+                with gc_paused(freeze=True):
                     index = await load_index_off_loop(self.inventory_path, self._max_bytes)
             except InventoryError as exc:
                 problems = tuple(str(p) for p in exc.problems)

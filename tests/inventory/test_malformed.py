@@ -159,6 +159,11 @@ CASES = [
         id="duplicate-service-name",
     ),
     pytest.param(
+        GOOD + "  - name: PyPI\n",
+        ["inventory.yaml:31: services[PyPI].name: duplicate service name 'PyPI'"],
+        id="duplicate-service-name-exactly-the-same",
+    ),
+    pytest.param(
         GOOD + "  - name: Warehouse\n    domains: [pypi.python.org]\n",
         [
             "inventory.yaml:32: services[Warehouse].domains[0]: 'pypi.python.org' of Warehouse "

@@ -8,14 +8,16 @@ unless two services would share that shortened name.
 
 from __future__ import annotations
 
+from array import array
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from rapidfuzz import fuzz, process
 
 from infrabot.errors import CommandError
+from infrabot.heap import gc_paused
 from infrabot.inventory.model import (
     Datacenter,
     Group,
@@ -25,11 +27,12 @@ from infrabot.inventory.model import (
     Provider,
     Service,
 )
-from infrabot.inventory.names import normalize
+from infrabot.inventory.names import normalize, normalize_all
 
 __all__ = ["Index", "Kind", "Match", "normalize"]
 
 T = TypeVar("T")
+N = TypeVar("N", Service, Host, Provider, Person, Group)
 Owner = Person | Group
 
 # Rank of a lookup key: at equal fuzzy scores a name beats an alias, an alias a domain, a
@@ -37,6 +40,37 @@ Owner = Person | Group
 # (an alias of the PyPy website); the name wins.
 _NAME, _ALIAS, _DOMAIN, _DERIVED = range(4)
 _FUZZY_CUTOFF = 60.0
+_BY_LENGTH_ABOVE = 20_000  # keys from which fuzzy search goes by length (same answers)
+_LARGE = 10_000  # entities from which an index is worth freezing (see gc_paused)
+
+
+class _Keys(Generic[T]):
+    """Lookup texts with their entity and rank, in claim order, as parallel lists; shortened
+    domains (which only count when no other key claims them) apart."""
+
+    __slots__ = ("derived_holders", "derived_texts", "holders", "ranks", "texts")
+
+    def __init__(self) -> None:
+        self.holders: list[T] = []
+        self.texts: list[str] = []
+        self.ranks: list[int] = []
+        self.derived_holders: list[T] = []
+        self.derived_texts: list[str] = []
+
+    def add(self, entity: T, text: str, rank: int) -> None:
+        if rank == _DERIVED:
+            self.derived_holders.append(entity)
+            self.derived_texts.append(text)
+        else:
+            self.holders.append(entity)
+            self.texts.append(text)
+            self.ranks.append(rank)
+
+    def add_all(self, entity: T, texts: Sequence[str], rank: int) -> None:
+        if texts:
+            self.holders += [entity] * len(texts)
+            self.texts += texts
+            self.ranks += [rank] * len(texts)
 
 
 class Kind(Generic[T]):
@@ -45,28 +79,67 @@ class Kind(Generic[T]):
     def __init__(
         self, label: str, keyed: Iterable[tuple[T, str, Iterable[tuple[str, int]]]]
     ) -> None:
+        entries: list[T] = []
+        keys = _Keys[T]()
+        for entity, _display, entity_keys in keyed:
+            entries.append(entity)
+            for text, rank in entity_keys:
+                keys.add(entity, text, rank)
+        self._fill(label, entries, keys)
+
+    @classmethod
+    def _of(cls, label: str, entries: list[T], keys: _Keys[T]) -> Kind[T]:
+        """A kind from keys gathered in bulk (the fast way for a large inventory)."""
+        kind = cls.__new__(cls)
+        kind._fill(label, entries, keys)
+        return kind
+
+    def _fill(self, label: str, entries: list[T], keys: _Keys[T]) -> None:
         self.label = label
-        self._by_key: dict[str, T] = {}
-        self._rank: dict[str, int] = {}
-        self.entries: list[T] = []
+        self.entries = entries
+        by_key, ranks = _first_claims(keys.holders, normalize_all(keys.texts), keys.ranks)
         derived: dict[str, T | None] = {}
-        for entity, _display, keys in keyed:
-            self.entries.append(entity)
-            for text, rank in keys:
-                key = normalize(text)
-                if not key:
-                    continue
-                if rank == _DERIVED:
-                    # a shortened domain shared by two entities names neither
-                    derived[key] = None if key in derived and derived[key] is not entity else entity
-                elif key not in self._by_key:
-                    self._by_key[key] = entity
-                    self._rank[key] = rank
+        for entity, key in zip(
+            keys.derived_holders, normalize_all(keys.derived_texts), strict=True
+        ):
+            if key:  # a shortened domain shared by two entities names neither
+                derived[key] = None if key in derived and derived[key] is not entity else entity
         for key, owner in derived.items():
-            if owner is not None and key not in self._by_key:
-                self._by_key[key] = owner
-                self._rank[key] = _DERIVED
-        self._choices = list(self._by_key)
+            if owner is not None and key not in by_key:
+                by_key[key] = owner
+                ranks.append(_DERIVED)
+        self._by_key = by_key
+        self._choices = list(by_key)
+        self._ranks = ranks  # the rank of each choice, by position
+        self._lengths = _by_length(self._choices) if len(by_key) >= _BY_LENGTH_ABOVE else None
+
+    def _closest_by_length(self, key: str) -> list[tuple[str, float, int]]:
+        """What ``process.extract(key, choices, limit=5)`` would return first, as far as the
+        best score goes: every choice with the best score (the first five by position).
+
+        ``fuzz.ratio`` of strings of lengths m and n is at most 200 * min(m, n) / (m + n),
+        so the choices are grouped by length and searched from the lengths that could score
+        highest; once a length cannot reach the best score found, neither can the rest. A
+        typo of a 20-letter name searches about a third of 300,000 keys instead of all.
+        """
+        size = len(key)
+        lengths = self._lengths
+        assert lengths is not None
+        reachable = sorted(((200 * min(size, n) / (size + n), n) for n in lengths), reverse=True)
+        best = _FUZZY_CUTOFF
+        hits: list[tuple[str, float, int]] = []
+        for most, n in reachable:
+            if most < best - 1e-9:
+                break
+            choices, positions = lengths[n]
+            for choice, score, at in process.extract(
+                key, choices, scorer=fuzz.ratio, limit=5, score_cutoff=best
+            ):
+                hits.append((choice, score, positions[at]))
+                best = max(best, score)
+        top = [hit for hit in hits if hit[1] >= best]
+        top.sort(key=lambda hit: hit[2])
+        return top[:5]
 
     def find(self, query: str) -> T | None:
         """The entity whose name, alias or domain matches ``query`` exactly (normalized)."""
@@ -77,12 +150,15 @@ class Kind(Generic[T]):
         key = normalize(query)
         if not key or not self._choices:
             return None
-        found = process.extract(
-            key, self._choices, scorer=fuzz.ratio, limit=5, score_cutoff=_FUZZY_CUTOFF
-        )
+        if self._lengths is None:
+            found = process.extract(
+                key, self._choices, scorer=fuzz.ratio, limit=5, score_cutoff=_FUZZY_CUTOFF
+            )
+        else:
+            found = self._closest_by_length(key)
         if not found:
             return None
-        best = max(found, key=lambda hit: (hit[1], -self._rank[hit[0]]))
+        best = max(found, key=lambda hit: (hit[1], -self._ranks[hit[2]]))
         return self._by_key[best[0]]
 
     def __len__(self) -> int:
@@ -114,80 +190,103 @@ class Index:
     """Everything the commands ask of an inventory, precomputed."""
 
     def __init__(self, inventory: Inventory) -> None:
+        large = len(inventory.services) + len(inventory.hosts) >= _LARGE
+        with gc_paused(freeze=large):
+            self._build(inventory)
+
+    def _build(self, inventory: Inventory) -> None:
         inv = inventory
         self.inventory = inv
-        self.services: Kind[Service] = Kind(
-            "service",
-            (
-                (
-                    s,
-                    s.name,
-                    [(s.name, _NAME)]
-                    + [(a, _ALIAS) for a in s.aliases]
-                    + [(d, _DOMAIN) for d in s.domains]
-                    + [(stem, _DERIVED) for d in s.domains for stem in _domain_stems(d)],
-                )
-                for s in inv.services
-            ),
-        )
-        self.hosts: Kind[Host] = Kind(
-            "host",
-            ((h, h.name, [(h.name, _NAME)] + [(a, _ALIAS) for a in h.aliases]) for h in inv.hosts),
-        )
-        self.providers: Kind[Provider] = Kind(
-            "provider",
-            (
-                (p, p.name, [(p.name, _NAME)] + [(a, _ALIAS) for a in p.aliases])
-                for p in inv.providers
-            ),
-        )
+        keys = _Keys[Service]()
+        holders, texts, ranks = keys.holders, keys.texts, keys.ranks
+        for s in inv.services:
+            aliases, domains = s.aliases, s.domains
+            holders.append(s)
+            texts.append(s.name)
+            ranks.append(_NAME)
+            if aliases or domains:
+                holders += [s] * (len(aliases) + len(domains))
+                texts += aliases
+                texts += domains
+                ranks += [_ALIAS] * len(aliases)
+                ranks += [_DOMAIN] * len(domains)
+                for d in domains:
+                    for stem in _domain_stems(d):
+                        keys.add(s, stem, _DERIVED)
+        self.services: Kind[Service] = Kind._of("service", list(inv.services), keys)
+        self.hosts: Kind[Host] = _named("host", inv.hosts)
+        self.providers: Kind[Provider] = _named("provider", inv.providers)
         self.datacenters: Kind[Datacenter] = Kind(
             "datacenter", ((d, d.code, [(d.code, _NAME)]) for d in inv.datacenters)
         )
-        self.people: Kind[Person] = Kind(
-            "person",
-            ((p, p.name, [(p.name, _NAME)] + [(a, _ALIAS) for a in p.aliases]) for p in inv.people),
-        )
-        self.groups: Kind[Group] = Kind(
-            "group",
-            ((g, g.name, [(g.name, _NAME)] + [(a, _ALIAS) for a in g.aliases]) for g in inv.groups),
-        )
+        self.people: Kind[Person] = _named("person", inv.people)
+        self.groups: Kind[Group] = _named("group", inv.groups)
         self._build_reverse()
 
     def _build_reverse(self) -> None:
+        services = self.inventory.services
+        # The same few thousand references recur across 100,000 services: resolve each once.
+        owner_refs = {ref for s in services for ref in s.owners}
+        owner_refs_listed = list(owner_refs)
+        people, groups = self.people._by_key, self.groups._by_key
+        owner_name = {
+            ref: _name_or(
+                person if (person := people.get(key)) is not None else groups.get(key), ref
+            )
+            for ref, key in zip(owner_refs_listed, normalize_all(owner_refs_listed), strict=True)
+        }
+        provider_refs: set[str | None] = set()
+        host_refs: set[str | None] = set()
+        dc_refs: set[str | None] = set()
+        for s in services:
+            for place in s.hosting:
+                provider_refs.add(place.provider)
+                provider_refs.add(place.cdn)
+                host_refs.add(place.host)
+                dc_refs.add(place.datacenter)
+        provider_name = _names_of(self.providers, provider_refs)
+        host_name = _names_of(self.hosts, host_refs)
+        dc_code = {
+            ref: dc.code if dc is not None else None
+            for ref, dc in _found(self.datacenters, dc_refs).items()
+        }
+        service_name = _names_of(self.services, {s.part_of for s in services})
         by_owner: dict[str, list[Service]] = defaultdict(list)
         by_provider: dict[str, list[Service]] = defaultdict(list)
         by_host: dict[str, list[Service]] = defaultdict(list)
         by_dc: dict[str, list[Service]] = defaultdict(list)
         parts: dict[str, list[Service]] = defaultdict(list)
-        for s in self.inventory.services:
+        for s in services:
             for owner_ref in s.owners:
-                owner = self.owner(owner_ref)
-                by_owner[owner.name if owner else owner_ref].append(s)
-            providers: dict[str, None] = {}
-            for place in s.hosting:
-                for ref in (place.provider, place.cdn):
-                    provider = self.providers.find(ref) if ref else None
-                    if provider is not None:
-                        providers[provider.name] = None
-                on_host = self.hosts.find(place.host) if place.host else None
-                if on_host is not None:
-                    by_host[on_host.name].append(s)
-                in_dc = self.datacenters.find(place.datacenter) if place.datacenter else None
-                if in_dc is not None:
-                    by_dc[in_dc.code].append(s)
-            for name in providers:
-                by_provider[name].append(s)
-            parent = self.services.find(s.part_of) if s.part_of else None
+                by_owner[owner_name[owner_ref]].append(s)
+            if s.hosting:
+                providers: dict[str, None] = {}
+                for place in s.hosting:
+                    for ref in (place.provider, place.cdn):
+                        named = provider_name.get(ref) if ref else None
+                        if named is not None:
+                            providers[named] = None
+                    on_host = host_name.get(place.host) if place.host else None
+                    if on_host is not None:
+                        by_host[on_host].append(s)
+                    in_dc = dc_code.get(place.datacenter) if place.datacenter else None
+                    if in_dc is not None:
+                        by_dc[in_dc].append(s)
+                for name in providers:
+                    by_provider[name].append(s)
+            parent = service_name.get(s.part_of) if s.part_of else None
             if parent is not None:
-                parts[parent.name].append(s)
+                parts[parent].append(s)
         hosts_by_provider: dict[str, list[Host]] = defaultdict(list)
         hosts_by_dc: dict[str, list[Host]] = defaultdict(list)
-        for h in self.inventory.hosts:
-            provider = self.providers.find(h.provider) if h.provider else None
-            if provider is not None:
-                hosts_by_provider[provider.name].append(h)
-            dc = self.datacenters.find(h.datacenter) if h.datacenter else None
+        hosts = self.inventory.hosts
+        host_provider = _names_of(self.providers, {h.provider for h in hosts}).get
+        host_dc = _found(self.datacenters, {h.datacenter for h in hosts}).get
+        for h in hosts:
+            at_provider = host_provider(h.provider) if h.provider else None
+            if at_provider is not None:
+                hosts_by_provider[at_provider].append(h)
+            dc = host_dc(h.datacenter) if h.datacenter else None
             if dc is not None:
                 hosts_by_dc[dc.code].append(h)
         dcs_by_provider: dict[str, list[Datacenter]] = defaultdict(list)
@@ -342,6 +441,60 @@ class Index:
                     [g.name, *g.aliases, g.description or "", g.mailing_list or ""]
                 ).casefold(),
             )
+
+
+def _by_length(choices: list[str]) -> dict[int, tuple[list[str], array[int]]]:
+    """The choices grouped by length, each with its position among all of them."""
+    groups: dict[int, tuple[list[str], array[int]]] = {}
+    for at, choice in enumerate(choices):
+        group = groups.get(len(choice))
+        if group is None:
+            group = groups[len(choice)] = ([], array("L"))
+        group[0].append(choice)
+        group[1].append(at)
+    return groups
+
+
+def _first_claims(
+    holders: list[T], keys: list[str], ranks: list[int]
+) -> tuple[dict[str, T], list[int]]:
+    """Each key with the first entity that claims it (empty keys name nothing), and the rank
+    of each of those claims, in the dict's order."""
+    by_key = dict(zip(keys, holders, strict=True))
+    if len(by_key) == len(keys) and "" not in by_key:  # the usual case: no key twice
+        return by_key, list(ranks)
+    by_key = {}
+    kept: list[int] = []
+    for entity, key, rank in zip(holders, keys, ranks, strict=True):
+        if key and key not in by_key:
+            by_key[key] = entity
+            kept.append(rank)
+    return by_key, kept
+
+
+def _named(label: str, entities: Sequence[N]) -> Kind[N]:
+    """A kind whose entities are looked up by name and aliases."""
+    keys = _Keys[N]()
+    for e in entities:
+        keys.add(e, e.name, _NAME)
+        keys.add_all(e, e.aliases, _ALIAS)
+    return Kind._of(label, list(entities), keys)
+
+
+def _name_or(entity: Person | Group | None, default: str) -> str:
+    return entity.name if entity is not None else default
+
+
+def _found(kind: Kind[T], refs: Iterable[str | None]) -> dict[str, T | None]:
+    """Each reference (None aside) with the entity it finds, or None."""
+    listed = [ref for ref in refs if ref is not None]
+    by_key = kind._by_key
+    return {ref: by_key.get(key) for ref, key in zip(listed, normalize_all(listed), strict=True)}
+
+
+def _names_of(kind: Kind[N], refs: Iterable[str | None]) -> dict[str, str | None]:
+    """Each reference with the name of the entity it finds (None when it finds nothing)."""
+    return {ref: e.name if e is not None else None for ref, e in _found(kind, refs).items()}
 
 
 def _freeze(table: Mapping[str, list[T]]) -> dict[str, tuple[T, ...]]:

@@ -4,27 +4,42 @@ Parsing uses ``yaml_rs`` (YAML 1.2, so ``no`` stays a string; duplicate keys are
 expansion is bounded). Line numbers are only needed when something is wrong, so the file is
 parsed a second time with PyYAML's composer, which keeps marks, only on failure: a valid
 inventory pays for one fast parse.
+
+A large text (over 2 MiB: tens of thousands of entries) is parsed in pieces on a worker thread
+while the main thread validates them; see the section on pieces below. It gives the same
+inventory, and any problem sends the whole text through the plain path, so errors read the same.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import types
 import typing
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 import yaml_rs
 from pydantic import BaseModel, ValidationError
 
 from infrabot.errors import InventoryError, InventoryProblem
+from infrabot.heap import gc_paused
 from infrabot.inventory.model import Inventory
 from infrabot.inventory.names import best_matches
 from infrabot.inventory.references import Location, check_references
 
-__all__ = ["DEFAULT_MAX_BYTES", "MAX_ALIAS_NODES", "load_inventory", "parse_inventory"]
+__all__ = [
+    "DEFAULT_MAX_BYTES",
+    "MAX_ALIAS_NODES",
+    "SPLIT_ABOVE_CHARS",
+    "load_inventory",
+    "parse_inventory",
+]
 
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 """Files larger than this are refused unread."""
@@ -32,7 +47,17 @@ DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 MAX_ALIAS_NODES = 100_000
 """How many nodes YAML aliases may replay in total; more is treated as an alias bomb."""
 
+SPLIT_ABOVE_CHARS = 2 * 1024 * 1024
+"""Texts at least this long are parsed in pieces, on two threads, when they allow it."""
+
+_FREEZE_ABOVE_CHARS = 2 * 1024 * 1024  # see gc_paused
+_PIECE_CHARS = 512 * 1024
+_PIECES_AHEAD = 4
+
 _SECTIONS = ("people", "groups", "providers", "datacenters", "hosts", "services")
+# libyaml's composer keeps the same marks as PyYAML's own, four times faster (a 100,000-service
+# file: 22 s instead of 80 s); only a file with problems is composed
+_MARKING_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _LINE_IN_MESSAGE = re.compile(r"at line (\d+), column (\d+)")
 
 
@@ -58,12 +83,20 @@ def load_inventory(path: str | Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> I
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
         raise _single(name, line, "the file is not valid UTF-8") from None
+    del raw  # a large file's bytes need not stay alive next to its text and its models
     return parse_inventory(text, name)
 
 
 def parse_inventory(text: str, file: str = "<inventory>") -> Inventory:
     """Validate inventory ``text``; ``file`` names it in error messages."""
-    if not text.strip():
+    with gc_paused(freeze=len(text) >= _FREEZE_ABOVE_CHARS):
+        inventory = _parse_in_pieces(text) if len(text) >= SPLIT_ABOVE_CHARS else None
+        return inventory if inventory is not None else _parse_whole(text, file)
+
+
+def _parse_whole(text: str, file: str) -> Inventory:
+    """Parse and validate ``text`` in one go, reporting every problem with its line."""
+    if not text or text.isspace():
         raise _single(
             file,
             None,
@@ -126,7 +159,7 @@ def _first_alias_line(text: str) -> int | None:
 def _compose(text: str) -> yaml.Node | None:
     """PyYAML's node tree with marks. Aliases share nodes, so a bomb costs no memory here."""
     try:
-        return yaml.compose(text, Loader=yaml.SafeLoader)
+        return yaml.compose(text, Loader=_MARKING_LOADER)
     except yaml.YAMLError:
         return None
 
@@ -264,6 +297,194 @@ def _entry_label(item: Any) -> str | None:
             if isinstance(value, str) and value.strip() and len(value) <= 60:
                 return value.strip()
     return None
+
+
+# --- large files: parse in pieces, on two threads --------------------------------------------
+#
+# yaml_rs parses with the GIL released, so pieces of one file parse in parallel while the main
+# thread validates the pieces already parsed; each piece's dicts are freed as soon as it is
+# validated, so they never all exist at once. This path only ever accepts: on anything unusual
+# (anchors, directives, several documents, CR line ends, an unknown or repeated top-level key)
+# or on any problem at all (YAML, validation, references), it returns None and the whole text
+# is parsed again by the path above, which reports every problem with its line.
+
+# a line that starts a top-level key: not indented, not a comment, not a "- " list item
+_KEY_LINE = re.compile(r"\n(?:[^\s#\-]|-\S)")
+_BLOCK_SECTION = re.compile(r"([a-z]+):[ \t]*(?:#[^\n]*)?")
+_FIRST_ITEM = re.compile(r"(?:[ \t]*(?:#[^\n]*)?\n)*( *)-[ \n]")
+
+
+def _top_level_starts(text: str) -> list[int] | None:
+    """Where each top-level key's line starts, or None if the text is unfit for splitting."""
+    if "\r" in text or text.startswith(("---", "...", "%", "&")):
+        return None
+    at = text.find("&")
+    while at >= 0:
+        if text[at - 1] in " \t\n[{,":  # an anchor: its aliases may be in another piece
+            return None
+        at = text.find("&", at + 1)
+    starts = [] if _KEY_LINE.match("\n" + text[:2]) is None else [0]
+    for line in _KEY_LINE.finditer(text):
+        if text.startswith(("---", "...", "%"), line.start() + 1):
+            return None  # several documents, or directives
+        starts.append(line.start() + 1)
+    if not starts:
+        return None
+    head = text[: starts[0]].lstrip("\ufeff")
+    if any(line.strip() and not line.lstrip().startswith("#") for line in head.splitlines()):
+        return None
+    return starts
+
+
+class _Piece(NamedTuple):
+    """``text[begin:end]``, which parses on its own; ``section`` is the list section whose
+    entries it holds, or None for a piece holding whole top-level keys."""
+
+    section: str | None
+    begin: int
+    end: int
+    continued: bool  # entries after the first piece of their section: the key goes first
+
+    def of(self, text: str) -> str:
+        body = text[self.begin : self.end]
+        return f"{self.section}:\n{body}" if self.continued else body
+
+
+def _pieces(text: str) -> list[_Piece] | None:
+    """Where to cut the text into pieces, or None when it should be parsed whole."""
+    starts = _top_level_starts(text)
+    if starts is None:
+        return None
+    pieces: list[_Piece] = []
+    split: set[str] = set()
+    for begin, end in zip(starts, [*starts[1:], len(text)], strict=True):
+        header_end = text.find("\n", begin, end)
+        header = _BLOCK_SECTION.fullmatch(text, begin, header_end) if header_end > 0 else None
+        if header is None or header.group(1) not in _SECTIONS:
+            pieces.append(_Piece(None, begin, end, continued=False))
+            continue
+        section = header.group(1)
+        first = _FIRST_ITEM.match(text, header_end + 1, end)
+        if section in split:
+            return None  # a repeated key: the whole text's parse reports it
+        split.add(section)
+        if first is None:
+            pieces.append(_Piece(None, begin, end, continued=False))
+            continue
+        item = "\n" + first.group(1) + "-"
+        cut = begin
+        while True:
+            at = text.find(item, min(cut + _PIECE_CHARS, end), end)
+            while at >= 0 and text[at + len(item) : at + len(item) + 1] not in (" ", "\n"):
+                at = text.find(item, at + 1, end)
+            stop = end if at < 0 else at + 1
+            pieces.append(_Piece(section, cut, stop, continued=cut != begin))
+            if stop == end:
+                break
+            cut = stop
+    return pieces
+
+
+def _parse_piece(piece: str) -> Any:
+    limits = yaml_rs.AliasLimits(max_total_replayed_events=MAX_ALIAS_NODES)
+    try:
+        return yaml_rs.loads(piece, parse_datetime=False, alias_limits=limits)
+    except yaml_rs.YAMLDecodeError:
+        return None
+
+
+def _parse_in_pieces(text: str) -> Inventory | None:
+    """The valid inventory in ``text``, parsed in pieces; None when anything is amiss."""
+    pieces = _pieces(text)
+    if pieces is None or len(pieces) < 2:
+        return None
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="inventory-yaml") as pool:
+        pending: deque[Future[Any]] = deque()
+        try:
+            merged = _validate_pieces(text, pieces, pool, pending)
+        finally:
+            for future in pending:
+                future.cancel()
+    if merged is None or set(merged) - set(Inventory.model_fields):
+        return None
+    try:  # the entries are validated already and pass through as they are
+        inventory = Inventory.model_validate(merged)
+    except ValidationError:
+        return None
+    return None if check_references(inventory) else inventory
+
+
+def _validate_pieces(
+    text: str, pieces: list[_Piece], pool: ThreadPoolExecutor, pending: deque[Future[Any]]
+) -> dict[str, Any] | None:
+    """Top-level keys with their values, list sections validated piece by piece as they
+    come out of the parsing threads (a few pieces ahead)."""
+    merged: dict[str, Any] = {}
+    sections: dict[str, list[Any]] = {}
+    fields_sets: dict[frozenset[str], set[str]] = {}
+    queued = iter(pieces)
+    for section, *_where in pieces:
+        for piece in islice(queued, _PIECES_AHEAD - len(pending)):
+            pending.append(pool.submit(_parse_piece, piece.of(text)))
+        data = pending.popleft().result()
+        if not isinstance(data, dict) or len(data) != 1:
+            return None
+        ((key, value),) = data.items()
+        del data
+        if section is None:
+            if key in merged or key in sections:
+                return None
+            merged[key] = value
+            continue
+        if key != section or not isinstance(value, list) or section in merged:
+            return None
+        try:  # validate this piece's entries now, and let its dicts go
+            part = Inventory.model_validate({section: value})
+        except ValidationError:
+            return None
+        del value
+        entries = getattr(part, section)
+        _share_fields_sets(entries, fields_sets)
+        sections.setdefault(section, []).extend(entries)
+    if merged.keys() & sections.keys():
+        return None
+    merged.update(sections)
+    return merged
+
+
+def _share_fields_sets(models: Iterable[BaseModel], shared: dict[frozenset[str], set[str]]) -> None:
+    """Let ``models`` and everything in them share one ``model_fields_set`` per distinct set.
+
+    pydantic gives each instance its own set of the fields it was given: 150 MB of sets for a
+    100,000-service inventory, where a few hundred distinct ones exist. The models are frozen,
+    so the sets are never changed (``model_copy`` copies the set before updating it).
+    """
+    set_attribute = object.__setattr__
+    stack = list(models)
+    while stack:
+        model = stack.pop()
+        fields = model.__pydantic_fields_set__
+        same = shared.setdefault(frozenset(fields), fields)
+        if same is not fields:
+            set_attribute(model, "__pydantic_fields_set__", same)
+        values = model.__dict__
+        for name in _nested_fields(type(model)):
+            value = values[name]
+            if type(value) is tuple:
+                stack += value
+            elif value is not None:
+                stack.append(value)
+
+
+@functools.cache
+def _nested_fields(model: type[BaseModel]) -> tuple[str, ...]:
+    """The fields of ``model`` that hold models (alone, optional, or in a tuple)."""
+    return tuple(
+        name
+        for name, field in model.model_fields.items()
+        if isinstance(inner := _inner_model(field.annotation), type)
+        and issubclass(inner, BaseModel)
+    )
 
 
 def iter_problems(error: InventoryError) -> Iterator[str]:

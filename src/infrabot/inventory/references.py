@@ -6,11 +6,12 @@ broken file reports all of it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-from infrabot.inventory.model import Inventory, Service
-from infrabot.inventory.names import best_matches, normalize
+from infrabot.inventory.model import Inventory
+from infrabot.inventory.names import best_matches, normalize, normalize_all
 
 __all__ = ["Location", "ReferenceProblem", "check_references"]
 
@@ -33,54 +34,106 @@ class _Namespace:
     owners: dict[str, str] = field(default_factory=dict)
     display: list[str] = field(default_factory=list)
 
-    def claim(
-        self, key_text: str, entity: str, loc: Location, *, is_name: bool
-    ) -> Iterator[ReferenceProblem]:
-        key = normalize(key_text)
+    def clash(self, key: str, key_text: str, entity: str, *, is_name: bool) -> str | None:
+        """Why ``key_text`` (normalized to ``key``) cannot be claimed by ``entity``, or None
+        after claiming it."""
         if not key:
-            yield ReferenceProblem(loc, f"'{key_text}' has no letters or digits to look it up by")
-            return
+            return f"'{key_text}' has no letters or digits to look it up by"
         holder = self.owners.get(key)
         if holder is None:
             self.owners[key] = entity
             if is_name:
                 self.display.append(entity)
+            return None
+        if is_name:
+            # a name is claimed before its entity's aliases, so a taken key is never its own
+            if normalize(holder) == key:
+                return f"duplicate {self.label} name '{key_text}'"
         elif holder == entity:
-            return  # an entity may repeat its own name as an alias; harmless
-        elif is_name and normalize(holder) == key:
-            yield ReferenceProblem(loc, f"duplicate {self.label} name '{key_text}'")
-        else:
-            yield ReferenceProblem(
-                loc, f"'{key_text}' of {entity} clashes with {holder}, which has the same name"
-            )
+            return None  # an entity may repeat its own name as an alias; harmless
+        return f"'{key_text}' of {entity} clashes with {holder}, which has the same name"
 
-    def resolve(self, ref: str, loc: Location, expected: str) -> Iterator[ReferenceProblem]:
-        if normalize(ref) in self.owners:
-            return
+    def missing(self, ref: str, loc: Location, expected: str) -> ReferenceProblem:
+        """The problem of ``ref`` naming nothing here, with the closest name as a hint."""
         hint = best_matches(ref, self.display, limit=1)
         suggestion = f"; did you mean '{hint[0]}'?" if hint else ""
-        yield ReferenceProblem(loc, f"no {expected} '{ref}'{suggestion}")
+        return ReferenceProblem(loc, f"no {expected} '{ref}'{suggestion}")
+
+    def resolve(self, ref: str, loc: Location, expected: str) -> Iterator[ReferenceProblem]:
+        if normalize(ref) not in self.owners:
+            yield self.missing(ref, loc, expected)
 
     def canonical(self, ref: str) -> str | None:
         return self.owners.get(normalize(ref))
 
 
+class _Keys:
+    """``normalize`` with memory: the same few thousand references recur across the file."""
+
+    __slots__ = ("_cache",)
+
+    def __init__(self) -> None:
+        self._cache: dict[str, str] = {}
+
+    def __call__(self, text: str) -> str:
+        key = self._cache.get(text)
+        if key is None:
+            key = self._cache[text] = normalize(text)
+        return key
+
+
 def _claims(
+    problems: list[ReferenceProblem],
     ns: _Namespace,
     section: str,
-    entries: Iterable[tuple[str, Iterable[tuple[str, str]]]],
+    entries: Sequence[Any],
+    other_fields: tuple[str, ...] = ("aliases",),
     name_field: str = "name",
-) -> Iterator[ReferenceProblem]:
+) -> None:
     """Claim each entry's name (first) and then its other keys, reporting clashes."""
-    for i, (name, others) in enumerate(entries):
-        yield from ns.claim(name, name, (section, i, name_field), is_name=True)
-        for field_name, pos_text in others:
-            field_part, _, pos = field_name.partition("#")
-            yield from ns.claim(pos_text, name, (section, i, field_part, int(pos)), is_name=False)
-
-
-def _keys(field_name: str, values: Iterable[str]) -> list[tuple[str, str]]:
-    return [(f"{field_name}#{j}", v) for j, v in enumerate(values)]
+    texts: list[str] = []
+    holders: list[str] = []
+    for entry in entries:
+        name = getattr(entry, name_field)
+        texts.append(name)
+        count = len(texts)
+        for field_name in other_fields:
+            texts += getattr(entry, field_name)
+        holders += [name] * (len(texts) - count + 1)
+    all_keys = normalize_all(texts)
+    del texts
+    claimed = dict(zip(all_keys, holders, strict=True))
+    taken = ns.owners
+    if "" not in claimed and len(claimed) == len(all_keys) and taken.keys().isdisjoint(claimed):
+        # the common case, no clash at all: claim everything at once
+        if taken:
+            taken.update(claimed)
+        else:
+            ns.owners = claimed
+        ns.display += [getattr(entry, name_field) for entry in entries]
+        return
+    del claimed, holders
+    keys = iter(all_keys)
+    display, clash = ns.display, ns.clash
+    for i, entry in enumerate(entries):
+        name = getattr(entry, name_field)
+        key = next(keys)
+        if key and key not in taken:  # the common case, inline
+            taken[key] = name
+            display.append(name)
+        else:
+            reason = clash(key, name, name, is_name=True)
+            if reason is not None:
+                problems.append(ReferenceProblem((section, i, name_field), reason))
+        for field_name in other_fields:
+            for pos, text in enumerate(getattr(entry, field_name)):
+                key = next(keys)
+                if key and key not in taken:
+                    taken[key] = name
+                    continue
+                reason = clash(key, text, name, is_name=False)
+                if reason is not None:
+                    problems.append(ReferenceProblem((section, i, field_name, pos), reason))
 
 
 def check_references(inv: Inventory) -> list[ReferenceProblem]:
@@ -91,27 +144,16 @@ def check_references(inv: Inventory) -> list[ReferenceProblem]:
     dcs = _Namespace("datacenter")
     hosts = _Namespace("host")
     services = _Namespace("service")
+    key = _Keys()
 
-    problems += _claims(
-        owners, "people", ((p.name, _keys("aliases", p.aliases)) for p in inv.people)
-    )
-    problems += _claims(
-        owners, "groups", ((g.name, _keys("aliases", g.aliases)) for g in inv.groups)
-    )
-    problems += _claims(
-        providers, "providers", ((p.name, _keys("aliases", p.aliases)) for p in inv.providers)
-    )
-    problems += _claims(dcs, "datacenters", ((d.code, ()) for d in inv.datacenters), "code")
-    problems += _claims(hosts, "hosts", ((h.name, _keys("aliases", h.aliases)) for h in inv.hosts))
-    problems += _claims(
-        services,
-        "services",
-        ((s.name, _keys("aliases", s.aliases) + _keys("domains", s.domains)) for s in inv.services),
-    )
+    _claims(problems, owners, "people", inv.people)
+    _claims(problems, owners, "groups", inv.groups)
+    _claims(problems, providers, "providers", inv.providers)
+    _claims(problems, dcs, "datacenters", inv.datacenters, (), "code")
+    _claims(problems, hosts, "hosts", inv.hosts)
+    _claims(problems, services, "services", inv.services, ("aliases", "domains"))
 
-    person_names = {normalize(p.name) for p in inv.people} | {
-        normalize(a) for p in inv.people for a in p.aliases
-    }
+    person_names = set(normalize_all([t for p in inv.people for t in (p.name, *p.aliases)]))
     for i, g in enumerate(inv.groups):
         if g.lead is not None:
             problems += _person(owners, person_names, g.lead, ("groups", i, "lead"))
@@ -121,9 +163,8 @@ def check_references(inv: Inventory) -> list[ReferenceProblem]:
             )
     for i, d in enumerate(inv.datacenters):
         problems += providers.resolve(d.provider, ("datacenters", i, "provider"), "provider")
-    problems += _check_hosts(inv, providers, dcs)
-    for i, s in enumerate(inv.services):
-        problems += _check_service(i, s, owners, providers, dcs, hosts, services)
+    problems += _check_hosts(inv, key, providers, dcs)
+    _check_services(problems, inv, key, owners, providers, dcs, hosts, services)
     if inv.team is not None:
         group_names = {normalize(g.name) for g in inv.groups}
         if normalize(inv.team) not in group_names:
@@ -143,17 +184,20 @@ def _person(
 
 
 def _check_hosts(
-    inv: Inventory, providers: _Namespace, dcs: _Namespace
+    inv: Inventory, key: _Keys, providers: _Namespace, dcs: _Namespace
 ) -> Iterator[ReferenceProblem]:
-    dc_provider = {normalize(d.code): normalize(d.provider) for d in inv.datacenters}
+    dc_provider = {key(d.code): key(d.provider) for d in inv.datacenters}
+    provider_of, dc_keys = providers.owners.get, dcs.owners
     for i, h in enumerate(inv.hosts):
-        if h.provider is not None:
-            yield from providers.resolve(h.provider, ("hosts", i, "provider"), "provider")
+        if h.provider is not None and key(h.provider) not in providers.owners:
+            yield providers.missing(h.provider, ("hosts", i, "provider"), "provider")
         if h.datacenter is not None:
-            yield from dcs.resolve(h.datacenter, ("hosts", i, "datacenter"), "datacenter")
-            dc_ref = dc_provider.get(normalize(h.datacenter))
-            owner = providers.canonical(dc_ref) if dc_ref else None
-            given = providers.canonical(h.provider) if h.provider else None
+            dc_key = key(h.datacenter)
+            if dc_key not in dc_keys:
+                yield dcs.missing(h.datacenter, ("hosts", i, "datacenter"), "datacenter")
+            expected = dc_provider.get(dc_key)
+            owner = provider_of(expected) if expected else None
+            given = provider_of(key(h.provider)) if h.provider else None
             if owner and given and owner != given:
                 yield ReferenceProblem(
                     ("hosts", i, "datacenter"),
@@ -161,29 +205,65 @@ def _check_hosts(
                 )
 
 
-def _check_service(
-    i: int,
-    s: Service,
+def _check_services(
+    problems: list[ReferenceProblem],
+    inv: Inventory,
+    key: _Keys,
     owners: _Namespace,
     providers: _Namespace,
     dcs: _Namespace,
     hosts: _Namespace,
     services: _Namespace,
-) -> Iterator[ReferenceProblem]:
-    base: Location = ("services", i)
-    for j, ref in enumerate(s.owners):
-        yield from owners.resolve(ref, (*base, "owners", j), "person or group")
-    for j, ref in enumerate(s.escalation):
-        yield from owners.resolve(ref, (*base, "escalation", j), "person or group")
-    if s.part_of is not None:
-        yield from services.resolve(s.part_of, (*base, "part_of"), "service")
-    for j, h in enumerate(s.hosting):
-        loc: Location = (*base, "hosting", j)
-        if h.provider is not None:
-            yield from providers.resolve(h.provider, (*loc, "provider"), "provider")
-        if h.cdn is not None:
-            yield from providers.resolve(h.cdn, (*loc, "cdn"), "provider")
-        if h.host is not None:
-            yield from hosts.resolve(h.host, (*loc, "host"), "host")
-        if h.datacenter is not None:
-            yield from dcs.resolve(h.datacenter, (*loc, "datacenter"), "datacenter")
+) -> None:
+    """Every reference of every service, in file order.
+
+    The names referred to are few compared to the references: each distinct one is looked up
+    once, and only when one is unknown are the services walked again to locate it.
+    """
+    owner_refs: set[str | None] = set()
+    service_refs: set[str | None] = set()
+    provider_refs: set[str | None] = set()
+    host_refs: set[str | None] = set()
+    dc_refs: set[str | None] = set()
+    for s in inv.services:
+        owner_refs.update(s.owners, s.escalation)
+        service_refs.add(s.part_of)
+        for h in s.hosting:  # None (not given) is skipped below
+            provider_refs.add(h.provider)
+            provider_refs.add(h.cdn)
+            host_refs.add(h.host)
+            dc_refs.add(h.datacenter)
+    unknown = {
+        ref
+        for refs, ns in (
+            (owner_refs, owners),
+            (service_refs, services),
+            (provider_refs, providers),
+            (host_refs, hosts),
+            (dc_refs, dcs),
+        )
+        for ref in refs
+        if ref is not None and key(ref) not in ns.owners
+    }
+    if not unknown:
+        return
+    add = problems.append
+    for i, s in enumerate(inv.services):
+        for j, ref in enumerate(s.owners):
+            if key(ref) not in owners.owners:
+                add(owners.missing(ref, ("services", i, "owners", j), "person or group"))
+        for j, ref in enumerate(s.escalation):
+            if key(ref) not in owners.owners:
+                add(owners.missing(ref, ("services", i, "escalation", j), "person or group"))
+        if s.part_of is not None and key(s.part_of) not in services.owners:
+            add(services.missing(s.part_of, ("services", i, "part_of"), "service"))
+        for j, h in enumerate(s.hosting):
+            loc: Location = ("services", i, "hosting", j)
+            if h.provider is not None and key(h.provider) not in providers.owners:
+                add(providers.missing(h.provider, (*loc, "provider"), "provider"))
+            if h.cdn is not None and key(h.cdn) not in providers.owners:
+                add(providers.missing(h.cdn, (*loc, "cdn"), "provider"))
+            if h.host is not None and key(h.host) not in hosts.owners:
+                add(hosts.missing(h.host, (*loc, "host"), "host"))
+            if h.datacenter is not None and key(h.datacenter) not in dcs.owners:
+                add(dcs.missing(h.datacenter, (*loc, "datacenter"), "datacenter"))
