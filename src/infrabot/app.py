@@ -107,9 +107,9 @@ def build_transports(config: Config) -> list[Transport]:
     """A transport for every network named in ``config``."""
     transports: list[Transport] = []
     if config.irc is not None:
-        from infrabot.transports.irc import IrcTransport  # type: ignore[import-not-found]
+        from infrabot.transports.irc import IrcTransport
 
-        transports.append(IrcTransport(config.irc))
+        transports.append(IrcTransport(config.irc, prefix=config.prefix))
     if config.matrix is not None:
         from infrabot.transports.matrix import MatrixTransport  # type: ignore[import-not-found]
 
