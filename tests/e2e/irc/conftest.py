@@ -1,0 +1,143 @@
+"""Fixtures for IRC end-to-end tests: real InspIRCd + Atheme, and a running infrabot.
+
+The servers are installed by ``scripts/install-irc-servers``. Without them these tests skip on
+a developer machine, and fail under CI (``CI`` set), where a missing server is a broken setup.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from irc_e2e_client import IrcClient, register_account  # noqa: E402
+from irc_e2e_servers import IrcServers, servers_installed  # noqa: E402
+
+from infrabot.app import App  # noqa: E402
+from infrabot.config import Config, IrcConfig  # noqa: E402
+from infrabot.loader import builtin_plugin_dir  # noqa: E402
+from infrabot.transports.irc import IrcTransport  # noqa: E402
+
+CHANNEL = "#python-infra"
+BOT_ACCOUNT = ("infrabot", "bot-secret-pw")
+ALICE = ("alice", "alice-secret-pw")
+TEST_PLUGINS = Path(__file__).parent / "plugins"
+
+
+def _require_servers() -> None:
+    if servers_installed():
+        return
+    message = "InspIRCd/Atheme not installed: run scripts/install-irc-servers"
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def irc_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IrcServers]:
+    """Servers shared by the tests that do not kill them, with the bot's and alice's accounts."""
+    _require_servers()
+    servers = IrcServers(tmp_path_factory.mktemp("ircd"))
+    servers.start()
+    try:
+        with ThreadPoolExecutor(2) as pool:
+            # InspIRCd registers clients on a one-second timer: register both at once.
+            list(pool.map(lambda acc: register_account(servers.port, *acc), [BOT_ACCOUNT, ALICE]))
+        yield servers
+    finally:
+        servers.stop()
+
+
+@pytest.fixture
+def own_servers(tmp_path: Path) -> Iterator[IrcServers]:
+    """Servers for one test that kills and restarts them."""
+    _require_servers()
+    servers = IrcServers(tmp_path / "ircd")
+    servers.start()
+    try:
+        yield servers
+    finally:
+        servers.stop()
+
+
+class RunningBot:
+    """An infrabot App serving one IRC transport inside the test's event loop."""
+
+    def __init__(self, app: App, transport: IrcTransport, task: asyncio.Task[None]) -> None:
+        self.app = app
+        self.transport = transport
+        self.task = task
+
+    async def in_channel(self, channel: str = CHANNEL, timeout: float = 20.0) -> None:
+        """Wait until the bot is registered and in ``channel``."""
+        async with asyncio.timeout(timeout):
+            while not (
+                self.transport.registered.is_set() and channel.lower() in self.transport.channels
+            ):
+                await asyncio.sleep(0.02)
+
+
+BotFactory = Callable[..., Awaitable[RunningBot]]
+
+
+@pytest.fixture
+async def start_bot(tmp_path: Path) -> AsyncIterator[BotFactory]:
+    """Start infrabot with an ``irc:`` config built from keyword overrides."""
+    bots: list[RunningBot] = []
+
+    async def start(port: int, *, wait: bool = True, **irc: Any) -> RunningBot:
+        settings: dict[str, Any] = {
+            "host": "127.0.0.1",
+            "port": port,
+            "nick": "infrabot",
+            "sasl_username": BOT_ACCOUNT[0],
+            "sasl_password": BOT_ACCOUNT[1],
+            "channels": [CHANNEL],
+            "user_rate": 0,
+        }
+        settings.update(irc)
+        config = Config(
+            irc=IrcConfig(**settings),
+            plugins=[builtin_plugin_dir(), TEST_PLUGINS],
+            store=tmp_path / "infrabot.db",
+        )
+        app = App(config)
+        transport = IrcTransport(config.irc or IrcConfig(), prefix=config.prefix)
+        task = asyncio.create_task(app.run([transport]))
+        bot = RunningBot(app, transport, task)
+        bots.append(bot)
+        if wait:
+            await bot.in_channel()
+        return bot
+
+    yield start
+    for bot in bots:
+        await bot.transport.stop()
+        try:
+            async with asyncio.timeout(5):
+                await bot.task
+        except (TimeoutError, asyncio.CancelledError):
+            bot.task.cancel()
+
+
+@pytest.fixture
+async def clients() -> AsyncIterator[Callable[..., Awaitable[IrcClient]]]:
+    """Connect test users (closed at the end)."""
+    made: list[IrcClient] = []
+
+    async def connect(nick: str, port: int, **kwargs: Any) -> IrcClient:
+        client = IrcClient(nick)
+        made.append(client)
+        await client.connect(port, **kwargs)
+        return client
+
+    yield connect
+    await asyncio.gather(*(c.close() for c in made), return_exceptions=True)
