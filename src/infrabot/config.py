@@ -81,7 +81,10 @@ class IrcConfig(_Section):
     )
     flood_burst: int = Field(default=5, ge=1, description="Lines sent at once before pacing")
     max_queued_lines: int = Field(
-        default=20, ge=2, description="Lines waiting per conversation before summarizing"
+        default=10, ge=2, description="Lines waiting per asker in a channel before summarizing"
+    )
+    max_private_lines: int = Field(
+        default=60, ge=2, description="Lines waiting per private conversation before summarizing"
     )
     channel_max_lines: int = Field(
         default=4, ge=1, description="Longer answers go privately, with a pointer"

@@ -17,7 +17,7 @@ import random
 import ssl
 import time
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, ClassVar
 
 from irc.client import Event, MessageTooLong  # type: ignore[import-untyped]
 from irc.client_aio import AioConnection, AioReactor  # type: ignore[import-untyped]
@@ -150,7 +150,10 @@ class IrcTransport:
         self.nick = config.nick
         self.tracker = AccountTracker()
         self.bucket = TokenBucket(config.flood_rate, config.flood_burst, clock)
-        self.queue = FairQueue(per_key=config.max_queued_lines, total=config.max_queued_lines * 25)
+        self.queue = FairQueue(
+            per_key=config.max_queued_lines,
+            total=max(config.max_queued_lines, config.max_private_lines) * 25,
+        )
         self.limiter = UserRateLimiter(config.user_rate, config.user_burst, clock=clock)
         self.caps: set[str] = set()
         self.account: str | None = None
@@ -721,7 +724,10 @@ class IrcTransport:
         ]
 
     def _enqueue(self, key: tuple[str | None, str | None], lines: list[OutLine]) -> None:
-        hidden = self.queue.push(key, lines)
+        target = lines[0].target if lines else ""
+        channel = target[:1] in ("#", "&", "!", "+")
+        limit = self.config.max_queued_lines if channel else self.config.max_private_lines
+        hidden = self.queue.push(key, lines, limit)
         if hidden:
             log.info("queue for %s full; %d lines summarized", key[0], hidden)
         self._flush()
@@ -765,7 +771,7 @@ class IrcTransport:
         if line is not None:
             self._write(conn, line)
 
-    _handlers: dict[str, Callable[[IrcTransport, _Connection, Event], None]] = {
+    _handlers: ClassVar[dict[str, Callable[[IrcTransport, _Connection, Event], None]]] = {
         "disconnect": _on_disconnect,
         "ping": _on_ping,
         "error": _on_error,

@@ -63,11 +63,6 @@ class TokenBucket:
             self._refill()
             self._tokens -= 1
 
-    async def take(self) -> None:
-        """Wait for a token and spend it."""
-        while not self.try_take():
-            await asyncio.sleep(self.delay())
-
 
 @dataclass(frozen=True, slots=True)
 class OutLine:
@@ -84,8 +79,9 @@ Key = Hashable
 class FairQueue:
     """Lines waiting to be sent, served round-robin across keys.
 
-    At most ``per_key`` lines wait for one key: past that the tail is replaced by one summary
-    line built by ``summary(hidden)``. ``total`` bounds all keys together the same way.
+    At most ``per_key`` lines (or the ``limit`` given to :meth:`push`) wait for one key: past
+    that the tail is replaced by one summary line built by ``summary(hidden, target)``.
+    ``total`` bounds all keys together the same way.
     """
 
     def __init__(
@@ -104,12 +100,13 @@ class FairQueue:
     def __len__(self) -> int:
         return self._size
 
-    def push(self, key: Key, lines: Sequence[OutLine]) -> int:
+    def push(self, key: Key, lines: Sequence[OutLine], limit: int | None = None) -> int:
         """Queue ``lines`` under ``key``; returns how many were left out (summarized)."""
         if not lines:
             return 0
         queue = self._queues.setdefault(key, deque())
-        room = min(self.per_key - len(queue), self.total - self._size)
+        per_key = max(limit, 2) if limit is not None else self.per_key
+        room = min(per_key - len(queue), self.total - self._size)
         if room <= 0:
             return len(lines)  # already full: the summary queued earlier stands for these too
         accepted = list(lines)

@@ -18,13 +18,13 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from irc_e2e_client import IrcClient, register_account  # noqa: E402
-from irc_e2e_servers import IrcServers, servers_installed  # noqa: E402
+from irc_e2e_client import IrcClient, register_account
+from irc_e2e_servers import IrcServers, servers_installed
 
-from infrabot.app import App  # noqa: E402
-from infrabot.config import Config, IrcConfig  # noqa: E402
-from infrabot.loader import builtin_plugin_dir  # noqa: E402
-from infrabot.transports.irc import IrcTransport  # noqa: E402
+from infrabot.app import App
+from infrabot.config import Config, IrcConfig
+from infrabot.loader import builtin_plugin_dir
+from infrabot.transports.irc import IrcTransport
 
 CHANNEL = "#python-infra"
 BOT_ACCOUNT = ("infrabot", "bot-secret-pw")
@@ -76,10 +76,11 @@ class RunningBot:
         self.transport = transport
         self.task = task
 
-    async def in_channel(self, channel: str = CHANNEL, timeout: float = 20.0) -> None:
+    async def in_channel(self, channel: str = CHANNEL, within: float = 20.0) -> None:
         """Wait until the bot is registered and in ``channel``."""
-        async with asyncio.timeout(timeout):
-            while not (
+        async with asyncio.timeout(within):
+            # Polling: joins happen inside the transport, which exposes state, not events.
+            while not (  # noqa: ASYNC110
                 self.transport.registered.is_set() and channel.lower() in self.transport.channels
             ):
                 await asyncio.sleep(0.02)

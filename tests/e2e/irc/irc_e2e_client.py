@@ -79,7 +79,7 @@ class IrcClient:
         host: str = "127.0.0.1",
         sasl: tuple[str, str] | None = None,
         caps: tuple[str, ...] = ("message-tags", "account-tag", "extended-join"),
-        timeout: float = 15.0,
+        within: float = 15.0,
     ) -> None:
         """Connect and register; with ``sasl`` (account, password) log in first."""
         self.reader, self.writer = await asyncio.open_connection(host, port)
@@ -87,25 +87,25 @@ class IrcClient:
         self.send("CAP LS 302")
         self.send(f"NICK {self.nick}")
         self.send(f"USER {self.nick} 0 * :test user {self.nick}")
-        ls = await self.wait_for(lambda ln: ln.command == "CAP" and "LS" in ln.params, timeout)
+        ls = await self.wait_for(lambda ln: ln.command == "CAP" and "LS" in ln.params, within)
         offered = ls.text.split()
         wanted = [c for c in caps if c in offered]
         if wanted:
             self.send("CAP REQ :" + " ".join(wanted))
-            await self.wait_for(lambda ln: ln.command == "CAP" and "ACK" in ln.params, timeout)
+            await self.wait_for(lambda ln: ln.command == "CAP" and "ACK" in ln.params, within)
         if sasl:
             self.send("CAP REQ :sasl")
-            await self.wait_for(lambda ln: ln.command == "CAP" and "sasl" in ln.text, timeout)
+            await self.wait_for(lambda ln: ln.command == "CAP" and "sasl" in ln.text, within)
             self.send("AUTHENTICATE PLAIN")
-            await self.wait_for(lambda ln: ln.command == "AUTHENTICATE", timeout)
+            await self.wait_for(lambda ln: ln.command == "AUTHENTICATE", within)
             user, password = sasl
             blob = base64.b64encode(f"{user}\0{user}\0{password}".encode()).decode()
             self.send(f"AUTHENTICATE {blob}")
-            done = await self.wait_for(lambda ln: ln.command in ("903", "904"), timeout)
+            done = await self.wait_for(lambda ln: ln.command in ("903", "904"), within)
             if done.command != "903":
                 raise RuntimeError(f"SASL failed for {user}: {done.raw}")
         self.send("CAP END")
-        await self.wait_for(lambda ln: ln.command == "001", timeout)
+        await self.wait_for(lambda ln: ln.command == "001", within)
 
     async def _read(self) -> None:
         assert self.reader is not None
@@ -133,16 +133,16 @@ class IrcClient:
         """PRIVMSG ``target``."""
         self.send(f"PRIVMSG {target} :{text}")
 
-    async def join(self, channel: str, timeout: float = 10.0) -> None:
+    async def join(self, channel: str, within: float = 10.0) -> None:
         """Join and wait until the server confirms it (end of NAMES)."""
         self.send(f"JOIN {channel}")
-        await self.wait_for(lambda ln: ln.command == "366" and channel in ln.params, timeout)
+        await self.wait_for(lambda ln: ln.command == "366" and channel in ln.params, within)
 
     async def wait_for(
-        self, predicate: Callable[[Line], bool], timeout: float = 10.0, *, start: int = 0
+        self, predicate: Callable[[Line], bool], within: float = 10.0, *, start: int = 0
     ) -> Line:
         """The first line (from index ``start``) matching ``predicate``, waiting if needed."""
-        async with asyncio.timeout(timeout), self._changed:
+        async with asyncio.timeout(within), self._changed:
             index = start
             while True:
                 while index < len(self.lines):

@@ -98,13 +98,17 @@ def _inspircd_conf(s: IrcServers) -> str:
         "spanningtree",
         "svshold",
         "ssl_gnutls",
+        "sslinfo",
     ]
     loads = "\n".join(f'<module name="{m}">' for m in modules)
-    unlimited = 'threshold="1000000" commandrate="100000000" fakelag="no"'
+    # Clone limits and lookups are not flood settings: 20+ test users share 127.0.0.1.
     common = (
         'allow="*" resolvehostnames="no" useident="no" localmax="1000" globalmax="1000" '
-        'maxconnwait="0" pingfreq="120" timeout="20" recvq="65536" sendq="1048576" '
-        'softsendq="65536" hardsendq="1048576"'
+        'timeout="20"'
+    )
+    unlimited = (
+        'threshold="1000000" commandrate="100000000" fakelag="no" recvq="65536" '
+        'sendq="1048576" softsendq="65536" hardsendq="1048576"'
     )
     return f"""
 <server name="irc.test" description="infrabot test server" network="InfrabotTest">

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 
 import pytest
 from conftest import ALICE, CHANNEL, BotFactory
@@ -27,9 +26,7 @@ def _bot_says(client: IrcClient, prefix: str, target: str = CHANNEL):  # type: i
 async def test_owner_pypi_answered_in_channel(
     irc_servers: IrcServers, start_bot: BotFactory, clients
 ) -> None:
-    bot, user = await asyncio.gather(
-        start_bot(irc_servers.port), clients("bob", irc_servers.port)
-    )
+    bot, user = await asyncio.gather(start_bot(irc_servers.port), clients("bob", irc_servers.port))
     await user.join(CHANNEL)
     user.say(CHANNEL, "!owner pypi")
     line = await user.wait_for(_bot_says(user, "bob: "))
@@ -38,3 +35,138 @@ async def test_owner_pypi_answered_in_channel(
     assert "infrastructure-staff@python.org" in second.text
     assert bot.transport.connections == 1
 
+
+async def test_bot_logs_in_with_sasl(
+    irc_servers: IrcServers, start_bot: BotFactory, clients
+) -> None:
+    bot, user = await asyncio.gather(
+        start_bot(irc_servers.port), clients("carol", irc_servers.port)
+    )
+    assert bot.transport.account == "infrabot"
+    # The server vouches for it too: WHOIS shows the account (330).
+    user.send("WHOIS infrabot")
+    line = await user.wait_for(lambda ln: ln.command in ("330", "318"))
+    assert line.command == "330"
+    assert line.params[1:3] == ["infrabot", "infrabot"]
+
+
+async def test_account_seen_for_logged_in_user_and_none_for_impostor(
+    irc_servers: IrcServers, start_bot: BotFactory, clients
+) -> None:
+    _bot, alice = await asyncio.gather(
+        start_bot(irc_servers.port), clients("alice", irc_servers.port, sasl=ALICE)
+    )
+    await alice.join(CHANNEL)
+    alice.say(CHANNEL, "!whoami")
+    assert (await alice.wait_for(_bot_says(alice, "alice: "))).text == "alice: account=alice"
+    alice.say("infrabot", "whoami")
+    line = await alice.wait_for(_bot_says(alice, "account=", target="alice"))
+    assert line.text == "account=alice"
+    await alice.close()
+
+    impostor = await clients("alice", irc_servers.port)
+    await impostor.join(CHANNEL)
+    impostor.say(CHANNEL, "!whoami")
+    assert (await impostor.wait_for(_bot_says(impostor, "alice: "))).text == "alice: account=None"
+    impostor.say("infrabot", "whoami")
+    line = await impostor.wait_for(_bot_says(impostor, "account=", target="alice"))
+    assert line.text == "account=None"
+
+
+async def test_no_raw_line_injected_from_hostile_data(
+    irc_servers: IrcServers, start_bot: BotFactory, clients
+) -> None:
+    bot, user, watcher = await asyncio.gather(
+        start_bot(irc_servers.port),
+        clients("dave", irc_servers.port),
+        clients("watcher", irc_servers.port),
+    )
+    await asyncio.gather(user.join(CHANNEL), watcher.join(CHANNEL))
+    user.say(CHANNEL, "!hostile")
+    await user.wait_for(_bot_says(user, "dave: "))
+    user.say(CHANNEL, "!owner pypi")  # a later answer proves the bot is still there
+    await user.wait_for(_bot_says(user, f"dave: {OWNER_PYPI}"))
+    from_bot = [ln for ln in watcher.lines if ln.nick == "infrabot"]
+    assert from_bot, "the watcher saw nothing from the bot"
+    for line in from_bot:
+        assert line.command in ("PRIVMSG", "JOIN", "MODE"), line.raw
+        assert "\x00" not in line.raw and "\x01" not in line.raw
+        if line.command == "PRIVMSG":
+            assert line.text.startswith("dave: "), line.raw
+    assert not any(ln.text == "INJECTED" for ln in watcher.lines)
+    assert bot.transport.connections == 1
+
+
+async def test_tls_with_self_signed_certificate(
+    irc_servers: IrcServers, start_bot: BotFactory, clients
+) -> None:
+    _bot, user = await asyncio.gather(
+        start_bot(irc_servers.tls_port, tls=True, tls_ca_file=irc_servers.cert, nick="infrabot"),
+        clients("erin", irc_servers.port),
+    )
+    await user.join(CHANNEL)
+    user.send("WHOIS infrabot")
+    secure = await user.wait_for(lambda ln: ln.command in ("671", "318"))
+    assert secure.command == "671", "the server should see the bot on a TLS connection"
+    user.say(CHANNEL, "!owner pypi")
+    await user.wait_for(_bot_says(user, f"erin: {OWNER_PYPI}"))
+
+
+async def test_tls_refuses_unverified_certificate(
+    irc_servers: IrcServers, start_bot: BotFactory
+) -> None:
+    bot = await start_bot(irc_servers.tls_port, wait=False, tls=True, nick="infrabot_v")
+    await asyncio.sleep(1.5)
+    assert not bot.transport.registered.is_set()
+    assert bot.transport.connections == 0
+
+
+async def test_comes_back_after_five_server_restarts(
+    own_servers: IrcServers, start_bot: BotFactory, clients
+) -> None:
+    from conftest import BOT_ACCOUNT
+    from irc_e2e_client import register_account
+
+    register_account(own_servers.port, *BOT_ACCOUNT)
+    bot = await start_bot(own_servers.port)
+    for round_ in range(1, 6):
+        await asyncio.to_thread(own_servers.restart_ircd)
+        user = await clients(f"user{round_}", own_servers.port)
+        await bot.in_channel(within=30)
+        assert bot.transport.connections == round_ + 1
+        await user.join(CHANNEL)
+        user.say(CHANNEL, "!owner pypi")
+        await user.wait_for(_bot_says(user, f"user{round_}: {OWNER_PYPI}"), within=15)
+        await user.close()
+
+
+async def test_default_flood_limits_long_answer_and_twenty_users(
+    irc_servers: IrcServers, start_bot: BotFactory, clients
+) -> None:
+    """InspIRCd's default flood settings, the bot's default flood control: no kick, all answered."""
+    # The bot keeps its default per-user limit here; only the bot's port has default limits.
+    bot, observer, big, *users = await asyncio.gather(
+        start_bot(irc_servers.flood_port, nick="infrabot", user_rate=0.5),
+        clients("observer", irc_servers.port),
+        clients("biguser", irc_servers.port),
+        *(clients(f"asker{i}", irc_servers.port) for i in range(20)),
+    )
+    await asyncio.gather(*(c.join(CHANNEL) for c in (observer, *users)))
+    big.say("infrabot", "lines 60")
+    for user in users:
+        user.say(CHANNEL, "!owner pypi")
+    answered = await asyncio.gather(
+        *(u.wait_for(_bot_says(u, f"{u.nick}: {OWNER_PYPI}"), within=150) for u in users)
+    )
+    assert len(answered) == 20
+    # Fair queuing: every asker is answered while the long answer is still going out.
+    long_so_far = len(big.messages_from("infrabot", "biguser"))
+    assert long_so_far < 60
+    await big.wait_for(_bot_says(big, "line 60 of 60", target="biguser"), within=150)
+    got = [ln.text for ln in big.messages_from("infrabot", "biguser")]
+    assert got == [f"line {i} of 60" for i in range(1, 61)]
+    assert bot.transport.connections == 1
+    assert not any(
+        ln.command in ("QUIT", "KICK") and "infrabot" in (ln.nick, *ln.params)
+        for ln in observer.lines
+    )
