@@ -733,23 +733,34 @@ class IrcTransport:
         self._flush()
 
     def _flush(self) -> None:
-        """Send what the bucket allows right now; the sender task paces the rest."""
+        """Send what the bucket allows right now; the sender task paces the rest.
+
+        Lines that may go now leave in one write: an answer's lines then reach the server in
+        one segment, and its relay to users is not held back by Nagle's algorithm.
+        """
         conn = self._conn
         if conn is None or not self.registered.is_set():
             return
+        batch: list[OutLine] = []
         while len(self.queue) and self.bucket.try_take():
             line = self.queue.pop()
             if line is None:
                 break
-            self._write(conn, line)
+            batch.append(line)
+        if batch:
+            self._write(conn, batch)
         if len(self.queue):
             self._wake_sender()
 
-    def _write(self, conn: _Connection, line: OutLine) -> None:
-        try:
-            conn.send_raw(f"{line.command} {line.target} :{line.text}")
-        except Exception as exc:  # a closed connection or a line we built wrong: never fatal
-            log.warning("could not send to %s: %s", line.target, exc)
+    def _write(self, conn: _Connection, lines: list[OutLine]) -> None:
+        data = bytearray()
+        for line in lines:
+            try:
+                data += conn._prep_message(f"{line.command} {line.target} :{line.text}")
+            except Exception as exc:  # a line we built wrong is dropped, never fatal
+                log.warning("could not send to %s: %s", line.target, exc)
+        if data and conn.transport is not None and not conn.transport.is_closing():
+            conn.transport.write(bytes(data))
 
     def _wake_sender(self) -> None:
         self._sender_wake.set()
@@ -769,7 +780,7 @@ class IrcTransport:
             return
         line = self.queue.pop()
         if line is not None:
-            self._write(conn, line)
+            self._write(conn, [line])
 
     _handlers: ClassVar[dict[str, Callable[[IrcTransport, _Connection, Event], None]]] = {
         "disconnect": _on_disconnect,
