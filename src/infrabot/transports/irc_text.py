@@ -89,5 +89,5 @@ def split_bytes(text: str, limit: int) -> list[str]:
             piece, data = data[:space], data[space + 1 :]
         else:
             piece, data = data[:cut], data[cut:]
-        pieces.append(piece.decode("utf-8").rstrip())
+        pieces.append(piece.decode("utf-8").rstrip(" "))
     return [p for p in pieces if p]
