@@ -3,7 +3,8 @@
 Runs, in one go and side by side:
 
 - **infrabot**: ``infrabot run --config bot.yaml`` (a separate process), and
-- **floor**: a minimal raw-socket bot (a separate process) that answers the same text, fixed.
+- **floor**: a minimal raw-socket bot (a separate process) that answers the same text, fixed;
+- **aiobot**, for context only: a minimal ``irc.client_aio`` bot answering the same fixed text.
 
 and measures, from the user's send to the last line of the answer arriving:
 
@@ -21,12 +22,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "e2e" / "irc"))
@@ -34,8 +37,6 @@ sys.path.insert(0, str(ROOT / "tests" / "e2e" / "irc"))
 from irc_e2e_servers import IrcServers, servers_installed  # noqa: E402
 
 QUESTION = "!owner pypi"
-OURS_CHANNEL = "#bench-ours"
-FLOOR_CHANNEL = "#bench-floor"
 
 
 # ---------------------------------------------------------------- the floor bot
@@ -92,6 +93,38 @@ async def run_floor(port: int, channel: str, answer: list[str]) -> None:
     await done
 
 
+async def run_aiobot(port: int, channels: str, answer: list[str]) -> None:
+    """A minimal ``irc.client_aio`` bot: what the library alone costs, with no router."""
+    from irc.client_aio import AioReactor  # type: ignore[import-untyped]
+
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[None] = loop.create_future()
+    reactor = AioReactor(loop=loop)
+    conn = reactor.server()
+
+    def on_welcome(c: Any, event: Any) -> None:
+        c.join(channels)
+
+    def on_pubmsg(c: Any, event: Any) -> None:
+        if event.arguments[0].startswith("!"):
+            nick = event.source.nick
+            # One write for the whole answer, as infrabot and the floor do.
+            data = b"".join(
+                c._prep_message(f"PRIVMSG {event.target} :{nick}: {line}") for line in answer
+            )
+            c.transport.write(data)
+
+    def on_disconnect(c: Any, event: Any) -> None:
+        if not done.done():
+            done.set_result(None)
+
+    reactor.add_global_handler("welcome", on_welcome)
+    reactor.add_global_handler("pubmsg", on_pubmsg)
+    reactor.add_global_handler("disconnect", on_disconnect)
+    await conn.connect("127.0.0.1", port, "aiobot")
+    await done
+
+
 # ---------------------------------------------------------------- the measuring user
 
 
@@ -133,7 +166,18 @@ class User:
         while len(got) < lines:
             line = await self._until(lambda ln: ln.startswith(mark) and addressed in ln)
             got.append(line.split(addressed, 1)[1])
+            # Acknowledge at once: otherwise, when the server's relay of an answer falls in two
+            # segments, Nagle on its side waits for our delayed ACK (40 ms), and that measures
+            # the kernel's timers, not the bot. The same for every bot.
+            self.quickack()
         return time.perf_counter() - start, got
+
+    def quickack(self) -> None:
+        """Send any pending TCP ACK now (Linux TCP_QUICKACK; a no-op elsewhere)."""
+        sock = self.writer.get_extra_info("socket")
+        option = getattr(socket, "TCP_QUICKACK", None)
+        if sock is not None and option is not None:
+            sock.setsockopt(socket.IPPROTO_TCP, option, 1)
 
     async def close(self) -> None:
         self.writer.write(b"QUIT\r\n")
@@ -162,14 +206,24 @@ async def wait_joined(user: User, bot: str, channel: str) -> None:
             await asyncio.sleep(0.2)
 
 
+BOTS = ("infrabot", "floor", "aiobot")
+"""infrabot; the raw-socket floor; a minimal ``irc.client_aio`` bot, for context."""
+
+
+def channels_for(bot: str, clients: int) -> list[str]:
+    """The bot's sequential channel, then one channel per concurrent client.
+
+    With a channel per client and bot, the server relays each answer to one user only, as in
+    the sequential run.
+    """
+    return [f"#bench-{bot}", *(f"#bench-{bot}-{i}" for i in range(clients))]
+
+
 async def measure(
     args: argparse.Namespace, servers: IrcServers, workdir: Path
 ) -> dict[str, list[float]]:
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    # Each concurrent client gets a channel of its own with each bot: the server then relays
-    # every answer to one user only, as in the sequential run.
-    ours_channels = [OURS_CHANNEL, *(f"{OURS_CHANNEL}-{i}" for i in range(args.clients))]
-    floor_channels = [FLOOR_CHANNEL, *(f"{FLOOR_CHANNEL}-{i}" for i in range(args.clients))]
+    chans = {bot: channels_for(bot, args.clients) for bot in BOTS}
     config = workdir / "bot.yaml"
     config.write_text(
         f"""
@@ -179,83 +233,86 @@ irc:
   host: 127.0.0.1
   port: {servers.port}
   nick: infrabot
-  channels: [{", ".join(repr(c) for c in ours_channels)}]
+  channels: [{", ".join(repr(c) for c in chans["infrabot"])}]
   flood_rate: 0
   user_rate: 0
 """
     )
     # Started once, before anything is measured: a blocking start costs nothing here.
-    ours = subprocess.Popen(  # noqa: ASYNC220
-        [sys.executable, "-m", "infrabot", "run", "--config", str(config)], env=env, cwd=workdir
-    )
-    floor: subprocess.Popen[bytes] | None = None
+    procs = [
+        subprocess.Popen(  # noqa: ASYNC220
+            [sys.executable, "-m", "infrabot", "run", "--config", str(config)], env=env, cwd=workdir
+        )
+    ]
     users: list[User] = []
     try:
         probe = User("probe")
-        await probe.connect(servers.port, [OURS_CHANNEL])
+        await probe.connect(servers.port, [chans["infrabot"][0]])
         users.append(probe)
-        await wait_joined(probe, "infrabot", OURS_CHANNEL)
-        _, answer = await probe.ask("infrabot", OURS_CHANNEL, 2)
-        floor = subprocess.Popen(  # noqa: ASYNC220
-            [
-                sys.executable,
-                __file__,
-                "--floor-bot",
-                str(servers.port),
-                ",".join(floor_channels),
-                *answer,
-            ],
-            env=env,
-        )
-        await wait_joined(probe, "floor", FLOOR_CHANNEL)
-        await wait_joined(probe, "infrabot", ours_channels[-1])
-        await wait_joined(probe, "floor", floor_channels[-1])
+        await wait_joined(probe, "infrabot", chans["infrabot"][0])
+        _, answer = await probe.ask("infrabot", chans["infrabot"][0], 2)
+        for bot in ("floor", "aiobot"):
+            procs.append(
+                subprocess.Popen(  # noqa: ASYNC220
+                    [
+                        sys.executable,
+                        __file__,
+                        f"--{bot}",
+                        str(servers.port),
+                        ",".join(chans[bot]),
+                        *answer,
+                    ],
+                    env=env,
+                )
+            )
+        for bot in BOTS:
+            await wait_joined(probe, bot, chans[bot][0])
+            await wait_joined(probe, bot, chans[bot][-1])
 
-        results: dict[str, list[float]] = {}
+        results: dict[str, list[float]] = {f"sequential {bot}": [] for bot in BOTS}
         seq = User("seq")
-        await seq.connect(servers.port, [OURS_CHANNEL, FLOOR_CHANNEL])
+        await seq.connect(servers.port, [chans[bot][0] for bot in BOTS])
         users.append(seq)
-        for _ in range(20):  # warm up both
-            await seq.ask("infrabot", OURS_CHANNEL, 2)
-            await seq.ask("floor", FLOOR_CHANNEL, 2)
-        results["sequential infrabot"], results["sequential floor"] = [], []
+        for _ in range(20):  # warm up
+            for bot in BOTS:
+                await seq.ask(bot, chans[bot][0], 2)
+        # Round-robin over the bots, request by request: all see the same machine.
         for _ in range(args.sequential):
-            took, got = await seq.ask("floor", FLOOR_CHANNEL, 2)
-            results["sequential floor"].append(took)
-            took, got = await seq.ask("infrabot", OURS_CHANNEL, 2)
-            assert got == answer, got
-            results["sequential infrabot"].append(took)
+            for bot in BOTS:
+                took, got = await seq.ask(bot, chans[bot][0], 2)
+                assert got == answer, (bot, got)
+                results[f"sequential {bot}"].append(took)
 
         crowd = [User(f"c{i}") for i in range(args.clients)]
         await asyncio.gather(
             *(
-                u.connect(servers.port, [ours_channels[i + 1], floor_channels[i + 1]])
+                u.connect(servers.port, [chans[bot][i + 1] for bot in BOTS])
                 for i, u in enumerate(crowd)
             )
         )
         users.extend(crowd)
-        for bot, channels in (("floor", floor_channels), ("infrabot", ours_channels)):
+        for bot in BOTS:
 
             async def one_user(user: User, channel: str, bot: str = bot) -> list[float]:
                 return [(await user.ask(bot, channel, 2))[0] for _ in range(args.per_client)]
 
             per_user = await asyncio.gather(
-                *(one_user(u, channels[i + 1]) for i, u in enumerate(crowd))
+                *(one_user(u, chans[bot][i + 1]) for i, u in enumerate(crowd))
             )
             results[f"concurrent {bot}"] = [t for times in per_user for t in times]
         return results
     finally:
         for user in users:
             await user.close()
-        for proc in (ours, floor):
-            if proc is not None and proc.poll() is None:
+        for proc in procs:
+            if proc.poll() is None:
                 proc.terminate()
                 proc.wait(timeout=10)
 
 
 def report(results: dict[str, list[float]], args: argparse.Namespace) -> str:
     rows = ["| run | requests | p50 (ms) | p99 (ms) | max (ms) |", "|---|---:|---:|---:|---:|"]
-    for name, values in results.items():
+    for name, values in sorted(results.items()):
         rows.append(
             f"| {name} | {len(values)} | {percentile(values, 50) * 1000:.3f} | "
             f"{percentile(values, 99) * 1000:.3f} | {max(values) * 1000:.3f} |"
@@ -268,6 +325,12 @@ def report(results: dict[str, list[float]], args: argparse.Namespace) -> str:
         rows.append(
             f"- {mode}: p50 {p50:.2f} x floor (bar 1.5: {'PASS' if p50 <= 1.5 else 'FAIL'}), "
             f"p99 {p99:.2f} x floor (bar 2: {'PASS' if p99 <= 2 else 'FAIL'})"
+        )
+        aio = results[f"{mode} aiobot"]
+        rows.append(
+            f"  (for context, infrabot vs the minimal client_aio bot: p50 "
+            f"{percentile(ours, 50) / percentile(aio, 50):.2f} x, p99 "
+            f"{percentile(ours, 99) / percentile(aio, 99):.2f} x)"
         )
     mean = statistics.mean(results["sequential infrabot"]) * 1000
     rows.append(
@@ -282,12 +345,14 @@ def main() -> int:
     parser.add_argument("--sequential", type=int, default=1000)
     parser.add_argument("--clients", type=int, default=10)
     parser.add_argument("--per-client", type=int, default=100)
-    parser.add_argument("--floor-bot", nargs="+", help=argparse.SUPPRESS)
+    parser.add_argument("--floor", nargs="+", help=argparse.SUPPRESS)
+    parser.add_argument("--aiobot", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.floor_bot:
-        port, channel, *answer = args.floor_bot
-        asyncio.run(run_floor(int(port), channel, answer))
-        return 0
+    for bot, runner in (("floor", run_floor), ("aiobot", run_aiobot)):
+        if getattr(args, bot):
+            port, channels, *answer = getattr(args, bot)
+            asyncio.run(runner(int(port), channels, answer))
+            return 0
     if not servers_installed():
         print("InspIRCd/Atheme not installed: run scripts/install-irc-servers", file=sys.stderr)
         return 2

@@ -27,6 +27,9 @@ class Wire:
     def is_closing(self) -> bool:
         return self.closed
 
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return default
+
     def close(self) -> None:
         self.closed = True
 

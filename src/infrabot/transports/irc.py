@@ -14,6 +14,7 @@ import base64
 import contextlib
 import logging
 import random
+import socket
 import ssl
 import time
 from collections.abc import Callable, Coroutine
@@ -43,6 +44,7 @@ WANTED_CAPS = ("message-tags", "account-tag", "extended-join", "account-notify",
 _WHOX_CHANNEL_TOKEN = "71"
 _WHOX_LOOKUP_TOKEN = "72"
 _CAP_TIMEOUT = 10.0
+_QUICKACK: int | None = getattr(socket, "TCP_QUICKACK", None)
 
 
 class _Connection(AioConnection):  # type: ignore[misc]
@@ -100,6 +102,7 @@ class _Connection(AioConnection):  # type: ignore[misc]
 
     def process_data(self, new_data: bytes) -> None:
         """Feed received bytes to the parser; one bad line never kills the connection."""
+        self._ack_now()
         self.buffer.feed(new_data)
         for line in self.buffer:
             if not line:
@@ -108,6 +111,18 @@ class _Connection(AioConnection):  # type: ignore[misc]
                 self._process_line(line)
             except Exception:
                 log.exception("failed to handle line from server: %r", line[:300])
+
+    def _ack_now(self) -> None:
+        """Acknowledge received data at once (Linux ``TCP_QUICKACK``; a no-op elsewhere).
+
+        Servers write to clients with Nagle's algorithm on: a second line for us waits until
+        our kernel acknowledges the first, and a delayed ACK takes 40 ms. Measured through
+        InspIRCd with 10 users asking at once, that stalled 1 answer in 50 by 40 ms.
+        """
+        sock = self.transport.get_extra_info("socket") if self.transport is not None else None
+        if sock is not None and _QUICKACK is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.IPPROTO_TCP, _QUICKACK, 1)
 
     def _handle_event(self, event: Event) -> None:
         self._on_event(event)
