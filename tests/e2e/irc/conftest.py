@@ -18,6 +18,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from irc_e2e_bot import ALICE, BOT_ACCOUNT, CHANNEL, TEST_PLUGINS, BotFactory, RunningBot
 from irc_e2e_client import IrcClient, register_account
 from irc_e2e_servers import IrcServers, servers_installed
 
@@ -25,11 +26,6 @@ from infrabot.app import App
 from infrabot.config import Config, IrcConfig
 from infrabot.loader import builtin_plugin_dir
 from infrabot.transports.irc import IrcTransport
-
-CHANNEL = "#python-infra"
-BOT_ACCOUNT = ("infrabot", "bot-secret-pw")
-ALICE = ("alice", "alice-secret-pw")
-TEST_PLUGINS = Path(__file__).parent / "plugins"
 
 
 def _require_servers() -> None:
@@ -66,27 +62,6 @@ def own_servers(tmp_path: Path) -> Iterator[IrcServers]:
         yield servers
     finally:
         servers.stop()
-
-
-class RunningBot:
-    """An infrabot App serving one IRC transport inside the test's event loop."""
-
-    def __init__(self, app: App, transport: IrcTransport, task: asyncio.Task[None]) -> None:
-        self.app = app
-        self.transport = transport
-        self.task = task
-
-    async def in_channel(self, channel: str = CHANNEL, within: float = 20.0) -> None:
-        """Wait until the bot is registered and in ``channel``."""
-        async with asyncio.timeout(within):
-            # Polling: joins happen inside the transport, which exposes state, not events.
-            while not (  # noqa: ASYNC110
-                self.transport.registered.is_set() and channel.lower() in self.transport.channels
-            ):
-                await asyncio.sleep(0.02)
-
-
-BotFactory = Callable[..., Awaitable[RunningBot]]
 
 
 @pytest.fixture

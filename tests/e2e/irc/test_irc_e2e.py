@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from conftest import ALICE, CHANNEL, BotFactory
+from irc_e2e_bot import ALICE, BOT_ACCOUNT, CHANNEL, BotFactory
 from irc_e2e_client import IrcClient
 from irc_e2e_servers import IrcServers
 
@@ -124,7 +124,6 @@ async def test_tls_refuses_unverified_certificate(
 async def test_comes_back_after_five_server_restarts(
     own_servers: IrcServers, start_bot: BotFactory, clients
 ) -> None:
-    from conftest import BOT_ACCOUNT
     from irc_e2e_client import register_account
 
     register_account(own_servers.port, *BOT_ACCOUNT)
