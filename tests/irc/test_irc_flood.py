@@ -37,6 +37,15 @@ def test_bucket_bursts_then_paces() -> None:
     assert bucket.try_take()
 
 
+def test_bucket_takes_several_or_none() -> None:
+    clock = Clock()
+    bucket = TokenBucket(rate=1.0, burst=5, clock=clock)
+    assert bucket.try_take(3)
+    assert not bucket.try_take(3)  # only 2 left: none taken
+    assert bucket.try_take(2)
+    assert not bucket.try_take()
+
+
 def test_bucket_never_saves_more_than_the_burst() -> None:
     clock = Clock()
     bucket = TokenBucket(rate=1.0, burst=3, clock=clock)

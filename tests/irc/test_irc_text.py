@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -73,3 +75,16 @@ def test_payload_uses_the_advertised_line_length() -> None:
     short = payload_bytes(command="PRIVMSG", target="#c", nick="bot")
     long = payload_bytes(command="PRIVMSG", target="#c", nick="bot", linelen=1024)
     assert long - short == 512
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+
+
+@given(st.text(max_size=200))
+def test_sanitize_fast_path_matches_the_full_rules(text: str) -> None:
+    expected = " ".join(_CONTROL.sub(" ", text).split(" "))
+    while "  " in expected:
+        expected = expected.replace("  ", " ")
+    cleaned = sanitize(text)
+    assert cleaned == expected.strip()
+    assert not _CONTROL.search(cleaned)

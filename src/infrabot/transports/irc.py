@@ -186,6 +186,7 @@ class IrcTransport:
         self._session_tasks: list[asyncio.Task[None]] = []
         self._sender_task: asyncio.Task[None] | None = None
         self._sender_wake = asyncio.Event()
+        self._room_cache: dict[tuple[str, str, str | None, str | None, int], int] = {}
         self._reset_session()
 
     # ----------------------------------------------------------------- lifecycle
@@ -726,14 +727,20 @@ class IrcTransport:
         self._enqueue((irc_lower(target), asker_key), self._privmsgs(target, [pointer]))
 
     def _privmsgs(self, target: str, lines: list[str]) -> list[OutLine]:
-        room = payload_bytes(
-            command="PRIVMSG",
-            target=target,
-            nick=self.nick,
-            user=self._user,
-            host=self._host,
-            linelen=self._conn.linelen if self._conn is not None else DEFAULT_LINELEN,
-        )
+        linelen = self._conn.linelen if self._conn is not None else DEFAULT_LINELEN
+        key = (target, self.nick, self._user, self._host, linelen)
+        room = self._room_cache.get(key)
+        if room is None:
+            if len(self._room_cache) > 1000:
+                self._room_cache.clear()
+            room = self._room_cache[key] = payload_bytes(
+                command="PRIVMSG",
+                target=target,
+                nick=self.nick,
+                user=self._user,
+                host=self._host,
+                linelen=linelen,
+            )
         return [
             OutLine("PRIVMSG", target, piece) for line in lines for piece in split_bytes(line, room)
         ]
@@ -742,6 +749,17 @@ class IrcTransport:
         target = lines[0].target if lines else ""
         channel = target[:1] in ("#", "&", "!", "+")
         limit = self.config.max_queued_lines if channel else self.config.max_private_lines
+        conn = self._conn
+        if (
+            not len(self.queue)
+            and len(lines) <= limit
+            and conn is not None
+            and self.registered.is_set()
+            and self.bucket.try_take(len(lines))
+        ):
+            # Nothing waits and the bucket allows every line: straight out, in one write.
+            self._write(conn, lines)
+            return
         hidden = self.queue.push(key, lines, limit)
         if hidden:
             log.info("queue for %s full; %d lines summarized", key[0], hidden)

@@ -47,13 +47,13 @@ class TokenBucket:
         self._refill()
         return 0.0 if self._tokens >= 1 else (1 - self._tokens) / self.rate
 
-    def try_take(self) -> bool:
-        """Take a token if one is available now."""
+    def try_take(self, count: int = 1) -> bool:
+        """Take ``count`` tokens if that many are available now; else take none."""
         if self.unlimited:
             return True
         self._refill()
-        if self._tokens >= 1:
-            self._tokens -= 1
+        if self._tokens >= count:
+            self._tokens -= count
             return True
         return False
 

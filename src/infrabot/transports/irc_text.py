@@ -37,6 +37,10 @@ def sanitize(text: str) -> str:
     This is the last guard before the socket: a reply built from data that contains CR or LF
     can never inject a second raw line.
     """
+    # Fast path for the usual clean line: every control is non-printable, so a printable line
+    # with single spaces and no edge spaces is already what the slow path would return.
+    if text.isprintable() and "  " not in text and text[:1] != " " and text[-1:] != " ":
+        return text
     return _SPACES.sub(" ", _CONTROL.sub(" ", text)).strip()
 
 
@@ -74,6 +78,8 @@ def split_bytes(text: str, limit: int) -> list[str]:
     """
     if limit < 4:
         raise ValueError("limit must leave room for one UTF-8 character")
+    if len(text) * 4 <= limit:  # no character takes more than 4 bytes
+        return [text] if text else []
     pieces: list[str] = []
     data = text.encode("utf-8")
     while data:
