@@ -169,3 +169,40 @@ async def test_default_flood_limits_long_answer_and_twenty_users(
         ln.command in ("QUIT", "KICK") and "infrabot" in (ln.nick, *ln.params)
         for ln in observer.lines
     )
+
+
+async def test_rejoins_after_kick_and_answers_ctcp(
+    irc_servers: IrcServers, start_bot: BotFactory, clients
+) -> None:
+    op = await clients("chanop", irc_servers.port)
+    await op.join("#kicktest")  # first in: the server makes them channel operator
+    bot = await start_bot(
+        irc_servers.port, wait=False, channels=["#kicktest"], rejoin_delay=0.2, nick="infrabot"
+    )
+    await bot.in_channel("#kicktest")
+    mark = len(op.lines)
+    op.send("KICK #kicktest infrabot :testing rejoin")
+    await op.wait_for(lambda ln: ln.command == "KICK", start=mark)
+    await op.wait_for(lambda ln: ln.command == "JOIN" and ln.nick == "infrabot", start=mark)
+    op.say("infrabot", "\x01VERSION\x01")
+    version = await op.wait_for(lambda ln: ln.command == "NOTICE" and "VERSION" in ln.text)
+    assert version.text == "\x01VERSION infrabot\x01"
+    op.say("infrabot", "\x01PING 424242\x01")
+    ping = await op.wait_for(lambda ln: ln.command == "NOTICE" and "PING" in ln.text)
+    assert ping.text == "\x01PING 424242\x01"
+
+
+async def test_alternate_nick_then_regains_main_nick(
+    irc_servers: IrcServers, start_bot: BotFactory, clients
+) -> None:
+    holder = await clients("infrabot", irc_servers.port)
+    bot = await start_bot(irc_servers.port, regain_nick_interval=0.3)
+    assert bot.transport.nick == "infrabot_"
+    await holder.close()
+    async with asyncio.timeout(10):
+        while bot.transport.nick != "infrabot":  # noqa: ASYNC110 - state, not an event
+            await asyncio.sleep(0.05)
+    user = await clients("frank", irc_servers.port)
+    await user.join(CHANNEL)
+    user.say(CHANNEL, "infrabot: owner pypi")
+    await user.wait_for(_bot_says(user, f"frank: {OWNER_PYPI}"))
