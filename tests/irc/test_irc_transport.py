@@ -313,3 +313,47 @@ async def test_undecodable_bytes_do_not_break_the_connection(raw: bytes) -> None
     h.conn.process_data(raw)
     h.feed("PING :still-here")
     assert h.sent() == ["PONG :still-here"]
+
+
+async def test_sasl_offered_later_by_cap_new_during_registration() -> None:
+    h = Harness(sasl_username="infrabot", sasl_password="pw")
+    h.feed(":irc.test CAP * LS :account-tag")
+    h.feed(":irc.test CAP * ACK :account-tag")
+    assert h.sent() == ["CAP REQ :account-tag", "CAP END"]
+    h.feed(":irc.test CAP infrabot NEW :sasl")  # services linked while we register
+    h.feed(":irc.test CAP infrabot ACK :sasl", "AUTHENTICATE +")
+    h.feed(":irc.test 900 infrabot infrabot!u@h infrabot :logged in")
+    h.feed(":irc.test 903 infrabot :SASL authentication successful")
+    sent = h.sent()
+    assert sent[0] == "CAP REQ :sasl"
+    assert sent[1] == "AUTHENTICATE PLAIN"
+    assert sent[-1] == "CAP END"  # registration was held again by the REQ: release it
+    assert h.transport.account == "infrabot"
+
+
+async def test_sasl_offered_after_registration() -> None:
+    h = Harness(sasl_username="infrabot", sasl_password="pw")
+    h.register(caps="account-tag")
+    h.feed(":irc.test CAP infrabot NEW :sasl=PLAIN")
+    h.feed(":irc.test CAP infrabot ACK :sasl", "AUTHENTICATE +")
+    h.feed(":irc.test 900 infrabot infrabot!u@h infrabot :logged in")
+    h.feed(":irc.test 903 infrabot :SASL authentication successful")
+    sent = h.sent()
+    assert sent[:2] == ["CAP REQ :sasl", "AUTHENTICATE PLAIN"]
+    assert h.transport.account == "infrabot"
+
+
+async def test_cap_del_drops_a_capability() -> None:
+    h = Harness()
+    h.register()
+    h.feed(":irc.test CAP infrabot DEL :account-tag")
+    assert "account-tag" not in h.transport.caps
+
+
+async def test_retry_login_asks_for_caps_again_without_cap_notify() -> None:
+    h = Harness(sasl_username="infrabot", sasl_password="pw")
+    h.register(caps="account-tag")
+    h.transport._retry_login(h.conn)
+    assert h.sent() == ["CAP LS 302"]
+    h.feed(":irc.test CAP infrabot LS :account-tag sasl")
+    assert h.sent() == ["CAP REQ :sasl"]

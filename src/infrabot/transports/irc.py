@@ -193,6 +193,7 @@ class IrcTransport:
 
     def _reset_session(self) -> None:
         self.caps = set()
+        self.account = None
         self._offered: dict[str, str] = {}
         self._cap_pending = 0
         self._cap_done = False
@@ -342,18 +343,47 @@ class IrcTransport:
             names = args[-1].split()
             if sub == "ACK":
                 self.caps.update(n.lstrip("-~=") for n in names if not n.startswith("-"))
+                self.caps.difference_update(n[1:] for n in names if n.startswith("-"))
             else:
                 log.info("server refused capabilities: %s", " ".join(names))
             self._cap_pending -= 1
             if self._cap_pending <= 0:
                 self._caps_settled(conn)
+        elif sub == "NEW":
+            self._on_cap_new(conn, args[-1].split())
+        elif sub == "DEL":
+            for name in args[-1].split():
+                self.caps.discard(name)
+                self._offered.pop(name, None)
 
-    def _request_caps(self, conn: _Connection) -> None:
-        wanted = [c for c in WANTED_CAPS if c in self._offered]
+    def _on_cap_new(self, conn: _Connection, items: list[str]) -> None:
+        """Capabilities that appeared later (cap-notify), e.g. SASL once services link."""
+        new = {}
+        for item in items:
+            name, _, value = item.partition("=")
+            new[name] = value
+        self._offered.update(new)
+        if not self.registered.is_set():
+            # A CAP REQ during registration holds it again until another CAP END.
+            self._cap_done = False
+        wanted = [c for c in WANTED_CAPS if c in new and c not in self.caps]
         if wanted:
             self._cap_pending += 1
             conn.send_raw("CAP REQ :" + " ".join(wanted))
-        if self._want_sasl() and "sasl" in self._offered:
+        if "sasl" in new and self._want_sasl() and self.account is None:
+            log.info("services offer SASL now; logging in")
+            self._sasl_state = "none"
+            self._cap_pending += 1
+            conn.send_raw("CAP REQ :sasl")
+        if self._cap_pending == 0:
+            self._end_caps(conn)
+
+    def _request_caps(self, conn: _Connection) -> None:
+        wanted = [c for c in WANTED_CAPS if c in self._offered and c not in self.caps]
+        if wanted:
+            self._cap_pending += 1
+            conn.send_raw("CAP REQ :" + " ".join(wanted))
+        if self._want_sasl() and "sasl" in self._offered and "sasl" not in self.caps:
             mechs = self._offered["sasl"]
             if not mechs or "PLAIN" in mechs.upper().split(","):
                 # The sasl request goes alone, so a refusal cannot take the others with it.
@@ -361,8 +391,8 @@ class IrcTransport:
                 conn.send_raw("CAP REQ :sasl")
             else:
                 log.error("server offers SASL %s, not PLAIN", mechs)
-        elif self._want_sasl():
-            log.error("server does not offer SASL; trying NickServ if configured")
+        elif self._want_sasl() and not self._cap_done:
+            log.error("server does not offer SASL (services down?); will retry when it does")
         if self._cap_pending == 0:
             self._end_caps(conn)
 
@@ -402,6 +432,8 @@ class IrcTransport:
     def _on_sasl_failure(self, conn: _Connection, event: Event) -> None:
         log.error("SASL login failed (%s): %s", event.type, " ".join(event.arguments))
         self._sasl_state = "failed"
+        if self.registered.is_set():
+            self._identify(conn)  # a late SASL try failed: NickServ is the way left
         self._end_caps(conn)
 
     def _end_caps(self, conn: _Connection) -> None:
@@ -424,14 +456,19 @@ class IrcTransport:
         log.info(
             "registered on %s as %s (connection %d)", self.config.host, self.nick, self.connections
         )
-        if self._sasl_state != "done" and self.config.nickserv_password:
-            account = self.config.sasl_username or self.config.nick
-            secret = self.config.nickserv_password.get_secret_value()
-            conn.send_raw(f"PRIVMSG NickServ :IDENTIFY {account} {secret}")
+        if self._sasl_state != "done":
+            self._identify(conn)
         for channel in self.config.channels:
             self._join(conn, channel)
         self.registered.set()
         self._wake_sender()
+
+    def _identify(self, conn: _Connection) -> None:
+        """Log in the old way, by a message to NickServ, when that is configured."""
+        if self.config.nickserv_password and self.account is None:
+            account = self.config.sasl_username or self.config.nick
+            secret = self.config.nickserv_password.get_secret_value()
+            conn.send_raw(f"PRIVMSG NickServ :IDENTIFY {account} {secret}")
 
     def _on_isupport(self, conn: _Connection, event: Event) -> None:
         for token in event.arguments[:-1]:
@@ -485,9 +522,27 @@ class IrcTransport:
             conn.nick(self.config.nick)
 
     async def _regain_nick(self, conn: _Connection) -> None:
+        """Now and then: take back the main nick, and log in if services were away."""
         while conn.connected:
             await asyncio.sleep(self.config.regain_nick_interval)
             self._try_regain(conn)
+            self._retry_login(conn)
+
+    def _retry_login(self, conn: _Connection) -> None:
+        """Ask again for capabilities when SASL was not offered at connect time.
+
+        Servers with cap-notify say ``CAP NEW sasl`` when services link; for the others,
+        a fresh ``CAP LS`` shows whether SASL is there now.
+        """
+        if (
+            self._want_sasl()
+            and self.account is None
+            and self._sasl_state == "none"
+            and "sasl" not in self._offered
+            and self.registered.is_set()
+        ):
+            self.bucket.charge()
+            conn.send_raw("CAP LS 302")
 
     def _on_join(self, conn: _Connection, event: Event) -> None:
         nick, channel = event.source.nick, event.target

@@ -88,6 +88,7 @@ def _inspircd_conf(s: IrcServers) -> str:
     modules = [
         "cap",
         "ircv3",
+        "ircv3_capnotify",
         "ircv3_accounttag",
         "ircv3_ctctags",
         "ircv3_servertime",

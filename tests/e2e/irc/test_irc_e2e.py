@@ -136,6 +136,14 @@ async def test_comes_back_after_five_server_restarts(
         await user.join(CHANNEL)
         user.say(CHANNEL, "!owner pypi")
         await user.wait_for(_bot_says(user, f"user{round_}: {OWNER_PYPI}"), within=15)
+        # Logged in again too: at once with SASL, or as soon as the services relink.
+        async with asyncio.timeout(10):
+            while bot.transport.account != "infrabot":  # noqa: ASYNC110 - state, not an event
+                await asyncio.sleep(0.05)
+        mark = len(user.lines)
+        user.send("WHOIS infrabot")
+        whois = await user.wait_for(lambda ln: ln.command in ("330", "318"), start=mark)
+        assert whois.command == "330"
         await user.close()
 
 
