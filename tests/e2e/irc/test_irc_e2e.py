@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
+from pathlib import Path
 
 import pytest
 from irc_e2e_bot import ALICE, BOT_ACCOUNT, CHANNEL, BotFactory
@@ -11,6 +14,7 @@ from irc_e2e_servers import IrcServers
 
 pytestmark = pytest.mark.e2e
 
+SRC = Path(__file__).resolve().parents[3] / "src"
 OWNER_PYPI = "PyPI (pypi.python.org) is maintained by Ernest W. Durbin III"
 
 
@@ -214,3 +218,42 @@ async def test_alternate_nick_then_regains_main_nick(
     await user.join(CHANNEL)
     user.say(CHANNEL, "infrabot: owner pypi")
     await user.wait_for(_bot_says(user, f"frank: {OWNER_PYPI}"))
+
+
+async def test_infrabot_run_with_yaml_config_and_secret_from_env(
+    irc_servers: IrcServers, clients, tmp_path
+) -> None:
+    """``infrabot run --config bot.yaml``, the SASL password only in the environment."""
+    config = tmp_path / "bot.yaml"
+    config.write_text(
+        f"""
+prefix: "!"
+store: infrabot.db
+admins: {{irc: [infrabot]}}
+irc: {{host: 127.0.0.1, port: {irc_servers.port}, tls: false, nick: clibot,
+       sasl_username: {BOT_ACCOUNT[0]}, channels: ["#cli-test"]}}
+"""
+    )
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(SRC),
+        "INFRABOT_IRC__SASL_PASSWORD": BOT_ACCOUNT[1],
+    }
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "infrabot", "run", "--config", str(config), env=env, cwd=tmp_path
+    )
+    try:
+        user = await clients("grace", irc_servers.port)
+        await user.join("#cli-test")
+        await user.wait_for(lambda ln: ln.command == "JOIN" and ln.nick == "clibot", within=20)
+        user.say("#cli-test", "!owner pypi")
+        line = await user.wait_for(
+            lambda ln: ln.nick == "clibot" and ln.text.startswith("grace: PyPI")
+        )
+        assert line.text.startswith(f"grace: {OWNER_PYPI}")
+        user.send("WHOIS clibot")
+        whois = await user.wait_for(lambda ln: ln.command in ("330", "318"))
+        assert whois.command == "330" and whois.params[2] == "infrabot"
+    finally:
+        proc.terminate()
+        await asyncio.wait_for(proc.wait(), 10)
