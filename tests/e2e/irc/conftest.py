@@ -28,7 +28,6 @@ from infrabot.config import Config, IrcConfig
 from infrabot.loader import builtin_plugin_dir
 from infrabot.transports.irc import IrcTransport
 
-
 INSTALL_SCRIPT = Path(__file__).resolve().parents[3] / "scripts" / "install-irc-servers"
 
 
