@@ -76,3 +76,10 @@ def test_we_left_forgets_everyone_only_there() -> None:
     tracker.we_left("#x")
     assert not tracker.known("a")
     assert tracker.account("b") == "b"
+
+
+def test_nothing_is_kept_for_users_outside_our_channels() -> None:
+    tracker = AccountTracker()
+    tracker.set_account("stranger", "alice")  # e.g. a WHOX answer about a private asker
+    assert not tracker.known("stranger")
+    assert tracker.account("stranger") is None

@@ -357,3 +357,21 @@ async def test_retry_login_asks_for_caps_again_without_cap_notify() -> None:
     assert h.sent() == ["CAP LS 302"]
     h.feed(":irc.test CAP infrabot LS :account-tag sasl")
     assert h.sent() == ["CAP REQ :sasl"]
+
+
+async def test_private_asker_outside_channels_is_looked_up_every_time() -> None:
+    """Without account-tag, an answer about someone we share no channel with goes stale:
+    they may log out or quit and an impostor take the nick, and we would never hear of it."""
+    h = Harness()
+    h.register(caps="extended-join account-notify")
+    h.feed(":alice!a@h PRIVMSG infrabot :whoami")
+    await settle()
+    assert h.sent() == ["WHO alice %tna,72"]
+    h.feed(":irc.test 354 infrabot 72 alice alice", ":irc.test 315 infrabot alice :End")
+    await settle()
+    h.feed(":alice!b@other PRIVMSG infrabot :whoami")  # the same nick, later
+    await settle()
+    assert h.sent() == ["WHO alice %tna,72"]  # asked again, not taken from memory
+    h.feed(":irc.test 354 infrabot 72 alice 0", ":irc.test 315 infrabot alice :End")
+    await settle()
+    assert [m.sender.account for m in h.delivered] == ["alice", None]

@@ -28,7 +28,12 @@ from infrabot.config import IrcConfig
 from infrabot.messages import IncomingMessage, Network, Reply, Room, Sender
 from infrabot.transports.base import Deliver
 from infrabot.transports.irc_flood import FairQueue, OutLine, TokenBucket, UserRateLimiter, Verdict
-from infrabot.transports.irc_identity import AccountTracker, account_from_tags, irc_lower
+from infrabot.transports.irc_identity import (
+    AccountTracker,
+    account_from_tags,
+    irc_lower,
+    normalize_account,
+)
 from infrabot.transports.irc_text import DEFAULT_LINELEN, payload_bytes, sanitize, split_bytes
 
 __all__ = ["IRC", "WANTED_CAPS", "IrcTransport"]
@@ -244,6 +249,7 @@ class IrcTransport:
     async def stop(self) -> None:
         """Say goodbye (QUIT) and make :meth:`run` return."""
         self._stopping.set()
+        self._closed.set()  # also ends a session still waiting to register
         conn = self._conn
         if conn is not None and conn.connected:
             with contextlib.suppress(Exception):
@@ -253,6 +259,8 @@ class IrcTransport:
         """One connection from connect to close; True when it got as far as registering."""
         self._reset_session()
         self._closed = asyncio.Event()
+        if self._stopping.is_set():
+            return False
         conn = _Connection(reactor, lambda event: self._on_event(conn, event))
         self._conn = conn
         cfg = self.config
@@ -602,9 +610,9 @@ class IrcTransport:
         # 354 <me> <token> <nick> <account>
         args = event.arguments
         if len(args) >= 3 and args[0] in (_WHOX_CHANNEL_TOKEN, _WHOX_LOOKUP_TOKEN):
-            self.tracker.set_account(args[1], args[2])
+            self.tracker.set_account(args[1], args[2])  # kept only if we share a channel
             if args[0] == _WHOX_LOOKUP_TOKEN:
-                self._resolve(args[1], self.tracker.account(args[1]))
+                self._resolve(args[1], normalize_account(args[2]))
 
     def _on_whois_account(self, conn: _Connection, event: Event) -> None:
         # 330 <me> <nick> <account> :is logged in as
@@ -646,8 +654,9 @@ class IrcTransport:
         """(True, account) when the event or our state settles it; (False, None) to ask."""
         if "account-tag" in self.caps:
             account = account_from_tags(event.tags)
-            if channel is not None or self.tracker.known(nick):
-                self.tracker.set_account(nick, account)
+            if channel is not None:
+                self.tracker.seen_in(nick, channel)
+            self.tracker.set_account(nick, account)
             return True, account
         if "account-notify" in self.caps and self.tracker.known(nick):
             return True, self.tracker.account(nick)
@@ -662,8 +671,6 @@ class IrcTransport:
         private = event.type == "privmsg"
         text: str = event.arguments[0] if event.arguments else ""
         if not self._is_command(text, private):
-            if not private and "account-tag" in self.caps:
-                self.tracker.set_account(nick, account_from_tags(event.tags))
             return
         verdict = self.limiter.check(irc_lower(f"{event.source.user}@{event.source.host}"))
         if verdict == Verdict.IGNORE:

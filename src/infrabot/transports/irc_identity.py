@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-__all__ = ["AccountTracker", "account_from_tags", "irc_lower"]
+__all__ = ["AccountTracker", "account_from_tags", "irc_lower", "normalize_account"]
 
 _NOT_LOGGED_IN = {"*", "0", ""}
 
@@ -24,12 +24,16 @@ def irc_lower(name: str) -> str:
 _RFC1459 = str.maketrans("[]\\~", "{}|^")
 
 
+def normalize_account(value: str | None) -> str | None:
+    """An account name as the server gave it, or None for its ways of saying "not logged in"."""
+    return None if value is None or value in _NOT_LOGGED_IN else value
+
+
 def account_from_tags(tags: Iterable[Mapping[str, str | None]] | None) -> str | None:
     """The ``account`` tag's value among a message's IRCv3 tags, or None."""
     for tag in tags or ():
         if tag.get("key") == "account":
-            value = tag.get("value")
-            return value if value and value not in _NOT_LOGGED_IN else None
+            return normalize_account(tag.get("value"))
     return None
 
 
@@ -58,9 +62,18 @@ class AccountTracker:
         return user
 
     def known(self, nick: str) -> bool:
-        """Whether the server has told us this user's account state."""
+        """Whether the server told us this user's account state, and keeps us told.
+
+        Only users who share a channel with us count: for anyone else we would not hear of a
+        logout, a quit, or someone else taking the nick.
+        """
         user = self._users.get(irc_lower(nick))
-        return user is not None and user.known
+        return user is not None and user.known and bool(user.channels)
+
+    def shares_channel(self, nick: str) -> bool:
+        """Whether ``nick`` is in a channel with us: only then do we hear of their changes."""
+        user = self._users.get(irc_lower(nick))
+        return user is not None and bool(user.channels)
 
     def account(self, nick: str) -> str | None:
         """The account ``nick`` is logged in to, or None (also when unknown)."""
@@ -68,9 +81,14 @@ class AccountTracker:
         return user.account if user is not None and user.known else None
 
     def set_account(self, nick: str, account: str | None) -> None:
-        """Record what the server said (``*``/``0``/None mean not logged in)."""
-        user = self._user(nick)
-        user.account = None if account is None or account in _NOT_LOGGED_IN else account
+        """Record what the server said (``*``/``0``/None mean not logged in).
+
+        Kept only for users who share a channel with us (see :meth:`known`).
+        """
+        user = self._users.get(irc_lower(nick))
+        if user is None or not user.channels:
+            return
+        user.account = normalize_account(account)
         user.known = True
 
     def joined(
