@@ -96,3 +96,42 @@ def test_config_from_yaml_and_secrets_from_env(
     assert config.irc.sasl_password.get_secret_value() == "from-env"
     assert config.admins.irc == ["alice"]
     assert config.irc.flood_rate == 1.0 and config.irc.flood_burst == 5
+
+
+async def test_server_password_is_sent_before_registration() -> None:
+    fake = SilentServer()
+    port = await fake.start()
+    transport = IrcTransport(
+        IrcConfig(port=port, channels=[], server_password="hunter2", flood_rate=0)
+    )
+    task = asyncio.create_task(transport.run(_noop))
+    try:
+        await asyncio.wait_for(transport.registered.wait(), 5)
+        async with asyncio.timeout(5):
+            while len(fake.received) < 4:  # noqa: ASYNC110 - the fake server only records
+                await asyncio.sleep(0.01)
+        assert fake.received[:4] == [
+            "CAP LS 302",
+            "PASS :hunter2",
+            "NICK infrabot",
+            "USER infrabot 0 * :infrabot",
+        ]
+    finally:
+        await transport.stop()
+        await asyncio.wait_for(task, 5)
+        assert fake.server is not None
+        fake.server.close()
+
+
+def test_tls_context_verifies_by_default(tmp_path: Path) -> None:
+    import ssl
+
+    from infrabot.transports.irc import _tls_context
+
+    assert _tls_context(IrcConfig(tls=False)) is None
+    strict = _tls_context(IrcConfig(tls=True))
+    assert strict is not None
+    assert strict.verify_mode == ssl.CERT_REQUIRED and strict.check_hostname
+    loose = _tls_context(IrcConfig(tls=True, tls_verify=False))
+    assert loose is not None
+    assert loose.verify_mode == ssl.CERT_NONE and not loose.check_hostname
