@@ -375,3 +375,19 @@ async def test_private_asker_outside_channels_is_looked_up_every_time() -> None:
     h.feed(":irc.test 354 infrabot 72 alice 0", ":irc.test 315 infrabot alice :End")
     await settle()
     assert [m.sender.account for m in h.delivered] == ["alice", None]
+
+
+async def test_missing_channels_are_joined_again_later() -> None:
+    h = Harness(channels=["#python-infra", "#ops"])
+    h.register()  # joined #python-infra only; #ops refused (say, invite-only)
+    h.feed(":irc.test 473 infrabot #ops :Cannot join channel (+i)")
+    h.transport._rejoin_missing(h.conn)
+    assert h.sent() == ["JOIN #ops"]
+
+
+async def test_kicked_channel_stays_left_when_rejoin_is_off() -> None:
+    h = Harness(rejoin_on_kick=False)
+    h.register()
+    h.feed(":op!o@h KICK #python-infra infrabot :out")
+    h.transport._rejoin_missing(h.conn)
+    assert h.sent() == []

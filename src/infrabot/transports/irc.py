@@ -205,6 +205,7 @@ class IrcTransport:
         self._sasl_state = "none"
         self._nick_tries = 0
         self._isupport: dict[str, str] = {}
+        self._stay_out: set[str] = set()
         self._user: str | None = None
         self._host: str | None = None
         self._last_rx = self._clock()
@@ -535,6 +536,19 @@ class IrcTransport:
             await asyncio.sleep(self.config.regain_nick_interval)
             self._try_regain(conn)
             self._retry_login(conn)
+            self._rejoin_missing(conn)
+
+    def _rejoin_missing(self, conn: _Connection) -> None:
+        """Join again any configured channel we are not in (a failed join, a lost rejoin).
+
+        A channel we were kicked from stays left when ``rejoin_on_kick`` is off.
+        """
+        if not self.registered.is_set():
+            return
+        for channel in self.config.channels:
+            name = irc_lower(channel)
+            if name not in self.channels and name not in self._stay_out:
+                self._join(conn, channel)
 
     def _retry_login(self, conn: _Connection) -> None:
         """Ask again for capabilities when SASL was not offered at connect time.
@@ -570,6 +584,11 @@ class IrcTransport:
             self.bucket.charge()
             conn.send_raw(f"WHO {channel} %tna,{_WHOX_CHANNEL_TOKEN}")
 
+    def _on_join_refused(self, conn: _Connection, event: Event) -> None:
+        # 471/473/474/475 <me> <channel> :reason; we try again every regain_nick_interval.
+        channel = event.arguments[0] if event.arguments else "?"
+        log.warning("cannot join %s: %s (%s)", channel, event.arguments[-1:], event.type)
+
     def _on_namreply(self, conn: _Connection, event: Event) -> None:
         if len(event.arguments) >= 3:
             channel = event.arguments[1]
@@ -595,6 +614,8 @@ class IrcTransport:
         log.warning("kicked from %s by %s: %s", channel, event.source.nick, event.arguments[1:])
         if self.config.rejoin_on_kick:
             self._spawn(self._rejoin_later(conn, channel))
+        else:
+            self._stay_out.add(irc_lower(channel))
 
     async def _rejoin_later(self, conn: _Connection, channel: str) -> None:
         await asyncio.sleep(self.config.rejoin_delay)
@@ -899,6 +920,10 @@ class IrcTransport:
         "quit": _on_quit,
         "join": _on_join,
         "namreply": _on_namreply,
+        "channelisfull": _on_join_refused,
+        "inviteonlychan": _on_join_refused,
+        "bannedfromchan": _on_join_refused,
+        "badchannelkey": _on_join_refused,
         "part": _on_part,
         "kick": _on_kick,
         "account": _on_account,
