@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import ipaddress
 import os
 import shutil
 import signal
@@ -52,8 +53,6 @@ def make_self_signed(directory: Path) -> tuple[Path, Path]:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
     now = datetime.datetime.now(datetime.UTC)
-    import ipaddress
-
     cert = (
         x509.CertificateBuilder()
         .subject_name(name)
