@@ -10,7 +10,6 @@ import asyncio
 import base64
 import contextlib
 import socket
-import ssl
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -196,8 +195,3 @@ def register_account(port: int, nick: str, password: str, timeout: float = 15.0)
         sock.sendall(f"PRIVMSG NickServ :REGISTER {password} {nick}@example.org\r\n".encode())
         wait(b"registered")
         sock.sendall(b"QUIT\r\n")
-
-
-def tls_client_context(cafile: str) -> ssl.SSLContext:
-    """A client TLS context trusting ``cafile``."""
-    return ssl.create_default_context(cafile=cafile)
