@@ -251,8 +251,9 @@ def build_transports(config: Config) -> list[Transport]:
     """
     transports: list[Transport] = []
     if config.irc is not None:
-        irc = importlib.import_module("infrabot.transports.irc")
-        transports.append(irc.IrcTransport(config.irc))
+        from infrabot.transports.irc import IrcTransport
+
+        transports.append(IrcTransport(config.irc, prefix=config.prefix))
     if config.matrix is not None:
         matrix = importlib.import_module("infrabot.transports.matrix")
         transports.append(matrix.MatrixTransport(config.matrix))

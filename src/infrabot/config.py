@@ -44,23 +44,64 @@ class AdminsConfig(_Section):
 
 
 class IrcConfig(_Section):
-    """How to reach the IRC network."""
+    """How to reach the IRC network, who the bot is there, and how fast it may talk."""
 
-    host: str = "127.0.0.1"
-    port: int = 6667
-    tls: bool = False
-    tls_verify: bool = True
-    tls_ca_file: Path | None = None
-    server_password: SecretStr | None = None
-    nick: str = "infrabot"
-    alt_nicks: list[str] = Field(default_factory=list)
+    host: str = Field(default="127.0.0.1", description="Server host name or address")
+    port: int = Field(default=6667, description="Server port (6697 is usual for TLS)")
+    tls: bool = Field(default=False, description="Connect with TLS")
+    tls_verify: bool = Field(default=True, description="Verify the server's certificate")
+    tls_ca_file: Path | None = Field(
+        default=None, description="CA bundle (or a self-signed certificate) to trust"
+    )
+    server_password: SecretStr | None = Field(default=None, description="Sent as PASS")
+    nick: str = Field(default="infrabot", description="The nick the bot wants")
+    alt_nicks: list[str] = Field(
+        default_factory=list, description="Tried in order when the nick is taken"
+    )
+    username: str | None = Field(default=None, description="USER name; the nick when unset")
     realname: str = "infrabot"
-    sasl_username: str | None = None
+    sasl_username: str | None = Field(default=None, description="Account for SASL PLAIN")
     sasl_password: SecretStr | None = None
-    nickserv_password: SecretStr | None = None
+    nickserv_password: SecretStr | None = Field(
+        default=None, description="IDENTIFY to NickServ when SASL is not used or failed"
+    )
     channels: list[str] = Field(default_factory=lambda: ["#python-infra"])
     channel_keys: dict[str, SecretStr] = Field(default_factory=dict)
     rejoin_on_kick: bool = True
+    rejoin_delay: float = Field(default=5.0, ge=0, description="Seconds before a rejoin")
+    regain_nick_interval: float = Field(
+        default=30.0, gt=0, description="Seconds between tries to take back the main nick"
+    )
+    ping_interval: float = Field(
+        default=60.0, gt=0, description="Send a PING after this many quiet seconds"
+    )
+    ping_timeout: float = Field(
+        default=30.0, gt=0, description="Seconds without an answer that mean a dead link"
+    )
+    connect_timeout: float = Field(default=30.0, gt=0, description="To connect and register")
+    reconnect_min: float = Field(default=1.0, gt=0, description="First reconnect delay")
+    reconnect_max: float = Field(default=60.0, gt=0, description="Longest reconnect delay")
+    flood_rate: float = Field(
+        default=1.0, description="Lines a second sustained; 0 turns flood control off"
+    )
+    flood_burst: int = Field(default=5, ge=1, description="Lines sent at once before pacing")
+    max_queued_lines: int = Field(
+        default=10, ge=2, description="Lines waiting per asker in a channel before summarizing"
+    )
+    max_private_lines: int = Field(
+        default=60, ge=2, description="Lines waiting per private conversation before summarizing"
+    )
+    channel_max_lines: int = Field(
+        default=4, ge=1, description="Longer answers go privately, with a pointer"
+    )
+    user_rate: float = Field(
+        default=0.5, description="Commands a second per user sustained; 0 turns it off"
+    )
+    user_burst: int = Field(default=5, ge=1, description="Commands a user may send at once")
+    lookup_timeout: float = Field(
+        default=5.0, gt=0, description="Seconds to wait for a WHOX/WHOIS account answer"
+    )
+    version: str = Field(default="infrabot", description="Answer to CTCP VERSION")
 
 
 class MatrixConfig(_Section):

@@ -1,0 +1,937 @@
+"""The IRC transport: one connection to one network, kept alive for as long as the bot runs.
+
+It runs on ``irc.client_aio`` inside the app's own event loop. Around the library it adds
+what a bot needs on a real network: capability negotiation and SASL PLAIN before
+registration (the asyncio client has neither), identity tracking (:mod:`.irc_identity`),
+byte-safe splitting (:mod:`.irc_text`), flood control (:mod:`.irc_flood`), nick recovery,
+a PING watchdog, and reconnection forever with exponential backoff and jitter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import logging
+import random
+import socket
+import ssl
+import time
+from collections.abc import Callable, Coroutine
+from typing import Any, ClassVar
+
+from irc.client import Event, MessageTooLong  # type: ignore[import-untyped]
+from irc.client_aio import AioConnection, AioReactor  # type: ignore[import-untyped]
+from jaraco.stream.buffer import LenientDecodingLineBuffer  # type: ignore[import-untyped]
+
+from infrabot.config import IrcConfig
+from infrabot.messages import IncomingMessage, Network, Reply, Room, Sender
+from infrabot.transports.base import Deliver
+from infrabot.transports.irc_flood import FairQueue, OutLine, TokenBucket, UserRateLimiter, Verdict
+from infrabot.transports.irc_identity import (
+    AccountTracker,
+    account_from_tags,
+    irc_lower,
+    normalize_account,
+)
+from infrabot.transports.irc_text import DEFAULT_LINELEN, payload_bytes, sanitize, split_bytes
+
+__all__ = ["IRC", "WANTED_CAPS", "IrcTransport"]
+
+log = logging.getLogger(__name__)
+
+IRC = Network("irc")
+"""The network name of every IRC message and reply."""
+
+WANTED_CAPS = ("message-tags", "account-tag", "extended-join", "account-notify", "multi-prefix")
+"""IRCv3 capabilities requested whenever the server offers them (``sasl`` is asked apart)."""
+
+_WHOX_CHANNEL_TOKEN = "71"
+_WHOX_LOOKUP_TOKEN = "72"
+_CAP_TIMEOUT = 10.0
+_QUICKACK: int | None = getattr(socket, "TCP_QUICKACK", None)
+
+
+class _Connection(AioConnection):  # type: ignore[misc]
+    """The library's asyncio connection, with the gaps a bot cannot live with filled.
+
+    - ``CAP LS 302`` goes out before NICK/USER, so registration waits for CAP END (and SASL).
+    - Undecodable bytes from other users are replaced instead of killing the connection.
+    - Events go straight to one callback; the reactor's global handlers are not used.
+    - Lines may be as long as the server's advertised ``LINELEN``.
+    """
+
+    buffer_class = LenientDecodingLineBuffer
+
+    def __init__(self, reactor: AioReactor, on_event: Callable[[Event], None]) -> None:
+        super().__init__(reactor)
+        self._on_event = on_event
+        self.linelen = DEFAULT_LINELEN
+
+    async def open(
+        self,
+        *,
+        host: str,
+        port: int,
+        nick: str,
+        username: str,
+        realname: str,
+        password: str | None,
+        tls: ssl.SSLContext | None,
+    ) -> None:
+        """Connect and start registration (CAP LS first); the answers arrive as events."""
+        self.buffer = self.buffer_class()
+        self.handlers: dict[str, list[Any]] = {}
+        self.real_server_name = ""
+        self.real_nickname = nick
+        self.server = host
+        self.port = port
+        self.server_address = (host, port)
+        self.nickname = nick
+        self.username = username
+        self.ircname = realname
+        self.password = password
+        protocol = self.protocol_class(self, self.reactor.loop)
+        kwargs: dict[str, Any] = {"ssl": tls, "server_hostname": host} if tls else {}
+        transport, _ = await self.reactor.loop.create_connection(
+            lambda: protocol, host, port, **kwargs
+        )
+        self.transport = transport
+        self.protocol = protocol
+        self.connected = True
+        self.send_raw("CAP LS 302")
+        if password:
+            self.send_raw(f"PASS :{password}")
+        self.nick(nick)
+        self.user(username, realname)
+
+    def process_data(self, new_data: bytes) -> None:
+        """Feed received bytes to the parser; one bad line never kills the connection."""
+        self._ack_now()
+        self.buffer.feed(new_data)
+        for line in self.buffer:
+            if not line:
+                continue
+            try:
+                self._process_line(line)
+            except Exception:
+                log.exception("failed to handle line from server: %r", line[:300])
+
+    def _ack_now(self) -> None:
+        """Acknowledge received data at once (Linux ``TCP_QUICKACK``; a no-op elsewhere).
+
+        Servers write to clients with Nagle's algorithm on: a second line for us waits until
+        our kernel acknowledges the first, and a delayed ACK takes 40 ms. Measured through
+        InspIRCd with 10 users asking at once, that stalled 1 answer in 50 by 40 ms.
+        """
+        sock = self.transport.get_extra_info("socket") if self.transport is not None else None
+        if sock is not None and _QUICKACK is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.IPPROTO_TCP, _QUICKACK, 1)
+
+    def _handle_event(self, event: Event) -> None:
+        self._on_event(event)
+
+    def _prep_message(self, string: str) -> bytes:
+        if "\n" in string or "\r" in string or "\0" in string:
+            raise ValueError("line breaks and NUL are never sent")
+        data: bytes = string.encode("utf-8") + b"\r\n"
+        if len(data) > self.linelen:
+            raise MessageTooLong(f"{len(data)} bytes > {self.linelen}")
+        return data
+
+
+def _tls_context(config: IrcConfig) -> ssl.SSLContext | None:
+    if not config.tls:
+        return None
+    cafile = str(config.tls_ca_file) if config.tls_ca_file else None
+    context = ssl.create_default_context(cafile=cafile)
+    if not config.tls_verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+class IrcTransport:
+    """infrabot on one IRC network: see the module docstring for what it takes care of."""
+
+    network = IRC
+
+    def __init__(
+        self,
+        config: IrcConfig,
+        *,
+        prefix: str = "!",
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.config = config
+        self.prefix = prefix
+        self._clock = clock
+        self.nick = config.nick
+        self.tracker = AccountTracker()
+        self.bucket = TokenBucket(config.flood_rate, config.flood_burst, clock)
+        self.queue = FairQueue(
+            per_key=config.max_queued_lines,
+            total=max(config.max_queued_lines, config.max_private_lines) * 25,
+        )
+        self.limiter = UserRateLimiter(config.user_rate, config.user_burst, clock=clock)
+        self.caps: set[str] = set()
+        self.account: str | None = None
+        """The account the bot itself is logged in to, once services say so."""
+        self.channels: set[str] = set()
+        """Channels the bot is in right now (lower case)."""
+        self.connections = 0
+        """How many times the bot has registered on the network (1 + reconnects)."""
+        self.registered = asyncio.Event()
+        self._deliver: Deliver | None = None
+        self._conn: _Connection | None = None
+        self._closed = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._session_tasks: list[asyncio.Task[None]] = []
+        self._sender_task: asyncio.Task[None] | None = None
+        self._sender_wake = asyncio.Event()
+        self._room_cache: dict[tuple[str, str, str | None, str | None, int], int] = {}
+        self._reset_session()
+
+    # ----------------------------------------------------------------- lifecycle
+
+    def _reset_session(self) -> None:
+        self.caps = set()
+        self.account = None
+        self._offered: dict[str, str] = {}
+        self._cap_pending = 0
+        self._cap_done = False
+        self._sasl_state = "none"
+        self._nick_tries = 0
+        self._isupport: dict[str, str] = {}
+        self._stay_out: set[str] = set()
+        self._user: str | None = None
+        self._host: str | None = None
+        self._last_rx = self._clock()
+        self._ping_out = False
+        self._lookups: dict[str, list[asyncio.Future[str | None]]] = {}
+        self.tracker.clear()
+        self.channels = set()
+        self.registered.clear()
+
+    async def run(self, deliver: Deliver) -> None:
+        """Connect, and reconnect forever (backoff with jitter) until :meth:`stop`."""
+        self._deliver = deliver
+        self._stopping.clear()
+        reactor = AioReactor(loop=asyncio.get_running_loop())
+        self._sender_task = asyncio.create_task(self._sender(), name="irc-sender")
+        delay = self.config.reconnect_min
+        try:
+            while not self._stopping.is_set():
+                was_registered = False
+                try:
+                    was_registered = await self._session(reactor)
+                except (OSError, TimeoutError, ssl.SSLError) as exc:
+                    log.warning(
+                        "cannot connect to %s:%s: %s", self.config.host, self.config.port, exc
+                    )
+                finally:
+                    await self._end_session()
+                if self._stopping.is_set():
+                    break
+                if was_registered:
+                    delay = self.config.reconnect_min
+                wait = random.uniform(delay / 2, delay)
+                log.info("reconnecting to %s in %.1f s", self.config.host, wait)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), wait)
+                delay = min(delay * 2, self.config.reconnect_max)
+        finally:
+            self._sender_task.cancel()
+            for task in list(self._tasks):
+                task.cancel()
+
+    async def stop(self) -> None:
+        """Say goodbye (QUIT) and make :meth:`run` return."""
+        self._stopping.set()
+        self._closed.set()  # also ends a session still waiting to register
+        conn = self._conn
+        if conn is not None and conn.connected:
+            with contextlib.suppress(Exception):
+                conn.disconnect("infrabot stopping")
+
+    async def _session(self, reactor: AioReactor) -> bool:
+        """One connection from connect to close; True when it got as far as registering."""
+        self._reset_session()
+        self._closed = asyncio.Event()
+        if self._stopping.is_set():
+            return False
+        conn = _Connection(reactor, lambda event: self._on_event(conn, event))
+        self._conn = conn
+        cfg = self.config
+        async with asyncio.timeout(cfg.connect_timeout):
+            await conn.open(
+                host=cfg.host,
+                port=cfg.port,
+                nick=cfg.nick,
+                username=cfg.username or cfg.nick,
+                realname=cfg.realname,
+                password=cfg.server_password.get_secret_value() if cfg.server_password else None,
+                tls=_tls_context(cfg),
+            )
+            self._spawn(self._cap_guard(conn))
+            registered = asyncio.ensure_future(self.registered.wait())
+            closed = asyncio.ensure_future(self._closed.wait())
+            try:
+                await asyncio.wait({registered, closed}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                registered.cancel()
+                closed.cancel()
+        if not self.registered.is_set():
+            return False
+        self._session_tasks = [
+            asyncio.create_task(self._watchdog(conn), name="irc-watchdog"),
+            asyncio.create_task(self._regain_nick(conn), name="irc-regain-nick"),
+        ]
+        await self._closed.wait()
+        return True
+
+    async def _end_session(self) -> None:
+        for task in self._session_tasks:
+            task.cancel()
+        self._session_tasks = []
+        conn, self._conn = self._conn, None
+        if conn is not None and conn.connected:
+            with contextlib.suppress(Exception):
+                conn.disconnect("reconnecting")
+        self.registered.clear()
+        for futures in self._lookups.values():
+            for future in futures:
+                if not future.done():
+                    future.set_result(None)
+        self._lookups = {}
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # ----------------------------------------------------------------- events
+
+    def _on_event(self, conn: _Connection, event: Event) -> None:
+        if conn is not self._conn:
+            return  # a late event from a connection we already gave up on
+        handler = self._handlers.get(event.type)
+        if event.type == "all_raw_messages":
+            self._last_rx = self._clock()
+            self._ping_out = False
+            return
+        if handler is not None:
+            handler(self, conn, event)
+
+    def _on_disconnect(self, conn: _Connection, event: Event) -> None:
+        log.warning("disconnected from %s: %s", self.config.host, " ".join(event.arguments))
+        self.registered.clear()
+        self._closed.set()
+
+    def _on_ping(self, conn: _Connection, event: Event) -> None:
+        conn.send_raw(f"PONG :{event.target}")
+
+    def _on_error(self, conn: _Connection, event: Event) -> None:
+        log.warning("server error: %s", event.target)
+
+    # --- capability negotiation and SASL
+
+    def _on_cap(self, conn: _Connection, event: Event) -> None:
+        args = list(event.arguments)
+        sub = args[0].upper() if args else ""
+        if sub == "LS":
+            more = len(args) > 2 and args[1] == "*"
+            for item in args[-1].split():
+                name, _, value = item.partition("=")
+                self._offered[name] = value
+            if not more:
+                self._request_caps(conn)
+        elif sub in ("ACK", "NAK"):
+            names = args[-1].split()
+            if sub == "ACK":
+                self.caps.update(n.lstrip("-~=") for n in names if not n.startswith("-"))
+                self.caps.difference_update(n[1:] for n in names if n.startswith("-"))
+            else:
+                log.info("server refused capabilities: %s", " ".join(names))
+            self._cap_pending -= 1
+            if self._cap_pending <= 0:
+                self._caps_settled(conn)
+        elif sub == "NEW":
+            self._on_cap_new(conn, args[-1].split())
+        elif sub == "DEL":
+            for name in args[-1].split():
+                self.caps.discard(name)
+                self._offered.pop(name, None)
+
+    def _on_cap_new(self, conn: _Connection, items: list[str]) -> None:
+        """Capabilities that appeared later (cap-notify), e.g. SASL once services link."""
+        new = {}
+        for item in items:
+            name, _, value = item.partition("=")
+            new[name] = value
+        self._offered.update(new)
+        if not self.registered.is_set():
+            # A CAP REQ during registration holds it again until another CAP END.
+            self._cap_done = False
+        wanted = [c for c in WANTED_CAPS if c in new and c not in self.caps]
+        if wanted:
+            self._cap_pending += 1
+            conn.send_raw("CAP REQ :" + " ".join(wanted))
+        if "sasl" in new and self._want_sasl() and self.account is None:
+            log.info("services offer SASL now; logging in")
+            self._sasl_state = "none"
+            self._cap_pending += 1
+            conn.send_raw("CAP REQ :sasl")
+        if self._cap_pending == 0:
+            self._end_caps(conn)
+
+    def _request_caps(self, conn: _Connection) -> None:
+        wanted = [c for c in WANTED_CAPS if c in self._offered and c not in self.caps]
+        if wanted:
+            self._cap_pending += 1
+            conn.send_raw("CAP REQ :" + " ".join(wanted))
+        if self._want_sasl() and "sasl" in self._offered and "sasl" not in self.caps:
+            mechs = self._offered["sasl"]
+            if not mechs or "PLAIN" in mechs.upper().split(","):
+                # The sasl request goes alone, so a refusal cannot take the others with it.
+                self._cap_pending += 1
+                conn.send_raw("CAP REQ :sasl")
+            else:
+                log.error("server offers SASL %s, not PLAIN", mechs)
+        elif self._want_sasl() and not self._cap_done:
+            log.error("server does not offer SASL (services down?); will retry when it does")
+        if self._cap_pending == 0:
+            self._end_caps(conn)
+
+    def _want_sasl(self) -> bool:
+        return bool(self.config.sasl_username and self.config.sasl_password)
+
+    def _caps_settled(self, conn: _Connection) -> None:
+        if "sasl" in self.caps and self._sasl_state == "none":
+            self._sasl_state = "started"
+            conn.send_raw("AUTHENTICATE PLAIN")
+        elif self._sasl_state != "started":
+            self._end_caps(conn)
+
+    def _on_authenticate(self, conn: _Connection, event: Event) -> None:
+        if event.target != "+" or self._sasl_state != "started":
+            return
+        user = self.config.sasl_username or ""
+        password = self.config.sasl_password.get_secret_value() if self.config.sasl_password else ""
+        payload = base64.b64encode(f"{user}\0{user}\0{password}".encode()).decode()
+        # AUTHENTICATE carries at most 400 bytes; an exact multiple ends with a lone "+".
+        for start in range(0, len(payload), 400):
+            conn.send_raw("AUTHENTICATE " + payload[start : start + 400])
+        if len(payload) % 400 == 0:
+            conn.send_raw("AUTHENTICATE +")
+        self._sasl_state = "sent"
+
+    def _on_loggedin(self, conn: _Connection, event: Event) -> None:
+        # 900 <nick> <nick!user@host> <account> :You are now logged in as <account>
+        if len(event.arguments) >= 2:
+            self.account = event.arguments[1]
+            log.info("logged in to services as %s", self.account)
+
+    def _on_sasl_success(self, conn: _Connection, event: Event) -> None:
+        self._sasl_state = "done"
+        self._end_caps(conn)
+
+    def _on_sasl_failure(self, conn: _Connection, event: Event) -> None:
+        log.error("SASL login failed (%s): %s", event.type, " ".join(event.arguments))
+        self._sasl_state = "failed"
+        if self.registered.is_set():
+            self._identify(conn)  # a late SASL try failed: NickServ is the way left
+        self._end_caps(conn)
+
+    def _end_caps(self, conn: _Connection) -> None:
+        if not self._cap_done:
+            self._cap_done = True
+            conn.send_raw("CAP END")
+
+    async def _cap_guard(self, conn: _Connection) -> None:
+        """Never let a server that stalls negotiation hold registration forever."""
+        await asyncio.sleep(_CAP_TIMEOUT)
+        if conn is self._conn and conn.connected and not self._cap_done:
+            log.warning("capability negotiation stalled; ending it")
+            self._end_caps(conn)
+
+    # --- registration, nick, channels
+
+    def _on_welcome(self, conn: _Connection, event: Event) -> None:
+        self.nick = event.target
+        self.connections += 1
+        log.info(
+            "registered on %s as %s (connection %d)", self.config.host, self.nick, self.connections
+        )
+        if self._sasl_state != "done":
+            self._identify(conn)
+        for channel in self.config.channels:
+            self._join(conn, channel)
+        self.registered.set()
+        self._wake_sender()
+
+    def _identify(self, conn: _Connection) -> None:
+        """Log in the old way, by a message to NickServ, when that is configured."""
+        if self.config.nickserv_password and self.account is None:
+            account = self.config.sasl_username or self.config.nick
+            secret = self.config.nickserv_password.get_secret_value()
+            conn.send_raw(f"PRIVMSG NickServ :IDENTIFY {account} {secret}")
+
+    def _on_isupport(self, conn: _Connection, event: Event) -> None:
+        for token in event.arguments[:-1]:
+            name, _, value = token.partition("=")
+            self._isupport[name.upper()] = value
+        linelen = self._isupport.get("LINELEN", "")
+        if linelen.isdigit() and int(linelen) >= DEFAULT_LINELEN:
+            conn.linelen = int(linelen)
+
+    def _join(self, conn: _Connection, channel: str) -> None:
+        key = self.config.channel_keys.get(channel)
+        self.bucket.charge()
+        if key is not None:
+            conn.send_raw(f"JOIN {channel} {key.get_secret_value()}")
+        else:
+            conn.send_raw(f"JOIN {channel}")
+
+    def _on_nick_taken(self, conn: _Connection, event: Event) -> None:
+        if self.registered.is_set():
+            return  # a regain attempt failed; keep the nick we have
+        candidates = [*self.config.alt_nicks, self.config.nick + "_", self.config.nick + "__"]
+        if self._nick_tries < len(candidates):
+            nick = candidates[self._nick_tries]
+        else:
+            nick = f"{self.config.nick[:12]}{random.randint(100, 9999)}"
+        self._nick_tries += 1
+        log.warning(
+            "nick %s is taken; trying %s", event.arguments[0] if event.arguments else "?", nick
+        )
+        conn.nick(nick)
+
+    def _on_nick(self, conn: _Connection, event: Event) -> None:
+        old, new = event.source.nick, event.target
+        if irc_lower(old) == irc_lower(self.nick):
+            self.nick = new
+            log.info("now known as %s", new)
+        else:
+            self.tracker.renamed(old, new)
+            if irc_lower(old) == irc_lower(self.config.nick):
+                self._try_regain(conn)
+
+    def _on_quit(self, conn: _Connection, event: Event) -> None:
+        nick = event.source.nick
+        self.tracker.quit(nick)
+        if irc_lower(nick) == irc_lower(self.config.nick):
+            self._try_regain(conn)
+
+    def _try_regain(self, conn: _Connection) -> None:
+        if irc_lower(self.nick) != irc_lower(self.config.nick) and self.registered.is_set():
+            self.bucket.charge()
+            conn.nick(self.config.nick)
+
+    async def _regain_nick(self, conn: _Connection) -> None:
+        """Now and then: take back the main nick, and log in if services were away."""
+        while conn.connected:
+            await asyncio.sleep(self.config.regain_nick_interval)
+            self._try_regain(conn)
+            self._retry_login(conn)
+            self._rejoin_missing(conn)
+
+    def _rejoin_missing(self, conn: _Connection) -> None:
+        """Join again any configured channel we are not in (a failed join, a lost rejoin).
+
+        A channel we were kicked from stays left when ``rejoin_on_kick`` is off.
+        """
+        if not self.registered.is_set():
+            return
+        for channel in self.config.channels:
+            name = irc_lower(channel)
+            if name not in self.channels and name not in self._stay_out:
+                self._join(conn, channel)
+
+    def _retry_login(self, conn: _Connection) -> None:
+        """Ask again for capabilities when SASL was not offered at connect time.
+
+        Servers with cap-notify say ``CAP NEW sasl`` when services link; for the others,
+        a fresh ``CAP LS`` shows whether SASL is there now.
+        """
+        if (
+            self._want_sasl()
+            and self.account is None
+            and self._sasl_state == "none"
+            and "sasl" not in self._offered
+            and self.registered.is_set()
+        ):
+            self.bucket.charge()
+            conn.send_raw("CAP LS 302")
+
+    def _on_join(self, conn: _Connection, event: Event) -> None:
+        nick, channel = event.source.nick, event.target
+        extended = "extended-join" in self.caps
+        if irc_lower(nick) == irc_lower(self.nick):
+            self.channels.add(irc_lower(channel))
+            self._user, self._host = event.source.user, event.source.host
+            log.info("joined %s", channel)
+            if not extended or "account-notify" not in self.caps:
+                self._who_channel(conn, channel)
+            return
+        account = event.arguments[0] if extended and event.arguments else None
+        self.tracker.joined(nick, channel, account, extended=extended)
+
+    def _who_channel(self, conn: _Connection, channel: str) -> None:
+        if "WHOX" in self._isupport:
+            self.bucket.charge()
+            conn.send_raw(f"WHO {channel} %tna,{_WHOX_CHANNEL_TOKEN}")
+
+    def _on_join_refused(self, conn: _Connection, event: Event) -> None:
+        # 471/473/474/475 <me> <channel> :reason; we try again every regain_nick_interval.
+        channel = event.arguments[0] if event.arguments else "?"
+        log.warning("cannot join %s: %s (%s)", channel, event.arguments[-1:], event.type)
+
+    def _on_namreply(self, conn: _Connection, event: Event) -> None:
+        if len(event.arguments) >= 3:
+            channel = event.arguments[1]
+            for name in event.arguments[2].split():
+                self.tracker.seen_in(name.lstrip("~&@%+"), channel)
+
+    def _on_part(self, conn: _Connection, event: Event) -> None:
+        nick, channel = event.source.nick, event.target
+        if irc_lower(nick) == irc_lower(self.nick):
+            self.channels.discard(irc_lower(channel))
+            self.tracker.we_left(channel)
+        else:
+            self.tracker.parted(nick, channel)
+
+    def _on_kick(self, conn: _Connection, event: Event) -> None:
+        channel = event.target
+        kicked = event.arguments[0] if event.arguments else ""
+        if irc_lower(kicked) != irc_lower(self.nick):
+            self.tracker.parted(kicked, channel)
+            return
+        self.channels.discard(irc_lower(channel))
+        self.tracker.we_left(channel)
+        log.warning("kicked from %s by %s: %s", channel, event.source.nick, event.arguments[1:])
+        if self.config.rejoin_on_kick:
+            self._spawn(self._rejoin_later(conn, channel))
+        else:
+            self._stay_out.add(irc_lower(channel))
+
+    async def _rejoin_later(self, conn: _Connection, channel: str) -> None:
+        await asyncio.sleep(self.config.rejoin_delay)
+        if conn is self._conn and conn.connected and irc_lower(channel) not in self.channels:
+            self._join(conn, channel)
+
+    # --- identity
+
+    def _on_account(self, conn: _Connection, event: Event) -> None:
+        self.tracker.set_account(event.source.nick, event.target)
+
+    def _on_whox(self, conn: _Connection, event: Event) -> None:
+        # 354 <me> <token> <nick> <account>
+        args = event.arguments
+        if len(args) >= 3 and args[0] in (_WHOX_CHANNEL_TOKEN, _WHOX_LOOKUP_TOKEN):
+            self.tracker.set_account(args[1], args[2])  # kept only if we share a channel
+            if args[0] == _WHOX_LOOKUP_TOKEN:
+                self._resolve(args[1], normalize_account(args[2]))
+
+    def _on_whois_account(self, conn: _Connection, event: Event) -> None:
+        # 330 <me> <nick> <account> :is logged in as
+        if len(event.arguments) >= 2:
+            self._resolve(event.arguments[0], event.arguments[1])
+
+    def _on_lookup_end(self, conn: _Connection, event: Event) -> None:
+        # 315 end of WHO / 318 end of WHOIS: whoever was not answered has no account.
+        if event.arguments:
+            self._resolve(event.arguments[0], None)
+
+    def _resolve(self, nick: str, account: str | None) -> None:
+        for future in self._lookups.pop(irc_lower(nick), []):
+            if not future.done():
+                future.set_result(account)
+
+    async def _lookup_account(self, conn: _Connection, nick: str) -> str | None:
+        """Ask the server which account ``nick`` is logged in to (WHOX, else WHOIS)."""
+        key = irc_lower(nick)
+        future: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
+        first = key not in self._lookups
+        self._lookups.setdefault(key, []).append(future)
+        if first:
+            self.bucket.charge()
+            if "WHOX" in self._isupport:
+                conn.send_raw(f"WHO {nick} %tna,{_WHOX_LOOKUP_TOKEN}")
+            else:
+                conn.send_raw(f"WHOIS {nick}")
+        try:
+            async with asyncio.timeout(self.config.lookup_timeout):
+                return await future
+        except TimeoutError:
+            log.warning("no account answer for %s in time; treating as not logged in", nick)
+            return None
+
+    def _known_account(
+        self, nick: str, event: Event, channel: str | None
+    ) -> tuple[bool, str | None]:
+        """(True, account) when the event or our state settles it; (False, None) to ask."""
+        if "account-tag" in self.caps:
+            account = account_from_tags(event.tags)
+            if channel is not None:
+                self.tracker.seen_in(nick, channel)
+            self.tracker.set_account(nick, account)
+            return True, account
+        if "account-notify" in self.caps and self.tracker.known(nick):
+            return True, self.tracker.account(nick)
+        return False, None
+
+    # --- messages and CTCP
+
+    def _on_message(self, conn: _Connection, event: Event) -> None:
+        nick = event.source.nick
+        if not nick or irc_lower(nick) == irc_lower(self.nick):
+            return
+        private = event.type == "privmsg"
+        text: str = event.arguments[0] if event.arguments else ""
+        if not self._is_command(text, private):
+            return
+        verdict = self.limiter.check(irc_lower(f"{event.source.user}@{event.source.host}"))
+        if verdict == Verdict.IGNORE:
+            return
+        if verdict == Verdict.WARN:
+            log.warning("%s is sending commands too fast; ignoring for a while", nick)
+            self._enqueue(
+                ("notice", irc_lower(nick)),
+                [
+                    OutLine(
+                        "NOTICE",
+                        nick,
+                        "you are sending commands too fast; I'll ignore them for a minute",
+                    )
+                ],
+            )
+            return
+        channel = None if private else event.target
+        settled, account = self._known_account(nick, event, channel)
+        room = Room(IRC, nick if private else event.target, private=private)
+        msgid = next((t.get("value") for t in event.tags or () if t.get("key") == "msgid"), None)
+        if settled:
+            self._spawn(self._dispatch(nick, account, room, text, msgid))
+        else:
+            self._spawn(self._lookup_and_dispatch(conn, nick, room, text, msgid))
+
+    def _is_command(self, text: str, private: bool) -> bool:
+        if private or (self.prefix and text.startswith(self.prefix)):
+            return True
+        head = text[: len(self.nick) + 1]
+        return irc_lower(head[:-1]) == irc_lower(self.nick) and head[-1:] in (":", ",")
+
+    async def _lookup_and_dispatch(
+        self, conn: _Connection, nick: str, room: Room, text: str, msgid: str | None
+    ) -> None:
+        account = await self._lookup_account(conn, nick)
+        await self._dispatch(nick, account, room, text, msgid)
+
+    async def _dispatch(
+        self, nick: str, account: str | None, room: Room, text: str, msgid: str | None
+    ) -> None:
+        if self._deliver is None:
+            return
+        message = IncomingMessage(
+            sender=Sender(network=IRC, name=nick, account=account, address=nick),
+            room=room,
+            text=text,
+            bot_name=self.nick,
+            event_id=msgid,
+        )
+        try:
+            await self._deliver(message)
+        except Exception:
+            log.exception("failed to answer %s in %s", nick, room.id)
+
+    def _on_ctcp(self, conn: _Connection, event: Event) -> None:
+        nick = event.source.nick
+        kind = event.arguments[0].upper() if event.arguments else ""
+        if kind not in ("VERSION", "PING"):
+            return
+        if (
+            self.limiter.check(irc_lower(f"{event.source.user}@{event.source.host}"))
+            != Verdict.ALLOW
+        ):
+            return
+        if kind == "VERSION":
+            body = f"VERSION {sanitize(self.config.version)}"
+        else:
+            param = sanitize(event.arguments[1] if len(event.arguments) > 1 else "")[:64]
+            body = f"PING {param}".rstrip()
+        self._enqueue(("ctcp", irc_lower(nick)), [OutLine("NOTICE", nick, f"\x01{body}\x01")])
+
+    # --- staying alive
+
+    async def _watchdog(self, conn: _Connection) -> None:
+        """PING after ``ping_interval`` quiet seconds; no answer in ``ping_timeout``: dead."""
+        cfg = self.config
+        step = max(min(cfg.ping_interval, cfg.ping_timeout) / 4, 0.05)
+        while conn.connected:
+            await asyncio.sleep(step)
+            quiet = self._clock() - self._last_rx
+            if quiet > cfg.ping_interval + cfg.ping_timeout:
+                log.warning("no answer from %s in %.0f s; reconnecting", cfg.host, quiet)
+                with contextlib.suppress(Exception):
+                    conn.disconnect("ping timeout")
+                self._closed.set()
+                return
+            if quiet > cfg.ping_interval and not self._ping_out:
+                self._ping_out = True
+                self.bucket.charge()
+                with contextlib.suppress(Exception):
+                    conn.send_raw(f"PING :infrabot-{int(self._clock())}")
+
+    # ----------------------------------------------------------------- output
+
+    async def send(self, reply: Reply) -> None:
+        """Queue ``reply``: cleaned, addressed, split by bytes, private when long."""
+        target = reply.room.id
+        lines = [clean for clean in (sanitize(line) for line in reply.lines) if clean]
+        if not lines:
+            return
+        asker = reply.in_reply_to.sender.name if reply.in_reply_to is not None else None
+        asker_key = irc_lower(asker) if asker else None
+        if reply.room.private or not asker:
+            self._enqueue((irc_lower(target), asker_key), self._privmsgs(target, lines))
+            return
+        addressed = [f"{asker}: {line}" for line in lines] if reply.address_asker else lines
+        out = self._privmsgs(target, addressed)
+        if len(out) <= self.config.channel_max_lines:
+            self._enqueue((irc_lower(target), asker_key), out)
+            return
+        # Too long for the channel: the whole answer in private, a pointer in the channel.
+        private = self._privmsgs(asker, lines)
+        self._enqueue((asker_key, asker_key), private)
+        pointer = f"{asker}: that answer is {len(private)} lines; I sent it to you in private"
+        self._enqueue((irc_lower(target), asker_key), self._privmsgs(target, [pointer]))
+
+    def _privmsgs(self, target: str, lines: list[str]) -> list[OutLine]:
+        linelen = self._conn.linelen if self._conn is not None else DEFAULT_LINELEN
+        key = (target, self.nick, self._user, self._host, linelen)
+        room = self._room_cache.get(key)
+        if room is None:
+            if len(self._room_cache) > 1000:
+                self._room_cache.clear()
+            room = self._room_cache[key] = payload_bytes(
+                command="PRIVMSG",
+                target=target,
+                nick=self.nick,
+                user=self._user,
+                host=self._host,
+                linelen=linelen,
+            )
+        return [
+            OutLine("PRIVMSG", target, piece) for line in lines for piece in split_bytes(line, room)
+        ]
+
+    def _enqueue(self, key: tuple[str | None, str | None], lines: list[OutLine]) -> None:
+        target = lines[0].target if lines else ""
+        channel = target[:1] in ("#", "&", "!", "+")
+        limit = self.config.max_queued_lines if channel else self.config.max_private_lines
+        conn = self._conn
+        if (
+            not len(self.queue)
+            and len(lines) <= limit
+            and conn is not None
+            and self.registered.is_set()
+            and self.bucket.try_take(len(lines))
+        ):
+            # Nothing waits and the bucket allows every line: straight out, in one write.
+            self._write(conn, lines)
+            return
+        hidden = self.queue.push(key, lines, limit)
+        if hidden:
+            log.info("queue for %s full; %d lines summarized", key[0], hidden)
+        self._flush()
+
+    def _flush(self) -> None:
+        """Send what the bucket allows right now; the sender task paces the rest.
+
+        Lines that may go now leave in one write: an answer's lines then reach the server in
+        one segment, and its relay to users is not held back by Nagle's algorithm.
+        """
+        conn = self._conn
+        if conn is None or not self.registered.is_set():
+            return
+        batch: list[OutLine] = []
+        while len(self.queue) and self.bucket.try_take():
+            line = self.queue.pop()
+            if line is None:
+                break
+            batch.append(line)
+        if batch:
+            self._write(conn, batch)
+        if len(self.queue):
+            self._wake_sender()
+
+    def _write(self, conn: _Connection, lines: list[OutLine]) -> None:
+        data = bytearray()
+        for line in lines:
+            try:
+                data += conn._prep_message(f"{line.command} {line.target} :{line.text}")
+            except Exception as exc:  # a line we built wrong is dropped, never fatal
+                log.warning("could not send to %s: %s", line.target, exc)
+        if data and conn.transport is not None and not conn.transport.is_closing():
+            conn.transport.write(bytes(data))
+
+    def _wake_sender(self) -> None:
+        self._sender_wake.set()
+
+    async def _sender(self) -> None:
+        """Pace queued lines out as the token bucket allows, while registered."""
+        while True:
+            await self._sender_wake.wait()
+            self._sender_wake.clear()
+            while len(self.queue) and self.registered.is_set():
+                await asyncio.sleep(self.bucket.delay())
+                self._flush_one()
+
+    def _flush_one(self) -> None:
+        conn = self._conn
+        if conn is None or not self.registered.is_set() or not self.bucket.try_take():
+            return
+        line = self.queue.pop()
+        if line is not None:
+            self._write(conn, [line])
+
+    _handlers: ClassVar[dict[str, Callable[[IrcTransport, _Connection, Event], None]]] = {
+        "disconnect": _on_disconnect,
+        "ping": _on_ping,
+        "error": _on_error,
+        "cap": _on_cap,
+        "authenticate": _on_authenticate,
+        "loggedin": _on_loggedin,
+        "saslsuccess": _on_sasl_success,
+        "saslfail": _on_sasl_failure,
+        "sasltoolong": _on_sasl_failure,
+        "saslaborted": _on_sasl_failure,
+        "saslalready": _on_sasl_success,
+        "welcome": _on_welcome,
+        "featurelist": _on_isupport,
+        "nicknameinuse": _on_nick_taken,
+        "erroneusnickname": _on_nick_taken,
+        "unavailresource": _on_nick_taken,
+        "nickcollision": _on_nick_taken,
+        "nick": _on_nick,
+        "quit": _on_quit,
+        "join": _on_join,
+        "namreply": _on_namreply,
+        "channelisfull": _on_join_refused,
+        "inviteonlychan": _on_join_refused,
+        "bannedfromchan": _on_join_refused,
+        "badchannelkey": _on_join_refused,
+        "part": _on_part,
+        "kick": _on_kick,
+        "account": _on_account,
+        "whospcrpl": _on_whox,
+        "whoisaccount": _on_whois_account,
+        "endofwho": _on_lookup_end,
+        "endofwhois": _on_lookup_end,
+        "pubmsg": _on_message,
+        "privmsg": _on_message,
+        "ctcp": _on_ctcp,
+    }

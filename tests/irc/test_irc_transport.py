@@ -1,0 +1,393 @@
+"""The IRC transport against a fake wire: negotiation, identity, CTCP, output shaping."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from typing import Any
+
+import pytest
+from irc.client_aio import AioReactor  # type: ignore[import-untyped]
+
+from infrabot.config import IrcConfig
+from infrabot.messages import IncomingMessage, Reply, Room, Sender
+from infrabot.transports.irc import IRC, IrcTransport, _Connection
+
+
+class Wire:
+    """Stands in for the asyncio transport: records every line the bot writes."""
+
+    def __init__(self) -> None:
+        self.data = b""
+        self.closed = False
+
+    def write(self, data: bytes) -> None:
+        self.data += data
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return default
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class Harness:
+    """A transport wired to a fake connection; feed it server lines, read what it sent."""
+
+    def __init__(self, **config: Any) -> None:
+        settings: dict[str, Any] = {"channels": ["#python-infra"], "user_rate": 0, "flood_rate": 0}
+        settings.update(config)
+        self.transport = IrcTransport(IrcConfig(**settings))
+        self.delivered: list[IncomingMessage] = []
+        self.wire = Wire()
+        reactor = AioReactor(loop=asyncio.get_running_loop())
+        conn = _Connection(reactor, lambda event: self.transport._on_event(conn, event))
+        conn.buffer = conn.buffer_class()
+        conn.real_server_name = "irc.test"
+        conn.real_nickname = self.transport.config.nick
+        conn.transport = self.wire
+        conn.connected = True
+        self.conn = conn
+        self.transport._conn = conn
+
+        async def deliver(message: IncomingMessage) -> None:
+            self.delivered.append(message)
+
+        self.transport._deliver = deliver
+
+    def feed(self, *lines: str) -> None:
+        self.conn.process_data("".join(line + "\r\n" for line in lines).encode())
+
+    def sent(self) -> list[str]:
+        out = self.wire.data.decode().split("\r\n")
+        self.wire.data = b""
+        return [line for line in out if line]
+
+    def register(self, caps: str = "message-tags account-tag extended-join account-notify") -> None:
+        self.feed(f":irc.test CAP * LS :{caps} multi-prefix")
+        self.feed(f":irc.test CAP * ACK :{caps} multi-prefix")
+        self.feed(
+            ":irc.test 001 infrabot :Welcome",
+            ":irc.test 005 infrabot WHOX LINELEN=512 :are supported",
+            ":infrabot!~infrabot@bot.host JOIN #python-infra * :infrabot",
+        )
+        self.sent()
+
+
+async def settle() -> None:
+    for _ in range(5):
+        await asyncio.sleep(0)
+
+
+async def test_caps_then_sasl_plain_then_cap_end() -> None:
+    h = Harness(sasl_username="infrabot", sasl_password="s3cret")
+    h.feed(":irc.test CAP * LS * :message-tags account-tag sasl=PLAIN,EXTERNAL")
+    assert h.sent() == []  # multi-line LS: wait for the last line
+    h.feed(":irc.test CAP * LS :extended-join account-notify multi-prefix")
+    assert h.sent() == [
+        "CAP REQ :message-tags account-tag extended-join account-notify multi-prefix",
+        "CAP REQ :sasl",
+    ]
+    h.feed(
+        ":irc.test CAP * ACK :message-tags account-tag extended-join account-notify multi-prefix"
+    )
+    assert h.sent() == []
+    h.feed(":irc.test CAP * ACK :sasl")
+    assert h.sent() == ["AUTHENTICATE PLAIN"]
+    h.feed("AUTHENTICATE +")
+    (auth,) = h.sent()
+    assert base64.b64decode(auth.split()[1]) == b"infrabot\0infrabot\0s3cret"
+    h.feed(":irc.test 900 infrabot infrabot!u@h infrabot :You are now logged in as infrabot")
+    h.feed(":irc.test 903 infrabot :SASL authentication successful")
+    assert h.sent() == ["CAP END"]
+    assert h.transport.account == "infrabot"
+    assert {"account-tag", "extended-join", "account-notify", "sasl"} <= h.transport.caps
+
+
+async def test_sasl_failure_still_registers_and_identifies_to_nickserv() -> None:
+    h = Harness(sasl_username="infrabot", sasl_password="bad", nickserv_password="ns-pw")
+    h.feed(":irc.test CAP * LS :sasl")
+    assert h.sent() == ["CAP REQ :sasl"]
+    h.feed(":irc.test CAP * ACK :sasl", "AUTHENTICATE +")
+    h.sent()
+    h.feed(":irc.test 904 infrabot :SASL authentication failed")
+    assert h.sent() == ["CAP END"]
+    h.feed(":irc.test 001 infrabot :Welcome")
+    assert h.sent() == ["PRIVMSG NickServ :IDENTIFY infrabot ns-pw", "JOIN #python-infra"]
+
+
+async def test_no_caps_offered_ends_negotiation() -> None:
+    h = Harness()
+    h.feed(":irc.test CAP * LS :away-notify")
+    assert h.sent() == ["CAP END"]
+
+
+async def test_channel_keys_are_used_on_join() -> None:
+    h = Harness(channels=["#ops"], channel_keys={"#ops": "k3y"})
+    h.feed(":irc.test 001 infrabot :Welcome")
+    assert "JOIN #ops k3y" in h.sent()
+
+
+async def test_nick_taken_tries_alternates() -> None:
+    h = Harness(alt_nicks=["infrabot2"])
+    h.feed(":irc.test 433 * infrabot :Nickname is already in use")
+    h.feed(":irc.test 433 * infrabot2 :Nickname is already in use")
+    assert h.sent() == ["NICK infrabot2", "NICK infrabot_"]
+    h.feed(":irc.test 001 infrabot_ :Welcome")
+    assert h.transport.nick == "infrabot_"
+    h.sent()
+    # The holder of the main nick leaves: take it back at once.
+    h.feed(":infrabot!x@y QUIT :bye")
+    assert h.sent() == ["NICK infrabot"]
+    h.feed(":infrabot_!~infrabot@bot.host NICK infrabot")
+    assert h.transport.nick == "infrabot"
+
+
+async def test_account_from_tag_and_none_without_it() -> None:
+    h = Harness()
+    h.register()
+    h.feed("@account=alice :alice!a@h PRIVMSG #python-infra :!owner pypi")
+    h.feed(":alice!b@other PRIVMSG #python-infra :!owner pypi")  # impostor: same nick, no tag
+    await settle()
+    assert [m.sender.account for m in h.delivered] == ["alice", None]
+    assert h.delivered[0].room == Room(IRC, "#python-infra")
+    assert h.delivered[0].sender.name == "alice"
+
+
+async def test_extended_join_and_account_notify_without_account_tag() -> None:
+    h = Harness()
+    h.register(caps="extended-join account-notify")
+    h.feed(":bob!b@h JOIN #python-infra bobacct :Bob")
+    h.feed(":bob!b@h PRIVMSG #python-infra :!whoami")
+    h.feed(":bob!b@h ACCOUNT *")
+    h.feed(":bob!b@h PRIVMSG #python-infra :!whoami")
+    await settle()
+    assert [m.sender.account for m in h.delivered] == ["bobacct", None]
+
+
+async def test_unknown_user_without_caps_is_looked_up_with_whox() -> None:
+    h = Harness()
+    h.register(caps="multi-prefix")
+    h.feed(":carol!c@h PRIVMSG infrabot :whoami")
+    await settle()
+    assert h.sent() == ["WHO carol %tna,72"]
+    assert h.delivered == []
+    h.feed(":irc.test 354 infrabot 72 carol carolacct", ":irc.test 315 infrabot carol :End")
+    await settle()
+    assert [m.sender.account for m in h.delivered] == ["carolacct"]
+    assert h.delivered[0].room == Room(IRC, "carol", private=True)
+
+
+async def test_whois_fallback_when_no_whox() -> None:
+    h = Harness()
+    h.feed(":irc.test 001 infrabot :Welcome")
+    h.sent()
+    h.feed(":dan!d@h PRIVMSG infrabot :whoami")
+    await settle()
+    assert h.sent() == ["WHOIS dan"]
+    h.feed(":irc.test 318 infrabot dan :End of /WHOIS list.")
+    await settle()
+    assert [m.sender.account for m in h.delivered] == [None]
+
+
+async def test_plain_chatter_is_not_delivered() -> None:
+    h = Harness()
+    h.register()
+    h.feed(":eve!e@h PRIVMSG #python-infra :hello everyone")
+    h.feed(":eve!e@h PRIVMSG #python-infra :infrabot: owner pypi")
+    await settle()
+    assert [m.text for m in h.delivered] == ["infrabot: owner pypi"]
+
+
+async def test_ctcp_version_and_ping() -> None:
+    h = Harness(version="infrabot test")
+    h.register()
+    h.feed(":eve!e@h PRIVMSG infrabot :\x01VERSION\x01")
+    h.feed(":eve!e@h PRIVMSG infrabot :\x01PING 12345\x01")
+    h.feed(":eve!e@h PRIVMSG infrabot :\x01TIME\x01")
+    assert h.sent() == [
+        "NOTICE eve :\x01VERSION infrabot test\x01",
+        "NOTICE eve :\x01PING 12345\x01",
+    ]
+    assert h.delivered == []
+
+
+async def test_user_flood_is_ignored_politely() -> None:
+    h = Harness(user_rate=0.1, user_burst=2)
+    h.register()
+    for _ in range(6):
+        h.feed(":eve!e@h PRIVMSG #python-infra :!owner pypi")
+    await settle()
+    assert len(h.delivered) == 2
+    assert h.sent() == [
+        "NOTICE eve :you are sending commands too fast; I'll ignore them for a minute"
+    ]
+
+
+def _reply(text_lines: list[str], *, room: Room | None = None, asker: str = "alice") -> Reply:
+    room = room or Room(IRC, "#python-infra")
+    asked = IncomingMessage(
+        sender=Sender(IRC, asker, None, asker), room=room, text="!x", bot_name="infrabot"
+    )
+    return Reply(room=room, lines=tuple(text_lines), in_reply_to=asked)
+
+
+async def test_reply_in_channel_addresses_the_asker() -> None:
+    h = Harness()
+    h.register()
+    await h.transport.send(_reply(["one", "two"]))
+    assert h.sent() == ["PRIVMSG #python-infra :alice: one", "PRIVMSG #python-infra :alice: two"]
+
+
+async def test_reply_with_cr_lf_injects_nothing() -> None:
+    h = Harness()
+    h.register()
+    await h.transport.send(_reply(["x\r\nQUIT :bye\nPRIVMSG #python-infra :INJECTED\x00\x01"]))
+    assert h.sent() == ["PRIVMSG #python-infra :alice: x QUIT :bye PRIVMSG #python-infra :INJECTED"]
+
+
+async def test_long_line_split_by_bytes_within_512() -> None:
+    h = Harness()
+    h.register()
+    text = "é" * 700 + " " + "word " * 100
+    await h.transport.send(_reply([text], room=Room(IRC, "alice", private=True)))
+    sent = h.sent()
+    assert len(sent) > 2
+    for line in sent:
+        relayed = f":infrabot!~infrabot@bot.host {line}\r\n".encode()
+        assert len(relayed) <= 512
+        line.encode().decode("utf-8")  # each line is whole UTF-8
+    assert "".join(s.split(" :", 1)[1] for s in sent).replace(" ", "") == text.replace(" ", "")
+
+
+async def test_long_channel_answer_goes_private_with_a_pointer() -> None:
+    h = Harness(channel_max_lines=3)
+    h.register()
+    await h.transport.send(_reply([f"line {i}" for i in range(8)]))
+    sent = h.sent()
+    assert (
+        "PRIVMSG #python-infra :alice: that answer is 8 lines; I sent it to you in private" in sent
+    )
+    assert [s for s in sent if s.startswith("PRIVMSG alice :")] == [
+        f"PRIVMSG alice :line {i}" for i in range(8)
+    ]
+
+
+async def test_flood_control_paces_lines() -> None:
+    h = Harness(flood_rate=1.0, flood_burst=3)
+    h.register()
+    h.transport.bucket = type(h.transport.bucket)(1.0, 3)
+    await h.transport.send(_reply([f"l{i}" for i in range(10)], room=Room(IRC, "bob", True)))
+    assert len(h.sent()) == 3  # the burst; the sender task paces the rest
+
+
+async def test_kick_rejoins_after_delay() -> None:
+    h = Harness(rejoin_delay=0.01)
+    h.register()
+    h.feed(":op!o@h KICK #python-infra infrabot :out")
+    assert "#python-infra" not in h.transport.channels
+    await asyncio.sleep(0.05)
+    assert h.sent() == ["JOIN #python-infra"]
+
+
+async def test_no_rejoin_when_disabled() -> None:
+    h = Harness(rejoin_delay=0.01, rejoin_on_kick=False)
+    h.register()
+    h.feed(":op!o@h KICK #python-infra infrabot :out")
+    await asyncio.sleep(0.05)
+    assert h.sent() == []
+
+
+async def test_server_ping_is_answered() -> None:
+    h = Harness()
+    h.feed("PING :irc.test")
+    assert h.sent() == ["PONG :irc.test"]
+
+
+@pytest.mark.parametrize("raw", [b"\xff\xfe garbage\r\n", b":x!y@z PRIVMSG #c :\xc3\r\n"])
+async def test_undecodable_bytes_do_not_break_the_connection(raw: bytes) -> None:
+    h = Harness()
+    h.conn.process_data(raw)
+    h.feed("PING :still-here")
+    assert h.sent() == ["PONG :still-here"]
+
+
+async def test_sasl_offered_later_by_cap_new_during_registration() -> None:
+    h = Harness(sasl_username="infrabot", sasl_password="pw")
+    h.feed(":irc.test CAP * LS :account-tag")
+    h.feed(":irc.test CAP * ACK :account-tag")
+    assert h.sent() == ["CAP REQ :account-tag", "CAP END"]
+    h.feed(":irc.test CAP infrabot NEW :sasl")  # services linked while we register
+    h.feed(":irc.test CAP infrabot ACK :sasl", "AUTHENTICATE +")
+    h.feed(":irc.test 900 infrabot infrabot!u@h infrabot :logged in")
+    h.feed(":irc.test 903 infrabot :SASL authentication successful")
+    sent = h.sent()
+    assert sent[0] == "CAP REQ :sasl"
+    assert sent[1] == "AUTHENTICATE PLAIN"
+    assert sent[-1] == "CAP END"  # registration was held again by the REQ: release it
+    assert h.transport.account == "infrabot"
+
+
+async def test_sasl_offered_after_registration() -> None:
+    h = Harness(sasl_username="infrabot", sasl_password="pw")
+    h.register(caps="account-tag")
+    h.feed(":irc.test CAP infrabot NEW :sasl=PLAIN")
+    h.feed(":irc.test CAP infrabot ACK :sasl", "AUTHENTICATE +")
+    h.feed(":irc.test 900 infrabot infrabot!u@h infrabot :logged in")
+    h.feed(":irc.test 903 infrabot :SASL authentication successful")
+    sent = h.sent()
+    assert sent[:2] == ["CAP REQ :sasl", "AUTHENTICATE PLAIN"]
+    assert h.transport.account == "infrabot"
+
+
+async def test_cap_del_drops_a_capability() -> None:
+    h = Harness()
+    h.register()
+    h.feed(":irc.test CAP infrabot DEL :account-tag")
+    assert "account-tag" not in h.transport.caps
+
+
+async def test_retry_login_asks_for_caps_again_without_cap_notify() -> None:
+    h = Harness(sasl_username="infrabot", sasl_password="pw")
+    h.register(caps="account-tag")
+    h.transport._retry_login(h.conn)
+    assert h.sent() == ["CAP LS 302"]
+    h.feed(":irc.test CAP infrabot LS :account-tag sasl")
+    assert h.sent() == ["CAP REQ :sasl"]
+
+
+async def test_private_asker_outside_channels_is_looked_up_every_time() -> None:
+    """Without account-tag, an answer about someone we share no channel with goes stale:
+    they may log out or quit and an impostor take the nick, and we would never hear of it."""
+    h = Harness()
+    h.register(caps="extended-join account-notify")
+    h.feed(":alice!a@h PRIVMSG infrabot :whoami")
+    await settle()
+    assert h.sent() == ["WHO alice %tna,72"]
+    h.feed(":irc.test 354 infrabot 72 alice alice", ":irc.test 315 infrabot alice :End")
+    await settle()
+    h.feed(":alice!b@other PRIVMSG infrabot :whoami")  # the same nick, later
+    await settle()
+    assert h.sent() == ["WHO alice %tna,72"]  # asked again, not taken from memory
+    h.feed(":irc.test 354 infrabot 72 alice 0", ":irc.test 315 infrabot alice :End")
+    await settle()
+    assert [m.sender.account for m in h.delivered] == ["alice", None]
+
+
+async def test_missing_channels_are_joined_again_later() -> None:
+    h = Harness(channels=["#python-infra", "#ops"])
+    h.register()  # joined #python-infra only; #ops refused (say, invite-only)
+    h.feed(":irc.test 473 infrabot #ops :Cannot join channel (+i)")
+    h.transport._rejoin_missing(h.conn)
+    assert h.sent() == ["JOIN #ops"]
+
+
+async def test_kicked_channel_stays_left_when_rejoin_is_off() -> None:
+    h = Harness(rejoin_on_kick=False)
+    h.register()
+    h.feed(":op!o@h KICK #python-infra infrabot :out")
+    h.transport._rejoin_missing(h.conn)
+    assert h.sent() == []
