@@ -111,7 +111,7 @@ def build_transports(config: Config) -> list[Transport]:
 
         transports.append(IrcTransport(config.irc))
     if config.matrix is not None:
-        from infrabot.transports.matrix import MatrixTransport  # type: ignore[import-not-found]
+        from infrabot.transports.matrix import MatrixTransport
 
         transports.append(MatrixTransport(config.matrix))
     return transports

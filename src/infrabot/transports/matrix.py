@@ -1,0 +1,395 @@
+"""The Matrix transport: a matrix-nio client that answers every command exactly once.
+
+How exactly once holds:
+
+* The sync token is saved only after every event of that sync was dealt with, so a crash
+  re-reads the batch rather than losing it.
+* Each answered event's ID is saved once its reply is sent, so a re-read batch (after a
+  crash, a reconnect or a restart) answers nothing twice.
+* A reply's transaction IDs derive from the event it answers, so when the process dies
+  between sending and saving, the homeserver itself drops the re-sent duplicate.
+* On restart, commands sent while the bot was away arrive in the first sync and are answered
+  if younger than ``max_age``; older ones are passed over.
+
+Identity is the event's ``sender``, which the homeserver authenticated; the display name is
+only ever shown, never trusted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import hashlib
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypeVar
+
+from nio import (  # type: ignore[import-untyped]
+    AsyncClient,
+    AsyncClientConfig,
+    ErrorResponse,
+    JoinError,
+    LoginError,
+    SyncError,
+    WhoamiError,
+)
+
+from infrabot.config import MatrixConfig
+from infrabot.errors import TransportError
+from infrabot.messages import IncomingMessage, Network, Reply, Room, Sender
+from infrabot.transports.base import Deliver
+from infrabot.transports.matrix_events import Verdict, commands_in_timeline, judge
+from infrabot.transports.matrix_format import notice_contents
+from infrabot.transports.matrix_retry import (
+    CONNECTION_ERRORS,
+    Backoff,
+    is_rate_limited,
+    rate_limit_delay,
+    send_until_accepted,
+)
+from infrabot.transports.matrix_store import MatrixSession, MatrixStateStore
+
+__all__ = ["MATRIX", "MatrixTransport"]
+
+log = logging.getLogger(__name__)
+
+MATRIX = Network("matrix")
+
+_T = TypeVar("_T")
+
+# Only what the bot reads: messages and memberships in joined rooms, members loaded lazily
+# (the senders' display names still arrive with their messages).
+_SYNC_FILTER: dict[str, Any] = {
+    "presence": {"types": []},
+    "account_data": {"types": []},
+    "room": {
+        "account_data": {"types": []},
+        "ephemeral": {"types": []},
+        "state": {"lazy_load_members": True},
+        "timeline": {"limit": 100, "types": ["m.room.message", "m.room.member"]},
+    },
+}
+
+
+class _Stopped(Exception):
+    """Raised inside :meth:`MatrixTransport.run` once :meth:`~MatrixTransport.stop` is called."""
+
+
+ClientFactory = Callable[[MatrixConfig], Any]
+"""Builds the nio client; tests pass a fake."""
+
+
+def _nio_client(config: MatrixConfig) -> Any:
+    # nio must never retry on its own: our loops honour retry_after_ms and bound the backoff.
+    client_config = AsyncClientConfig(
+        max_limit_exceeded=0,
+        max_timeouts=0,
+        request_timeout=30,
+        store_sync_tokens=False,
+    )
+    return AsyncClient(config.homeserver, config.user_id, config=client_config)
+
+
+class MatrixTransport:
+    """One Matrix account in the configured rooms; see the module docstring for guarantees."""
+
+    network = MATRIX
+
+    def __init__(
+        self,
+        config: MatrixConfig,
+        *,
+        client_factory: ClientFactory = _nio_client,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.config = config
+        self._client_factory = client_factory
+        self._clock = clock
+        self._client: Any = None
+        self._store: MatrixStateStore | None = None
+        self._stopped = asyncio.Event()
+        self._allowed_rooms: set[str] = set(config.rooms)
+        self.ready = asyncio.Event()
+        """Set once logged in, in the rooms, and past the first sync: for tests and health."""
+
+    # -- the Transport protocol -------------------------------------------------------------
+
+    async def run(self, deliver: Deliver) -> None:
+        """Log in, join the rooms and answer commands until :meth:`stop`."""
+        self._store = MatrixStateStore(self.config.store_path)
+        self._client = self._client_factory(self.config)
+        try:
+            await self._connect()
+            await self._sync_forever(deliver)
+        except _Stopped:
+            pass
+        finally:
+            self.ready.clear()
+            await self._client.close()
+            self._store.close()
+
+    async def send(self, reply: Reply) -> None:
+        """Send ``reply`` as notices threaded to the asker's event; waits out rate limits."""
+        if self._client is None:
+            raise TransportError("matrix: not connected")
+        asked = reply.in_reply_to
+        event_id = asked.event_id if asked is not None else None
+        asker = (
+            asked.sender.address if asked is not None and asked.sender.network == MATRIX else None
+        )
+        contents = notice_contents(reply, in_reply_to_event=event_id, asker=asker)
+        backoff = self._backoff()
+        for position, content in enumerate(contents):
+            await self._until_stopped(
+                send_until_accepted(
+                    functools.partial(
+                        self._client.room_send,
+                        reply.room.id,
+                        "m.room.message",
+                        content,
+                        tx_id=_transaction_id(event_id, position),
+                    ),
+                    is_error=_is_error,
+                    backoff=backoff,
+                    what=f"send to {reply.room.id}",
+                )
+            )
+
+    async def stop(self) -> None:
+        """Stop syncing; :meth:`run` returns promptly, closing the connection."""
+        self._stopped.set()
+
+    # -- connecting -------------------------------------------------------------------------
+
+    def _backoff(self) -> Backoff:
+        return Backoff(self.config.backoff_initial, self.config.backoff_max)
+
+    async def _until_stopped(self, awaitable: Awaitable[_T]) -> _T:
+        """Await ``awaitable`` unless :meth:`stop` comes first (then raise :class:`_Stopped`)."""
+        if self._stopped.is_set():
+            if asyncio.iscoroutine(awaitable):
+                awaitable.close()
+            raise _Stopped
+        work = asyncio.ensure_future(awaitable)
+        stop = asyncio.ensure_future(self._stopped.wait())
+        try:
+            await asyncio.wait({work, stop}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop.cancel()
+            if not work.done():
+                work.cancel()
+                await asyncio.gather(work, return_exceptions=True)
+        if work.cancelled():
+            raise _Stopped
+        return work.result()
+
+    async def _pause(self, seconds: float) -> None:
+        """Sleep, but wake at once on :meth:`stop`."""
+        await self._until_stopped(asyncio.sleep(seconds))
+
+    async def _connect(self) -> None:
+        """Log in and join the rooms, waiting out any outage of the homeserver."""
+        backoff = self._backoff()
+        while True:
+            try:
+                await self._until_stopped(self._login())
+                await self._until_stopped(self._join_rooms())
+                return
+            except CONNECTION_ERRORS as exc:
+                delay = backoff.next_delay()
+                log.warning("matrix: cannot reach the homeserver (%s); retry in %.1f s", exc, delay)
+                await self._pause(delay)
+
+    async def _login(self) -> None:
+        client, store, config = self._client, self._require_store(), self.config
+        if config.access_token is not None:
+            client.user_id = config.user_id
+            client.access_token = config.access_token.get_secret_value()
+            whoami = await client.whoami()
+            if isinstance(whoami, WhoamiError):
+                raise TransportError(f"matrix: the configured access token is refused: {whoami}")
+            log.info("matrix: logged in as %s (token), device %s", client.user_id, client.device_id)
+            return
+        session = store.session
+        if session is not None and session.user_id == config.user_id:
+            client.restore_login(session.user_id, session.device_id, session.access_token)
+            whoami = await client.whoami()
+            if not isinstance(whoami, WhoamiError):
+                log.info("matrix: resumed device %s as %s", session.device_id, session.user_id)
+                return
+            if whoami.status_code not in ("M_UNKNOWN_TOKEN", "M_MISSING_TOKEN"):
+                raise TransportError(f"matrix: cannot check the saved login: {whoami}")
+            log.warning("matrix: saved token refused; logging in again on the same device")
+            store.forget_token()
+            client.access_token = ""
+        await self._password_login()
+
+    async def _password_login(self) -> None:
+        client, store, config = self._client, self._require_store(), self.config
+        if config.password is None:
+            raise TransportError("matrix: set a password or an access_token")
+        client.user = config.user_id
+        saved = store.session
+        # Reusing the device ID keeps one device per bot instead of one per restart.
+        client.device_id = (
+            store.device_id if saved is None or saved.user_id == config.user_id else None
+        )
+        while True:
+            response = await client.login(
+                config.password.get_secret_value(), device_name=config.device_name
+            )
+            if not (isinstance(response, LoginError) and is_rate_limited(response)):
+                break
+            await self._pause(rate_limit_delay(response, self.config.backoff_max))
+        if isinstance(response, LoginError):
+            raise TransportError(f"matrix: login refused: {response}")
+        store.save_session(
+            MatrixSession(response.user_id, response.device_id, response.access_token)
+        )
+        log.info("matrix: logged in as %s, device %s", response.user_id, response.device_id)
+
+    async def _join_rooms(self) -> None:
+        """Join every configured room; remember their IDs so only they are served."""
+        for room in self.config.rooms:
+            response = await self._client.join(room)
+            if isinstance(response, JoinError):
+                log.warning(
+                    "matrix: cannot join %s yet (%s); an invite will be accepted", room, response
+                )
+                resolved = (
+                    await self._client.room_resolve_alias(room) if room.startswith("#") else None
+                )
+                if resolved is not None and not isinstance(resolved, ErrorResponse):
+                    self._allowed_rooms.add(resolved.room_id)
+                continue
+            self._allowed_rooms.add(response.room_id)
+            log.info("matrix: in %s (%s)", room, response.room_id)
+
+    def _require_store(self) -> MatrixStateStore:
+        if self._store is None:
+            raise TransportError("matrix: the transport is not running")
+        return self._store
+
+    # -- syncing ----------------------------------------------------------------------------
+
+    async def _sync_forever(self, deliver: Deliver) -> None:
+        store = self._require_store()
+        store.prune_handled(max(2 * self.config.max_age, 86_400.0), now=self._clock())
+        since = store.sync_token
+        # With no saved token this is the bot's first start: what is already in the rooms
+        # was not said to it. With one, the first sync brings full state so display names
+        # are known again, and the commands sent while the bot was away.
+        answer = since is not None
+        full_state = since is not None
+        backoff = self._backoff()
+        while True:
+            try:
+                response = await self._until_stopped(
+                    self._client.sync(
+                        timeout=int(self.config.sync_timeout * 1000),
+                        sync_filter=_SYNC_FILTER,
+                        since=since,
+                        full_state=full_state,
+                    )
+                )
+            except CONNECTION_ERRORS as exc:
+                delay = backoff.next_delay()
+                log.warning("matrix: sync failed (%s); retry in %.1f s", exc, delay)
+                await self._pause(delay)
+                continue
+            if isinstance(response, SyncError):
+                await self._sync_failed(response, backoff)
+                continue
+            backoff.reset()
+            await self._handle_sync(response, deliver, answer=answer)
+            since = response.next_batch
+            store.save_sync_token(since)
+            answer, full_state = True, False
+            self.ready.set()
+
+    async def _sync_failed(self, response: Any, backoff: Backoff) -> None:
+        if response.status_code in ("M_UNKNOWN_TOKEN", "M_MISSING_TOKEN"):
+            raise TransportError(f"matrix: logged out by the homeserver: {response}")
+        delay = (
+            rate_limit_delay(response, backoff.next_delay())
+            if is_rate_limited(response)
+            else backoff.next_delay()
+        )
+        log.warning("matrix: sync refused (%s); retry in %.1f s", response, delay)
+        await self._pause(delay)
+
+    async def _handle_sync(self, response: Any, deliver: Deliver, *, answer: bool) -> None:
+        for room_id, invite in response.rooms.invite.items():
+            await self._on_invite(room_id, invite)
+        own = self._client.user_id
+        for room_id, info in response.rooms.join.items():
+            if room_id not in self._allowed_rooms:
+                continue
+            events = [e.source for e in info.timeline.events]
+            for event in commands_in_timeline(events, own):
+                verdict = judge(
+                    event,
+                    own_user_id=own,
+                    now_ms=int(self._clock() * 1000),
+                    max_age_s=self.config.max_age,
+                    is_handled=self._require_store().is_handled,
+                )
+                if verdict is Verdict.TOO_OLD:
+                    log.info("matrix: not answering %s: %s", event.get("event_id"), verdict.value)
+                if verdict is not Verdict.ANSWER or not answer:
+                    continue
+                await deliver(self._incoming(room_id, event))
+                # Only now: a crash before this line re-answers, and the homeserver drops
+                # the duplicate by its transaction ID.
+                self._require_store().mark_handled(event["event_id"], now=self._clock())
+
+    async def _on_invite(self, room_id: str, invite: Any) -> None:
+        aliases = {
+            str(e.source.get("content", {}).get("alias"))
+            for e in invite.invite_state
+            if e.source.get("type") == "m.room.canonical_alias"
+        }
+        if room_id in self._allowed_rooms or aliases & set(self.config.rooms):
+            response = await self._client.join(room_id)
+            if not isinstance(response, JoinError):
+                self._allowed_rooms.add(room_id)
+                log.info("matrix: accepted the invite to %s", room_id)
+            return
+        log.info("matrix: declining the invite to %s (not a configured room)", room_id)
+        await self._client.room_leave(room_id)
+
+    def _incoming(self, room_id: str, event: Mapping[str, Any]) -> IncomingMessage:
+        """Parse one message event into the core's terms, at the edge."""
+        user_id = str(event["sender"])
+        room = self._client.rooms.get(room_id)
+        member = room.users.get(user_id) if room is not None else None
+        name = member.display_name if member is not None and member.display_name else user_id
+        own = self._client.user_id
+        own_member = room.users.get(own) if room is not None else None
+        bot_name = (
+            own_member.display_name
+            if own_member is not None and own_member.display_name
+            else own.split(":", 1)[0].lstrip("@")
+        )
+        return IncomingMessage(
+            # account is the authenticated sender; the display name is for show only.
+            sender=Sender(network=MATRIX, name=name, account=user_id, address=user_id),
+            room=Room(network=MATRIX, id=room_id),
+            text=str(event["content"]["body"]),
+            bot_name=bot_name,
+            event_id=str(event["event_id"]),
+        )
+
+
+def _is_error(response: Any) -> bool:
+    return isinstance(response, ErrorResponse)
+
+
+def _transaction_id(event_id: str | None, position: int) -> str:
+    """A transaction ID the homeserver deduplicates on: the same for a re-sent answer."""
+    if event_id is None:
+        return f"infrabot.{uuid.uuid4().hex}"
+    digest = hashlib.sha256(event_id.encode()).hexdigest()[:32]
+    return f"infrabot.{digest}.{position}"
