@@ -303,6 +303,7 @@ class MatrixTransport:
                 await self._sync_failed(response, backoff)
                 continue
             backoff.reset()
+            log.debug("matrix: sync %s -> %s", since, response.next_batch)
             await self._handle_sync(response, deliver, answer=answer)
             since = response.next_batch
             store.save_sync_token(since)

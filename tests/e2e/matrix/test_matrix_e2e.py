@@ -1,0 +1,165 @@
+"""End to end through a real Synapse: answers, restarts, exactly once, age, identity."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+
+async def _room(people: dict[str, Any], users: Any) -> tuple[str, str]:
+    """A fresh room made by the boss, with Alice and Mallory in it."""
+    room_id, alias = await people["boss"].create_room()
+    for name in ("alice", "mallory"):
+        await people[name].join(room_id)
+    return room_id, alias
+
+
+async def test_answer_is_a_formatted_notice_replying_to_the_asker(
+    synapse: Any, people: dict[str, Any], make_bot: Any
+) -> None:
+    _server, users = synapse
+    room_id, alias = await _room(people, users)
+    bot = make_bot([alias])
+    await bot.start()
+    alice = people["alice"]
+
+    asked = await alice.say(room_id, "!owner pypi")
+    reply = await alice.reply_to(asked, users.bot)
+
+    content = reply["content"]
+    assert content["msgtype"] == "m.notice"
+    assert "PyPI" in content["body"]
+    assert content["format"] == "org.matrix.custom.html"
+    assert "PyPI" in content["formatted_body"]
+    assert content["m.relates_to"]["m.in_reply_to"]["event_id"] == asked
+    assert content["m.mentions"]["user_ids"] == [users.alice]
+
+    # What a user typed comes back escaped in the HTML, plain in the body.
+    asked = await alice.say(room_id, "!echo <b>bold</b> & co")
+    content = (await alice.reply_to(asked, users.bot))["content"]
+    assert content["body"] == "you said: <b>bold</b> & co"
+    assert content["formatted_body"] == "you said: &lt;b&gt;bold&lt;/b&gt; &amp; co"
+
+    # A mention is a real pill and is listed in m.mentions, so the client notifies.
+    asked = await alice.say(room_id, "!hail")
+    content = (await alice.reply_to(asked, users.bot))["content"]
+    assert content["body"] == "hello Alice, you are on call"
+    assert f'<a href="https://matrix.to/#/{users.alice}">Alice</a>' in content["formatted_body"]
+    assert content["m.mentions"]["user_ids"] == [users.alice]
+
+
+async def test_notices_and_own_messages_are_not_answered(
+    synapse: Any, people: dict[str, Any], make_bot: Any
+) -> None:
+    _server, users = synapse
+    room_id, alias = await _room(people, users)
+    bot = make_bot([alias])
+    await bot.start()
+    alice = people["alice"]
+
+    response = await alice.client.room_send(
+        room_id, "m.room.message", {"msgtype": "m.notice", "body": "!whoami"}
+    )
+    notice = response.event_id
+    marker = await alice.say(room_id, "!whoami")
+    await alice.reply_to(marker, users.bot)
+    await asyncio.sleep(0.3)
+    assert alice.replies_to(notice, users.bot) == []
+    # One answer per command: the bot never answered its own notices either.
+    from_bot = [e for e in alice.events if e.get("sender") == users.bot and e["room_id"] == room_id]
+    assert len([e for e in from_bot if e["type"] == "m.room.message"]) == 1
+
+
+async def test_bot_resumes_after_synapse_restarts(
+    synapse: Any, people: dict[str, Any], make_bot: Any
+) -> None:
+    server, users = synapse
+    room_id, alias = await _room(people, users)
+    bot = make_bot([alias])
+    await bot.start()
+    alice = people["alice"]
+    asked = await alice.say(room_id, "!whoami")
+    await alice.reply_to(asked, users.bot)
+
+    await asyncio.to_thread(server.restart)
+
+    asked = await alice.say(room_id, "!owner pypi")
+    reply = await alice.reply_to(asked, users.bot, within=30)
+    assert "PyPI" in reply["content"]["body"]
+    await asyncio.sleep(0.5)
+    assert len(alice.replies_to(asked, users.bot)) == 1
+
+
+async def test_commands_sent_while_down_are_answered_exactly_once(
+    synapse: Any, people: dict[str, Any], make_bot: Any
+) -> None:
+    _server, users = synapse
+    room_id, alias = await _room(people, users)
+    bot = make_bot([alias])
+    await bot.start()
+    await bot.stop()
+    alice = people["alice"]
+
+    asked = [await alice.say(room_id, f"!echo while down {n}") for n in range(3)]
+    await bot.start()
+    for event_id in asked:
+        await alice.reply_to(event_id, users.bot)
+
+    # Restart again: a fresh command is answered, the three are not answered again.
+    await bot.stop()
+    await bot.start()
+    marker = await alice.say(room_id, "!whoami")
+    await alice.reply_to(marker, users.bot)
+    await asyncio.sleep(0.5)
+    for n, event_id in enumerate(asked):
+        replies = alice.replies_to(event_id, users.bot)
+        assert [r["content"]["body"] for r in replies] == [f"you said: while down {n}"]
+
+
+async def test_a_command_older_than_max_age_is_ignored(
+    synapse: Any, people: dict[str, Any], make_bot: Any
+) -> None:
+    _server, users = synapse
+    room_id, alias = await _room(people, users)
+    bot = make_bot([alias], max_age=2.0)
+    await bot.start()
+    await bot.stop()
+    alice = people["alice"]
+
+    stale = await alice.say(room_id, "!echo stale")
+    await asyncio.sleep(2.5)
+    fresh = await alice.say(room_id, "!echo fresh")
+    await bot.start()
+
+    await alice.reply_to(fresh, users.bot)
+    await asyncio.sleep(0.5)
+    assert alice.replies_to(stale, users.bot) == []
+
+
+async def test_a_display_name_never_makes_an_admin(
+    synapse: Any, people: dict[str, Any], make_bot: Any
+) -> None:
+    _server, users = synapse
+    room_id, alias = await _room(people, users)
+    bot = make_bot([alias])
+    await bot.start()
+    boss, mallory = people["boss"], people["mallory"]
+    await mallory.set_name("The Boss")  # the boss's display name exactly
+
+    asked = await mallory.say(room_id, "!whoami")
+    body = (await mallory.reply_to(asked, users.bot))["content"]["body"]
+    assert f"account={users.mallory}" in body
+    assert "admin=no" in body
+
+    asked = await mallory.say(room_id, "!sesame")
+    body = (await mallory.reply_to(asked, users.bot))["content"]["body"]
+    assert "admins only" in body
+
+    asked = await boss.say(room_id, "!sesame")
+    body = (await boss.reply_to(asked, users.bot))["content"]["body"]
+    assert body == "the vault is open"
+    await mallory.set_name("Mallory")
