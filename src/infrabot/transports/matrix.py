@@ -103,10 +103,12 @@ class MatrixTransport:
         *,
         client_factory: ClientFactory = _nio_client,
         clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
     ) -> None:
         self.config = config
         self._client_factory = client_factory
         self._clock = clock
+        self._sleep = sleep
         self._client: Any = None
         self._store: MatrixStateStore | None = None
         self._stopped = asyncio.Event()
@@ -153,6 +155,7 @@ class MatrixTransport:
                     ),
                     is_error=_is_error,
                     backoff=backoff,
+                    sleep=self._sleep,
                     what=f"send to {reply.room.id}",
                 )
             )
@@ -187,7 +190,7 @@ class MatrixTransport:
 
     async def _pause(self, seconds: float) -> None:
         """Sleep, but wake at once on :meth:`stop`."""
-        await self._until_stopped(asyncio.sleep(seconds))
+        await self._until_stopped(self._sleep(seconds))
 
     async def _connect(self) -> None:
         """Log in and join the rooms, waiting out any outage of the homeserver."""
