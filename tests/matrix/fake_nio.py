@@ -6,7 +6,14 @@ import asyncio
 from types import SimpleNamespace
 from typing import Any
 
-from nio import JoinResponse, LoginResponse, RoomSendResponse, WhoamiError, WhoamiResponse
+from nio import (
+    JoinResponse,
+    LoginResponse,
+    RoomSendResponse,
+    UploadFilterResponse,
+    WhoamiError,
+    WhoamiResponse,
+)
 
 BOT = "@infrabot:x.org"
 ROOM = "!room:x.org"
@@ -89,6 +96,10 @@ class FakeClient:
 
     async def room_resolve_alias(self, alias: str) -> Any:
         raise AssertionError("not expected")
+
+    async def upload_filter(self, **parts: Any) -> Any:
+        self.filters = parts
+        return UploadFilterResponse("filter1")
 
     async def room_leave(self, room_id: str) -> Any:
         self.left.append(room_id)

@@ -59,6 +59,17 @@ def test_mentions_become_pills_and_are_listed() -> None:
         'paging <a href="https://matrix.to/#/@bob:x.org">Bob &lt;3</a> for pypi'
     )
     assert content["m.mentions"] == {"user_ids": ["@bob:x.org"]}
+    # Clients never notify for notices: a reply that mentions someone is a text.
+    assert content["msgtype"] == "m.text"
+
+
+def test_mentions_can_stay_notices_when_configured() -> None:
+    bob = Mention(address="@bob:x.org", name="Bob")
+    [content] = notice_contents(
+        reply("Bob", mentions=(bob,)), in_reply_to_event=None, asker=None, notify_mentions=False
+    )
+    assert content["msgtype"] == "m.notice"
+    assert content["m.mentions"] == {"user_ids": ["@bob:x.org"]}
 
 
 def test_a_mention_missing_from_the_text_is_still_pilled() -> None:

@@ -82,12 +82,19 @@ def notice_contents(
     in_reply_to_event: str | None,
     asker: str | None,
     limit: int = MAX_CHUNK_BYTES,
+    notify_mentions: bool = True,
 ) -> list[dict[str, Any]]:
     """The contents of the notices that carry ``reply``: one, or several for long output.
 
     Each notice is a reply to ``in_reply_to_event`` when given, and ``m.mentions`` lists
     ``asker`` (when the reply addresses the asker) and every pilled mention.
+
+    Clients never notify for ``m.notice`` (the default push rule ``.m.rule.suppress_notices``
+    comes before the mention rules), so a reply that mentions people on purpose, such as a
+    page, goes out as ``m.text`` when ``notify_mentions`` is set: a mention that does not
+    notify is no mention at all.
     """
+    msgtype = "m.text" if notify_mentions and reply.mentions else "m.notice"
     contents: list[dict[str, Any]] = []
     for chunk in _chunks(_rendered(reply), limit):
         body = "\n".join(plain for plain, _, _ in chunk)
@@ -96,7 +103,7 @@ def notice_contents(
         if asker and reply.address_asker:
             user_ids.add(asker)
         content: dict[str, Any] = {
-            "msgtype": "m.notice",
+            "msgtype": msgtype,
             "body": body,
             "format": "org.matrix.custom.html",
             "formatted_body": formatted,

@@ -264,12 +264,17 @@ class Person:
                 for event in info.timeline.events:
                     self.events.append({**event.source, "room_id": room_id})
 
-    async def close(self) -> None:
-        """Stop recording and log out of nothing (the session simply ends)."""
+    async def stop_recording(self) -> None:
+        """Stop the background sync (someone else will sync this client)."""
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+            self._task = None
+
+    async def close(self) -> None:
+        """Stop recording and close the connection."""
+        await self.stop_recording()
         await self.client.close()
 
     async def create_room(self, invite: tuple[str, ...] = ()) -> tuple[str, str]:
@@ -294,6 +299,16 @@ class Person:
         assert not isinstance(response, ErrorResponse), response
         event_id: str = response.event_id
         return event_id
+
+    async def notified_events(self) -> list[str]:
+        """IDs of the events the homeserver notified this user about (push rules applied)."""
+        response = await self.client.send(
+            "GET",
+            "/_matrix/client/v3/notifications",
+            headers={"Authorization": f"Bearer {self.client.access_token}"},
+        )
+        body = await response.json()
+        return [n["event"]["event_id"] for n in body.get("notifications", [])]
 
     async def set_name(self, name: str) -> None:
         """Change the display name."""

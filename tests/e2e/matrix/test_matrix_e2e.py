@@ -47,9 +47,14 @@ async def test_answer_is_a_formatted_notice_replying_to_the_asker(
     # A mention is a real pill and is listed in m.mentions, so the client notifies.
     asked = await alice.say(room_id, "!hail")
     content = (await alice.reply_to(asked, users.bot))["content"]
+    assert content["msgtype"] == "m.text"  # so the mention notifies; notices never do
     assert content["body"] == "hello Alice, you are on call"
     assert f'<a href="https://matrix.to/#/{users.alice}">Alice</a>' in content["formatted_body"]
     assert content["m.mentions"]["user_ids"] == [users.alice]
+    hail = alice.replies_to(asked, users.bot)[0]["event_id"]
+    notified = await alice.notified_events()
+    assert hail in notified  # the mention really notifies Alice
+    assert reply["event_id"] not in notified  # plain answers are quiet notices
 
 
 async def test_notices_and_own_messages_are_not_answered(
