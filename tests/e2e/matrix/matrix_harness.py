@@ -82,7 +82,9 @@ class Synapse:
             ],
             check=True,
             capture_output=True,
+            cwd=self.folder,
         )
+        self._quiet_logs()
         config = yaml.safe_load(config_path.read_text())
         config.update(
             listeners=[
@@ -112,6 +114,16 @@ class Synapse:
         config_path.write_text(yaml.safe_dump(config))
         self.secret = str(config["registration_shared_secret"])
         self.config_path = config_path
+
+    def _quiet_logs(self) -> None:
+        """Log warnings only, into this server's folder: less disk work on a small machine."""
+        log_config = self.folder / f"{SERVER_NAME}.log.config"
+        logging_config = yaml.safe_load(log_config.read_text())
+        logging_config["handlers"]["file"]["filename"] = str(self.folder / "homeserver.log")
+        logging_config["root"]["level"] = "WARNING"
+        for logger in logging_config.get("loggers", {}).values():
+            logger["level"] = "WARNING"
+        log_config.write_text(yaml.safe_dump(logging_config))
 
     def start(self) -> None:
         """Start the homeserver and wait until ``/health`` answers."""
