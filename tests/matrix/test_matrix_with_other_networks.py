@@ -10,7 +10,7 @@ from fake_nio import ALIAS, BOT, FakeClient, sync, text
 
 from infrabot import app as app_module
 from infrabot.app import App, build_transports
-from infrabot.config import Config, MatrixConfig
+from infrabot.config import Config, MatrixConfig, load_config
 from infrabot.messages import Network, Reply
 from infrabot.transports.base import Deliver
 from infrabot.transports.matrix import MatrixTransport
@@ -82,3 +82,20 @@ def test_secrets_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> N
     assert config.matrix.password.get_secret_value() == "from-env"
     assert config.matrix.access_token is not None
     assert config.matrix.access_token.get_secret_value() == "token-from-env"
+
+
+def test_a_secret_left_out_of_the_file_comes_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "infrabot.yaml"
+    path.write_text(
+        'matrix: {user_id: "@infrabot:localhost", rooms: ["#python-infra:localhost"],'
+        " store_path: matrix-store}\n"
+    )
+    monkeypatch.setenv("INFRABOT_MATRIX__PASSWORD", "from-env")
+    config = load_config(path)
+    assert config.matrix is not None
+    assert config.matrix.password is not None
+    assert config.matrix.password.get_secret_value() == "from-env"
+    assert config.matrix.rooms == ["#python-infra:localhost"]
+    assert config.matrix.store_path == tmp_path / "matrix-store"
