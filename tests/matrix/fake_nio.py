@@ -39,7 +39,9 @@ def sync(
     invites: dict[str, list[dict[str, Any]]] | None = None,
 ) -> SimpleNamespace:
     """A sync response holding ``events`` in ``room``'s timeline."""
-    timeline = SimpleNamespace(events=[SimpleNamespace(source=e) for e in events or []])
+    timeline = SimpleNamespace(
+        events=[SimpleNamespace(source=e) for e in events or []], limited=False
+    )
     invite = {
         room_id: SimpleNamespace(invite_state=[SimpleNamespace(source=e) for e in state])
         for room_id, state in (invites or {}).items()

@@ -74,8 +74,12 @@ _SYNC_FILTER: dict[str, Any] = {
 }
 
 
-class _Stopped(Exception):
-    """Raised inside :meth:`MatrixTransport.run` once :meth:`~MatrixTransport.stop` is called."""
+class _Stopped(TransportError):
+    """Raised inside :meth:`MatrixTransport.run` once :meth:`~MatrixTransport.stop` is called.
+
+    A :class:`TransportError`, so a caller of :meth:`~MatrixTransport.send` from outside
+    (the pager) sees the transport's own error kind when a send is cut short by a stop.
+    """
 
 
 ClientFactory = Callable[[MatrixConfig], Any]
@@ -356,6 +360,9 @@ class MatrixTransport:
         for room_id, info in response.rooms.join.items():
             if room_id not in self._allowed_rooms:
                 continue
+            if info.timeline.limited:
+                # More happened than one sync holds: the oldest of it is not seen.
+                log.warning("matrix: %s had a gap; older messages may go unanswered", room_id)
             events = [e.source for e in info.timeline.events]
             for event in commands_in_timeline(events, own):
                 verdict = judge(
