@@ -7,23 +7,26 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 from fake_nio import ALIAS, BOT, ROOM, FakeClient, sync, text
 from nio import SyncError
 
 from infrabot.config import MatrixConfig
+from infrabot.errors import TransportError
 from infrabot.messages import IncomingMessage, Reply
 from infrabot.transports.matrix import MatrixTransport
+from infrabot.transports.matrix_store import MatrixStateStore
 
 
 def config(tmp_path: Path, **extra: Any) -> MatrixConfig:
-    return MatrixConfig(
-        homeserver="http://127.0.0.1:1",
-        user_id=BOT,
-        password="pw",
-        rooms=[ALIAS],
-        store_path=tmp_path / "store",
-        **extra,
-    )
+    settings: dict[str, Any] = {
+        "homeserver": "http://127.0.0.1:1",
+        "user_id": BOT,
+        "password": "pw",
+        "rooms": [ALIAS],
+        "store_path": tmp_path / "store",
+    }
+    return MatrixConfig(**{**settings, **extra})
 
 
 class Harness:
@@ -184,3 +187,32 @@ async def test_stop_ends_a_long_poll_at_once(tmp_path: Path) -> None:
     await transport.stop()
     await asyncio.wait_for(task, 1)
     assert client.closed
+
+
+async def test_an_access_token_needs_no_login_and_stores_no_session(tmp_path: Path) -> None:
+    client = FakeClient([sync("s1"), sync("s2", [text("$e", "!x")])])
+    harness = Harness(tmp_path, client, access_token="configured-token", password=None)
+    await harness.run_until_drained()
+    assert client.logins == []
+    assert client.access_token == "configured-token"
+    assert [m.event_id for m in harness.seen] == ["$e"]
+    store = MatrixStateStore(tmp_path / "store")
+    assert store.session is None
+    assert store.sync_token == "s2"
+
+
+async def test_logged_out_mid_sync_crashes_then_logs_in_again_on_its_device(
+    tmp_path: Path,
+) -> None:
+    client = FakeClient([sync("s1"), SyncError("logged out", "M_UNKNOWN_TOKEN")])
+    transport = MatrixTransport(config(tmp_path), client_factory=lambda _: client)
+    with pytest.raises(TransportError):
+        await transport.run(lambda m: asyncio.sleep(0))
+    assert client.closed
+
+    # The supervisor runs the same transport again; the saved token is now refused.
+    again = FakeClient([sync("s2", [text("$e", "!x")])], token_valid=False)
+    harness = Harness(tmp_path, again)
+    await harness.run_until_drained()
+    assert again.logins == ["NEWDEVICE"]
+    assert [m.event_id for m in harness.seen] == ["$e"]

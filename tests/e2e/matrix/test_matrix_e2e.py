@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 import pytest
@@ -80,7 +81,7 @@ async def test_notices_and_own_messages_are_not_answered(
 
 
 async def test_bot_resumes_after_synapse_restarts(
-    synapse: Any, people: dict[str, Any], make_bot: Any
+    synapse: Any, people: dict[str, Any], make_bot: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     server, users = synapse
     room_id, alias = await _room(people, users)
@@ -90,6 +91,7 @@ async def test_bot_resumes_after_synapse_restarts(
     asked = await alice.say(room_id, "!whoami")
     await alice.reply_to(asked, users.bot)
 
+    caplog.set_level(logging.WARNING, logger="infrabot.transports.matrix")
     await asyncio.to_thread(server.restart)
 
     asked = await alice.say(room_id, "!owner pypi")
@@ -97,6 +99,9 @@ async def test_bot_resumes_after_synapse_restarts(
     assert "PyPI" in reply["content"]["body"]
     await asyncio.sleep(0.5)
     assert len(alice.replies_to(asked, users.bot)) == 1
+    # The bot noticed the outage and waited it out with backoff, not a tight loop.
+    retries = [r for r in caplog.records if "retry in" in r.getMessage()]
+    assert 1 <= len(retries) <= 15, [r.getMessage() for r in retries]
 
 
 async def test_commands_sent_while_down_are_answered_exactly_once(
