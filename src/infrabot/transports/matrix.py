@@ -134,12 +134,18 @@ class MatrixTransport:
             pass
         finally:
             self.ready.clear()
-            await self._client.close()
+            client, self._client = self._client, None
+            await client.close()
             self._store.close()
 
     async def send(self, reply: Reply) -> None:
-        """Send ``reply`` as notices threaded to the asker's event; waits out rate limits."""
-        if self._client is None:
+        """Send ``reply`` threaded to the asker's event; waits out rate limits and outages.
+
+        Raises :class:`TransportError` when the transport is not running, is stopped while
+        sending, or has lost its login.
+        """
+        client = self._client
+        if client is None:
             raise TransportError("matrix: not connected")
         asked = reply.in_reply_to
         event_id = asked.event_id if asked is not None else None
@@ -157,7 +163,7 @@ class MatrixTransport:
             await self._until_stopped(
                 send_until_accepted(
                     functools.partial(
-                        self._client.room_send,
+                        client.room_send,
                         reply.room.id,
                         "m.room.message",
                         content,
