@@ -8,6 +8,9 @@ from typing import Any
 
 import pytest
 
+from infrabot.messages import IncomingMessage, Reply, Room, Sender
+from infrabot.transports.matrix import MATRIX
+
 pytestmark = pytest.mark.e2e
 
 
@@ -173,3 +176,29 @@ async def test_a_display_name_never_makes_an_admin(
     body = (await boss.reply_to(asked, users.bot))["content"]["body"]
     assert body == "the vault is open"
     await mallory.set_name("Mallory")
+
+
+async def test_an_answer_resent_after_a_crash_is_dropped_by_the_homeserver(
+    synapse: Any, people: dict[str, Any], make_bot: Any
+) -> None:
+    """The window exactly once cannot close alone: sent, then died before saving."""
+    _server, users = synapse
+    room_id, alias = await _room(people, users)
+    bot = make_bot([alias])
+    await bot.start()
+    alice = people["alice"]
+    asked = await alice.say(room_id, "!whoami")
+    await alice.reply_to(asked, users.bot)
+
+    # Replay what a restarted bot would send if the crash came before the event was saved:
+    # the same answer to the same event, from the same device, in a new process.
+    await bot.stop()
+    await bot.start()
+    sender = Sender(network=MATRIX, name="Alice", account=users.alice, address=users.alice)
+    room = Room(network=MATRIX, id=room_id)
+    message = IncomingMessage(sender=sender, room=room, text="!whoami", event_id=asked)
+    await bot.transport.send(Reply(room=room, lines=("again",), in_reply_to=message))
+
+    marker = await alice.say(room_id, "!echo marker")
+    await alice.reply_to(marker, users.bot)
+    assert len(alice.replies_to(asked, users.bot)) == 1
