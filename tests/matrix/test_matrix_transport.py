@@ -216,3 +216,19 @@ async def test_logged_out_mid_sync_crashes_then_logs_in_again_on_its_device(
     await harness.run_until_drained()
     assert again.logins == ["NEWDEVICE"]
     assert [m.event_id for m in harness.seen] == ["$e"]
+
+
+async def test_long_output_goes_out_as_several_threaded_events(tmp_path: Path) -> None:
+    client = FakeClient([sync("s1"), sync("s2", [text("$e", "!x")])])
+    harness = Harness(tmp_path, client)
+    lines = tuple(f"{n}: " + "y" * 900 for n in range(60))
+
+    async def long_answer(message: IncomingMessage) -> None:
+        await harness.transport.send(Reply(room=message.room, lines=lines, in_reply_to=message))
+
+    harness.deliver = long_answer  # type: ignore[method-assign]
+    await harness.run_until_drained()
+    assert len(client.sent) > 1
+    assert len({tx_id for _, _, tx_id in client.sent}) == len(client.sent)
+    assert all(c["m.relates_to"]["m.in_reply_to"]["event_id"] == "$e" for _, c, _ in client.sent)
+    assert "\n".join(c["body"] for _, c, _ in client.sent) == "\n".join(lines)
