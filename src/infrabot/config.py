@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from infrabot.errors import ConfigError
@@ -84,6 +84,12 @@ class MatrixConfig(_Section):
         default=True,
         description="Send replies that mention people as m.text: clients never notify notices",
     )
+
+    @model_validator(mode="after")
+    def _backoff_bounds(self) -> MatrixConfig:
+        if self.backoff_max < self.backoff_initial:
+            raise ValueError("backoff_max must be at least backoff_initial")
+        return self
 
 
 def default_inventory_path() -> Path:

@@ -11,6 +11,7 @@ from fake_nio import ALIAS, BOT, FakeClient, sync, text
 from infrabot import app as app_module
 from infrabot.app import App, build_transports
 from infrabot.config import Config, MatrixConfig, load_config
+from infrabot.errors import ConfigError
 from infrabot.messages import Network, Reply
 from infrabot.transports.base import Deliver
 from infrabot.transports.matrix import MatrixTransport
@@ -99,3 +100,10 @@ def test_a_secret_left_out_of_the_file_comes_from_the_environment(
     assert config.matrix.password.get_secret_value() == "from-env"
     assert config.matrix.rooms == ["#python-infra:localhost"]
     assert config.matrix.store_path == tmp_path / "matrix-store"
+
+
+def test_backoff_bounds_are_checked_when_the_config_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "infrabot.yaml"
+    path.write_text("matrix: {backoff_initial: 10, backoff_max: 1}\n")
+    with pytest.raises(ConfigError, match="backoff_max"):
+        load_config(path)
