@@ -7,18 +7,28 @@ one fails it is restarted with backoff, and the others never notice.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import importlib
 import logging
 import random
-from collections.abc import Sequence
+import signal
+from collections.abc import Coroutine, Sequence
 from pathlib import Path
+from typing import Any
 
-from infrabot.config import Config
+from infrabot.config import Config, WebConfig
+from infrabot.heap import bulk_build
 from infrabot.inventory.index import Index
 from infrabot.inventory.load import load_inventory
 from infrabot.loader import PluginSet, builtin_plugin_dir, load_plugins
 from infrabot.messages import IncomingMessage, Network, Reply, Sender
+from infrabot.paging.channels import EmailSender, WebhookSender
+from infrabot.paging.pager import Pager
+from infrabot.reload import Reloader
 from infrabot.router import Router
+from infrabot.store import AuditEntry, Store
 from infrabot.transports.base import Transport
+from infrabot.web import AlertServer
 
 __all__ = ["App", "build_transports"]
 
@@ -28,19 +38,51 @@ log = logging.getLogger(__name__)
 class App:
     """One bot: the current inventory index, the plugins, the router, and the transports."""
 
-    def __init__(self, config: Config, *, plugins: PluginSet | None = None) -> None:
+    def __init__(
+        self, config: Config, *, plugins: PluginSet | None = None, store: Store | None = None
+    ) -> None:
         self.config = config
-        self._index = Index(load_inventory(config.inventory, max_bytes=config.max_inventory_bytes))
-        self.plugins = plugins if plugins is not None else self._load_plugins()
-        for error in self.plugins.errors:
+        with bulk_build():
+            inventory = load_inventory(config.inventory, max_bytes=config.max_inventory_bytes)
+            self._index = Index(inventory)
+        self.store = store
+        folders = self._plugin_folders()
+        initial = plugins if plugins is not None else load_plugins(folders)
+        for error in initial.errors:
             log.error("%s", error)
+        self.reloader = Reloader(
+            inventory_path=config.inventory,
+            max_bytes=config.max_inventory_bytes,
+            current_index=lambda: self._index,
+            install_index=self.swap_index,
+            plugin_folders=folders,
+            current_plugins=lambda: self.router.plugins,
+            install_plugins=self._install_plugins,
+        )
+        self.pager = (
+            Pager(
+                store=store,
+                index=lambda: self._index,
+                send=self.send,
+                networks=lambda: self.transports.keys(),
+                config=config.paging,
+                email=EmailSender(config.paging.smtp) if config.paging.smtp else None,
+                webhook=WebhookSender(config.paging.webhook) if config.paging.webhook else None,
+            )
+            if store is not None
+            else None
+        )
         self.router = Router(
-            plugins=self.plugins,
+            plugins=initial,
             index=lambda: self._index,
             prefix=config.prefix,
             is_admin=self.is_admin,
+            reloader=self.reloader,
+            store=store,
+            pager=self.pager,
         )
         self.transports: dict[Network, Transport] = {}
+        self._background: set[asyncio.Task[None]] = set()
 
     @property
     def index(self) -> Index:
@@ -51,9 +93,17 @@ class App:
         """Answer from ``index`` from now on; in-flight commands finish on the old one."""
         self._index = index
 
-    def _load_plugins(self) -> PluginSet:
+    @property
+    def plugins(self) -> PluginSet:
+        """The plugins answering right now."""
+        return self.router.plugins
+
+    def _install_plugins(self, plugins: PluginSet) -> None:
+        self.router.plugins = plugins
+
+    def _plugin_folders(self) -> list[Path]:
         folders = self.config.plugins if self.config.plugins is not None else [builtin_plugin_dir()]
-        return load_plugins([Path(f) for f in folders])
+        return [Path(f) for f in folders]
 
     def is_admin(self, sender: Sender) -> bool:
         """Whether ``sender``'s authenticated account is a configured admin on its network."""
@@ -82,9 +132,83 @@ class App:
     async def run(self, transports: Sequence[Transport]) -> None:
         """Serve every transport until all of them stop."""
         self.transports = {t.network: t for t in transports}
-        async with asyncio.TaskGroup() as group:
-            for transport in transports:
-                group.create_task(self._supervise(transport), name=f"transport-{transport.network}")
+        loop = asyncio.get_running_loop()
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            # SIGHUP reloads the inventory, as daemons have always done
+            loop.add_signal_handler(signal.SIGHUP, self._reload_in_background)
+        try:
+            async with asyncio.TaskGroup() as group:
+                supervisors = [
+                    group.create_task(self._supervise(t), name=f"transport-{t.network}")
+                    for t in transports
+                ]
+                services = [group.create_task(s) for s in self._services()]
+                if services:
+                    # the services run forever; stop them once every transport has stopped
+                    group.create_task(_cancel_when_done(supervisors, services))
+        finally:
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.remove_signal_handler(signal.SIGHUP)
+
+    def _services(self) -> list[Coroutine[Any, Any, None]]:
+        """What runs beside the transports: escalation, the file watch, alert intake."""
+        services: list[Coroutine[Any, Any, None]] = []
+        if self.pager is not None:
+            services.append(self.pager.run())
+        if self.config.watch_inventory:
+            services.append(self.watch_inventory())
+        if self.config.web is not None:
+            services.append(self._serve_web(self.config.web))
+        return services
+
+    async def _serve_web(self, config: WebConfig) -> None:
+        server = AlertServer(config, self.pager)
+        await server.start()
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await server.stop()
+
+    def _reload_in_background(self) -> None:
+        task = asyncio.get_running_loop().create_task(self.reload_inventory("SIGHUP"))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def reload_inventory(self, reason: str) -> None:
+        """Reload the inventory for ``reason`` (a signal, a file change) and log the outcome."""
+        result = await self.reloader.reload_inventory()
+        log.log(logging.INFO if result.ok else logging.ERROR, "%s: %s", reason, result.summary)
+        if self.store is not None:
+            self.store.audit(
+                AuditEntry(
+                    network="system",
+                    name=reason,
+                    account=None,
+                    command="reload",
+                    allowed=True,
+                    result=result.summary[:300],
+                )
+            )
+
+    async def watch_inventory(self, interval: float = 1.0, settle: float = 0.5) -> None:
+        """Reload when the inventory file changes, once it has stopped changing for ``settle`` s.
+
+        Polling the file's modification time and size is enough for a file people edit by hand,
+        and works on every filesystem, network mounts included.
+        """
+        path = self.config.inventory
+        seen = _stamp(path)
+        while True:
+            await asyncio.sleep(interval)
+            now = _stamp(path)
+            if now == seen:
+                continue
+            await asyncio.sleep(settle)  # editors write in several steps; wait until it settles
+            settled = _stamp(path)
+            if settled != now:
+                continue
+            seen = settled
+            await self.reload_inventory("inventory file changed")
 
     async def _supervise(self, transport: Transport) -> None:
         """Run ``transport``; if it crashes, restart it after a growing, jittered delay."""
@@ -103,15 +227,33 @@ class App:
             delay = min(delay * 2, 60.0)
 
 
+async def _cancel_when_done(
+    tasks: Sequence[asyncio.Task[None]], others: Sequence[asyncio.Task[None]]
+) -> None:
+    await asyncio.wait(tasks)
+    for other in others:
+        other.cancel()
+
+
+def _stamp(path: Path) -> tuple[float, int] | None:
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return (info.st_mtime, info.st_size)
+
+
 def build_transports(config: Config) -> list[Transport]:
-    """A transport for every network named in ``config``."""
+    """A transport for every network named in ``config``.
+
+    Each transport module is imported only when its network is configured, so a deployment
+    on one network never loads the other's client library.
+    """
     transports: list[Transport] = []
     if config.irc is not None:
-        from infrabot.transports.irc import IrcTransport  # type: ignore[import-not-found]
-
-        transports.append(IrcTransport(config.irc))
+        irc = importlib.import_module("infrabot.transports.irc")
+        transports.append(irc.IrcTransport(config.irc))
     if config.matrix is not None:
-        from infrabot.transports.matrix import MatrixTransport
-
-        transports.append(MatrixTransport(config.matrix))
+        matrix = importlib.import_module("infrabot.transports.matrix")
+        transports.append(matrix.MatrixTransport(config.matrix))
     return transports

@@ -17,15 +17,25 @@ from infrabot.inventory.index import Index
 from infrabot.inventory.load import load_inventory
 from infrabot.inventory.model import Inventory
 from infrabot.messages import IncomingMessage, Network, Room, Sender
+from infrabot.store import Store
 from infrabot.transports.console import ConsoleTransport
 
 __all__ = ["main"]
 
 
 def _parser() -> argparse.ArgumentParser:
+    # The options are accepted before and after the subcommand; SUPPRESS keeps a subcommand
+    # that does not repeat them from resetting what was given before it.
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--inventory", type=Path, help="inventory file (default: the shipped one)")
-    common.add_argument("--config", type=Path, help="configuration file (YAML)")
+    common.add_argument(
+        "--inventory",
+        type=Path,
+        default=argparse.SUPPRESS,
+        help="inventory file (default: the shipped one)",
+    )
+    common.add_argument(
+        "--config", type=Path, default=argparse.SUPPRESS, help="configuration file (YAML)"
+    )
     parser = argparse.ArgumentParser(
         prog="infrabot", description="A chat bot for an infrastructure team.", parents=[common]
     )
@@ -47,7 +57,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``infrabot`` command; returns the exit status."""
     args = _parser().parse_args(argv)
     try:
-        config = load_config(args.config, inventory=args.inventory)
+        config = load_config(
+            getattr(args, "config", None), inventory=getattr(args, "inventory", None)
+        )
     except ConfigError as exc:
         print(f"infrabot: {exc}", file=sys.stderr)
         return 2
@@ -61,8 +73,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "check":
         return _check(args.file or config.inventory)
+    # console and query keep their state in memory; a running bot keeps it on disk
+    store = Store(config.store if args.command == "run" else ":memory:")
     try:
-        app = App(config)
+        app = App(config, store=store)
     except InventoryError as exc:
         _print_problems(exc)
         return 1

@@ -22,6 +22,11 @@ __all__ = [
     "Config",
     "IrcConfig",
     "MatrixConfig",
+    "PagingConfig",
+    "RoomRef",
+    "SmtpConfig",
+    "WebConfig",
+    "WebhookConfig",
     "default_inventory_path",
     "load_config",
 ]
@@ -92,6 +97,56 @@ class MatrixConfig(_Section):
         return self
 
 
+class RoomRef(_Section):
+    """A room on a network: where alerts are announced."""
+
+    network: str
+    room: str
+
+
+class SmtpConfig(_Section):
+    """Email delivery of pages."""
+
+    host: str = "127.0.0.1"
+    port: int = 25
+    sender: str = "infrabot@localhost"
+    username: str | None = None
+    password: SecretStr | None = None
+    starttls: bool = False
+    timeout: float = 10.0
+
+
+class WebhookConfig(_Section):
+    """A JSON POST for every page event."""
+
+    url: str
+    token: SecretStr | None = None
+    timeout: float = 10.0
+
+
+class PagingConfig(_Section):
+    """How pages escalate, and the guards against misuse."""
+
+    escalate_after: float = Field(default=900.0, gt=0, description="seconds before escalating")
+    merge_window: float = 600.0
+    require_identified: bool = True
+    rate_limit: int = Field(default=3, ge=1, description="pages per requester per window")
+    rate_window: float = 600.0
+    confirm_over: int = Field(default=8, ge=1, description="ask first above this many people")
+    announce: list[RoomRef] = Field(default_factory=list)
+    page_severities: list[str] = Field(default_factory=lambda: ["critical", "page"])
+    smtp: SmtpConfig | None = None
+    webhook: WebhookConfig | None = None
+
+
+class WebConfig(_Section):
+    """The HTTP endpoint: health, and alert intake with a bearer token."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    token: SecretStr | None = None
+
+
 def default_inventory_path() -> Path:
     """The shipped PSF inventory: inside the wheel, or at the root of a checkout."""
     bundled = Path(__file__).parent / "data" / "inventory.yaml"
@@ -114,8 +169,13 @@ class Config(BaseSettings):
     prefix: str = Field(default="!", min_length=1, max_length=5)
     store: Path = Path("infrabot.db")
     admins: AdminsConfig = Field(default_factory=AdminsConfig)
+    paging: PagingConfig = Field(default_factory=PagingConfig)
+    web: WebConfig | None = None
     irc: IrcConfig | None = None
     matrix: MatrixConfig | None = None
+    watch_inventory: bool = Field(
+        default=False, description="Reload the inventory when its file changes."
+    )
     log_level: str = "INFO"
     max_inventory_bytes: int = 64 * 1024 * 1024
 

@@ -61,10 +61,10 @@ def owner_names(index: Index, service: Service) -> list[str]:
 
 
 def team_fallback(index: Index) -> str:
-    """Who to ask when nothing else is recorded: the infrastructure team's list and channels."""
+    """Who to ask when nothing else is recorded: the team's list and channels ('' if no team)."""
     team = index.team
     if team is None:
-        return "no contact recorded"
+        return ""
     ways = [w for w in (team.mailing_list, *team.channels) if w]
     return f"ask the {team.name}: {', '.join(ways)}" if ways else f"ask the {team.name}"
 
@@ -88,7 +88,12 @@ def reach_line(index: Index, service: Service) -> str:
             ways[contact_text(contact)] = None
     if ways:
         return "Reach: " + "; ".join(ways)
-    return f"Reach: no contact recorded for them; {team_fallback(index)}"
+    fallback = team_fallback(index)
+    return (
+        f"Reach: no contact recorded for them; {fallback}"
+        if fallback
+        else "Reach: no contact recorded for them"
+    )
 
 
 def hosting_text(index: Index, hosting: Hosting) -> str:

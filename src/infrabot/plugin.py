@@ -22,10 +22,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from infrabot.errors import CommandError
-from infrabot.messages import IncomingMessage, Reply
+from infrabot.messages import IncomingMessage, Reply, Room
 
 if TYPE_CHECKING:
     from infrabot.inventory.index import Index
+    from infrabot.paging.pager import Pager
+    from infrabot.reload import Reloader
+    from infrabot.store import Store
 
 __all__ = [
     "CommandError",
@@ -34,10 +37,11 @@ __all__ = [
     "Handler",
     "HandlerResult",
     "command",
+    "private",
     "summarize",
 ]
 
-HandlerResult: TypeAlias = str | Sequence[str] | Reply | None
+HandlerResult: TypeAlias = str | Sequence[str] | Reply | Sequence[Reply] | None
 Handler: TypeAlias = Callable[["Context", str], HandlerResult | Awaitable[HandlerResult]]
 
 _SPEC_ATTR = "__infrabot_command__"
@@ -68,7 +72,8 @@ class Context:
 
     ``full`` is true where long answers may be given whole (private conversations and the
     console); in a channel, handlers summarize and point to a private message.
-    ``extras`` carries services later subsystems add (the store, the pager) by name.
+    ``reloader`` and ``store`` are there when the bot runs with them (not in a one-off query).
+    ``extras`` carries anything a deployment adds, by name.
     """
 
     message: IncomingMessage
@@ -77,7 +82,15 @@ class Context:
     full: bool
     commands: Sequence[CommandSpec] = ()
     is_admin: bool = False
+    reloader: Reloader | None = None
+    store: Store | None = None
+    pager: Pager | None = None
     extras: dict[str, Any] = field(default_factory=dict)
+
+    def private_room(self) -> Room:
+        """The private conversation with the sender, on the network they wrote from."""
+        sender = self.message.sender
+        return Room(network=sender.network, id=sender.address, private=True)
 
     @property
     def bot_name(self) -> str:
@@ -110,6 +123,11 @@ def command(
         return func
 
     return attach
+
+
+def private(ctx: Context, lines: Sequence[str]) -> Reply:
+    """A reply with ``lines`` sent privately to the sender."""
+    return Reply(room=ctx.private_room(), lines=tuple(lines), in_reply_to=ctx.message)
 
 
 def spec_of(obj: object) -> CommandSpec | None:

@@ -22,7 +22,10 @@ from infrabot.errors import CommandError
 from infrabot.inventory.index import Index
 from infrabot.loader import PluginSet
 from infrabot.messages import IncomingMessage, Reply, Sender
+from infrabot.paging.pager import Pager
 from infrabot.plugin import CommandSpec, Context, HandlerResult
+from infrabot.reload import Reloader
+from infrabot.store import AuditEntry, Store
 from infrabot.text import clean_line, split_lines
 
 __all__ = ["Guard", "ParsedCommand", "Router", "RouterLimits"]
@@ -62,6 +65,9 @@ class Router:
     prefix: str = "!"
     is_admin: Callable[[Sender], bool] = lambda sender: False
     guards: Sequence[Guard] = ()
+    reloader: Reloader | None = None
+    store: Store | None = None
+    pager: Pager | None = None
     limits: RouterLimits = RouterLimits()
     extras: dict[str, Any] = field(default_factory=dict)
 
@@ -97,7 +103,9 @@ class Router:
             result = ["sorry, something went wrong (logged)"]
         return self._replies(message, result)
 
-    async def _run(self, message: IncomingMessage, parsed: ParsedCommand) -> list[str] | Reply:
+    async def _run(
+        self, message: IncomingMessage, parsed: ParsedCommand
+    ) -> list[str] | list[Reply]:
         commands = self.plugins.commands
         spec = commands.get(parsed.name)
         if spec is None:
@@ -111,7 +119,9 @@ class Router:
                 message.sender.network,
                 message.sender.account,
             )
-            return [f"sorry, {self.prefix}{spec.name} is for admins only"]
+            not_admin = f"sorry, {self.prefix}{spec.name} is for admins only"
+            self._audit(message, parsed, allowed=False, result=not_admin)
+            return [not_admin]
         for guard in self.guards:
             refusal = guard(message, spec)
             if inspect.isawaitable(refusal):
@@ -125,8 +135,20 @@ class Router:
             full=message.room.private,
             commands=self.plugins.specs,
             is_admin=bool(message.sender.account) and self.is_admin(message.sender),
+            reloader=self.reloader,
+            store=self.store,
+            pager=self.pager,
             extras=self.extras,
         )
+        result = await self._call(spec, ctx, parsed)
+        if spec.admin_only:
+            self._audit(message, parsed, allowed=True, result=_first_line(result))
+        return result
+
+    async def _call(
+        self, spec: CommandSpec, ctx: Context, parsed: ParsedCommand
+    ) -> list[str] | list[Reply]:
+        """Run the handler; any failure becomes a short line for the user."""
         try:
             async with asyncio.timeout(self.limits.handler_seconds):
                 result = spec.handler(ctx, parsed.args)
@@ -146,7 +168,27 @@ class Router:
                 parsed.args[:200],
             )
             return [f"sorry, {self.prefix}{spec.name} failed with an internal error (logged)"]
-        return result if isinstance(result, Reply) else _lines_of(result)
+        return _normalize(result)
+
+    def _audit(
+        self, message: IncomingMessage, parsed: ParsedCommand, *, allowed: bool, result: str
+    ) -> None:
+        if self.store is None:
+            return
+        sender = message.sender
+        try:
+            self.store.audit(
+                AuditEntry(
+                    network=sender.network,
+                    name=sender.name,
+                    account=sender.account,
+                    command=clean_line(f"{self.prefix}{parsed.name} {parsed.args}".strip(), 200),
+                    allowed=allowed,
+                    result=clean_line(result, 300),
+                )
+            )
+        except Exception:  # an audit failure must not turn into a command failure
+            log.exception("could not write the audit trail")
 
     def _unknown(self, name: str, commands: dict[str, CommandSpec]) -> str:
         hit = process.extractOne(name, list(commands), scorer=fuzz.ratio, score_cutoff=60)
@@ -157,31 +199,50 @@ class Router:
             f"no command '{name}'; did you mean {self.prefix}{commands[hit[0]].name}? ({help_hint})"
         )
 
-    def _replies(self, message: IncomingMessage, result: Sequence[str] | Reply) -> list[Reply]:
+    def _replies(
+        self, message: IncomingMessage, result: Sequence[str] | Sequence[Reply]
+    ) -> list[Reply]:
         """Clean, bounded replies: a plugin's own :class:`Reply` keeps its room and mentions."""
-        if isinstance(result, Reply):
-            reply = result
-        else:
-            reply = Reply(room=message.room, lines=tuple(result), in_reply_to=message)
-        clean = [line for raw in reply.lines for line in split_lines(raw)]
+        replies = [r for r in result if isinstance(r, Reply)]
+        lines = [r for r in result if isinstance(r, str)]
+        if lines:
+            replies.insert(0, Reply(room=message.room, lines=tuple(lines), in_reply_to=message))
+        return [bounded for r in replies if (bounded := self._bounded(r)) is not None]
+
+    def _bounded(self, reply: Reply) -> Reply | None:
+        clean = [line for raw in reply.lines for line in split_lines(str(raw))]
         if not clean:
-            return []
+            return None
         limit = self.limits.private_lines if reply.room.private else self.limits.channel_lines
         if len(clean) > limit:
             hidden = len(clean) - (limit - 1)
             where = "" if reply.room.private else ": ask me in private"
             clean = [*clean[: limit - 1], f"({hidden} more lines{where})"]
-        return [replace(reply, lines=tuple(clean))]
+        return replace(reply, lines=tuple(clean))
 
 
-def _lines_of(result: HandlerResult) -> list[str]:
+def _normalize(result: HandlerResult) -> list[str] | list[Reply]:
+    """A handler's result as lines, or as replies when it built its own."""
     if result is None:
         return []
     if isinstance(result, str):
         return [result]
     if isinstance(result, Reply):
-        return list(result.lines)
-    return [str(line) for line in result]
+        return [result]
+    items = list(result)
+    if items and all(isinstance(item, Reply) for item in items):
+        return [item for item in items if isinstance(item, Reply)]
+    return [str(item) for item in items]
+
+
+def _first_line(result: Sequence[str] | Sequence[Reply]) -> str:
+    for item in result:
+        if isinstance(item, Reply):
+            if item.lines:
+                return item.lines[0]
+        elif item:
+            return item
+    return ""
 
 
 def _strip_address(text: str, bot_name: str) -> str | None:

@@ -211,28 +211,33 @@ def _locate(
 
 
 def _line_of(root: yaml.Node | None, loc: Location) -> int | None:
-    """The line of the value at ``loc``, or of the nearest enclosing node that exists."""
+    """The line of the value at ``loc``, or of the nearest enclosing node that exists.
+
+    A mapping key is reported at the key's own line: for a block value that is the line a
+    person reads as "where the key is", and for an unknown key the value may not matter.
+    """
     node = root
-    line = None
+    line = int(root.start_mark.line) + 1 if root is not None else None
     for part in loc:
         if node is None:
             break
-        line = int(node.start_mark.line) + 1
-        node = _child(node, part)
-    if node is not None:
-        line = int(node.start_mark.line) + 1
+        found = _child(node, part)
+        if found is None:
+            break
+        key, node = found
+        line = int((key or node).start_mark.line) + 1
     return line
 
 
-def _child(node: yaml.Node, part: str | int) -> yaml.Node | None:
+def _child(node: yaml.Node, part: str | int) -> tuple[yaml.Node | None, yaml.Node] | None:
+    """The (key, value) nodes under ``node`` at ``part``; the key is None in a sequence."""
     if isinstance(node, yaml.MappingNode) and isinstance(part, str):
         for key, value in node.value:
             if isinstance(key, yaml.ScalarNode) and key.value == part:
-                # an unknown key is best shown at the key itself; the value follows it
-                return value if value.start_mark.line == key.start_mark.line else key
+                return key, value
         return None
     if isinstance(node, yaml.SequenceNode) and isinstance(part, int):
-        return node.value[part] if 0 <= part < len(node.value) else None
+        return (None, node.value[part]) if 0 <= part < len(node.value) else None
     return None
 
 

@@ -151,13 +151,13 @@ def _check_hosts(
             yield from providers.resolve(h.provider, ("hosts", i, "provider"), "provider")
         if h.datacenter is not None:
             yield from dcs.resolve(h.datacenter, ("hosts", i, "datacenter"), "datacenter")
-            expected = dc_provider.get(normalize(h.datacenter))
+            dc_ref = dc_provider.get(normalize(h.datacenter))
+            owner = providers.canonical(dc_ref) if dc_ref else None
             given = providers.canonical(h.provider) if h.provider else None
-            if expected and given and providers.canonical(expected) != given:
+            if owner and given and owner != given:
                 yield ReferenceProblem(
                     ("hosts", i, "datacenter"),
-                    f"datacenter '{h.datacenter}' belongs to {providers.canonical(expected)}, "
-                    f"not {given}",
+                    f"datacenter '{h.datacenter}' belongs to {owner}, not {given}",
                 )
 
 

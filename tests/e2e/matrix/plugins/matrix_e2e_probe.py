@@ -4,8 +4,8 @@ from infrabot.messages import Mention, Reply
 from infrabot.plugin import Context, command
 
 
-@command("whoami", help="Who the bot thinks you are.")
-def whoami(ctx: Context, args: str) -> str:
+@command("iam", help="Who the bot thinks you are (test only).")
+def iam(ctx: Context, args: str) -> str:
     """The asker's display name, authenticated account, and admin standing."""
     sender = ctx.message.sender
     admin = "yes" if ctx.is_admin else "no"

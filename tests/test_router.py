@@ -1,0 +1,164 @@
+"""The router: addressing, isolation of plugins, guards, and output that can never flood or inject."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from infrabot.inventory import Index
+from infrabot.loader import builtin_plugin_dir, load_plugins
+from infrabot.router import Router, RouterLimits
+from tests.conftest import message
+
+MISC = Path(__file__).parent / "fixtures" / "plugins_misc"
+
+
+@pytest.fixture(scope="module")
+def router(psf_index: Index) -> Router:
+    plugins = load_plugins([builtin_plugin_dir(), MISC], installed=False)
+    return Router(
+        plugins=plugins,
+        index=lambda: psf_index,
+        is_admin=lambda s: s.account == "admin-account",
+        limits=RouterLimits(handler_seconds=0.2),
+    )
+
+
+async def lines(router: Router, text: str, **kw: object) -> list[str]:
+    return [line for r in await router.handle(message(text, **kw)) for line in r.lines]  # type: ignore[arg-type]
+
+
+def test_broken_plugins_are_reported_and_skipped(router: Router) -> None:
+    errors = router.plugins.errors
+    assert any(
+        "plugin broken_import: ImportError: this plugin is broken on purpose" in e for e in errors
+    )
+    assert any("command name 'boom' is already taken by plugin boom" in e for e in errors)
+    assert "owner" in router.plugins.commands  # the others still load
+
+
+async def test_exception_in_plugin_gives_short_error(
+    router: Router, caplog: pytest.LogCaptureFixture
+) -> None:
+    assert await lines(router, "!boom") == ["sorry, !boom failed with an internal error (logged)"]
+    assert "kaboom" in caplog.text  # the traceback goes to the log
+    assert await lines(router, "!owner docs") == [
+        "docs.python.org is maintained by Benjamin Peterson and Georg Brandl",
+        "Reach: no contact recorded for them; ask the Infrastructure Team: "
+        "infrastructure-staff@python.org, #python-infra on Freenode",
+    ]
+
+
+async def test_command_error_is_shown_as_is(router: Router) -> None:
+    assert await lines(router, "!refuse") == ["not today"]
+
+
+async def test_slow_handler_times_out(router: Router) -> None:
+    assert await lines(router, "!slow") == ["sorry, !slow took too long"]
+
+
+async def test_injected_line_breaks_and_controls_are_removed(router: Router) -> None:
+    out = await lines(router, "!inject", private=True)
+    assert out == ["hi", "PRIVMSG #python-infra :pwned", "a b c [31md", "x", "y"]
+    for line in out:
+        assert not set(line) & {"\r", "\n", "\x00"}
+
+
+async def test_channel_output_is_capped(router: Router) -> None:
+    assert await lines(router, "!many") == [
+        "line 0",
+        "line 1",
+        "line 2",
+        "(97 more lines: ask me in private)",
+    ]
+    private = await lines(router, "!many", private=True)
+    assert len(private) == 60 and private[-1] == "(41 more lines)"
+
+
+async def test_admin_only_fails_closed(router: Router) -> None:
+    refused = ["sorry, !secret is for admins only"]
+    assert await lines(router, "!secret", account=None, nick="admin-account") == refused
+    assert await lines(router, "!secret", account="someone") == refused
+    assert await lines(router, "!secret", account="admin-account") == ["the secret"]
+
+
+async def test_nick_is_not_identity(router: Router) -> None:
+    assert await lines(router, "!whoami", nick="admin-account", account=None) == [
+        "admin-account on irc: not identified, not an admin"
+    ]
+
+
+async def test_guard_can_refuse(psf_index: Index) -> None:
+    plugins = load_plugins([builtin_plugin_dir()], installed=False)
+    router = Router(plugins=plugins, index=lambda: psf_index, guards=[lambda m, s: "slow down"])
+    assert await lines(router, "!owner pypi") == ["slow down"]
+
+
+async def test_configurable_prefix(psf_index: Index) -> None:
+    plugins = load_plugins([builtin_plugin_dir()], installed=False)
+    router = Router(plugins=plugins, index=lambda: psf_index, prefix=".")
+    assert (await lines(router, ".dc iad1"))[0] == "iad1: Rackspace, region IAD"
+    assert await lines(router, "!dc iad1") == []
+    assert (await lines(router, "infrabot: .dc iad1"))[0] == "iad1: Rackspace, region IAD"
+
+
+async def test_case_of_command_and_address(router: Router) -> None:
+    assert (await lines(router, "!DC iad1"))[0] == "iad1: Rackspace, region IAD"
+    assert (await lines(router, "InfraBot:   dc iad1"))[0] == "iad1: Rackspace, region IAD"
+    assert await lines(router, "infrabotx: dc iad1") == []
+
+
+async def test_overlong_input_is_cut(router: Router) -> None:
+    out = await lines(router, "!echo " + "x" * 10_000)
+    assert len(out) == 1 and len(out[0]) < 2100
+
+
+texts = st.one_of(
+    st.text(max_size=300),
+    st.builds(
+        lambda p, cmd, arg: f"{p}{cmd} {arg}",
+        st.sampled_from(["!", "infrabot: ", "infrabot,", "", "!!"]),
+        st.sampled_from(
+            [
+                "owner",
+                "host",
+                "provider",
+                "service",
+                "dc",
+                "team",
+                "who",
+                "search",
+                "help",
+                "echo",
+                "inject",
+                "boom",
+                "many",
+                "secret",
+                "OWNER",
+                "nope",
+                "",
+            ]
+        ),
+        st.text(max_size=200),
+    ),
+)
+
+
+@settings(
+    max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(text=texts, private=st.booleans(), account=st.none() | st.text(max_size=20))
+def test_fuzz_router_never_raises_or_injects(
+    router: Router, text: str, private: bool, account: str | None
+) -> None:
+    # a plain function with its own loop: hypothesis then drives every example for certain
+    replies = asyncio.run(router.handle(message(text, private=private, account=account)))
+    for reply in replies:
+        assert 0 < len(reply.lines) <= 60
+        for line in reply.lines:
+            assert line
+            assert not set(line) & {"\r", "\n", "\x00"}
