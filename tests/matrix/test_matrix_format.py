@@ -32,13 +32,22 @@ def test_a_reply_is_a_notice_threaded_to_the_asker() -> None:
     assert content["format"] == "org.matrix.custom.html"
     assert content["formatted_body"] == "PyPI is run by<br/>the PSF"
     assert content["m.relates_to"] == {"m.in_reply_to": {"event_id": "$ask"}}
-    assert content["m.mentions"] == {"user_ids": [ALICE.address]}
+    # A notice notifies nobody: no m.mentions, which spares the homeserver push-rule work.
+    assert "m.mentions" not in content
 
 
 def test_without_an_event_there_is_no_relation_and_no_asker() -> None:
     [content] = notice_contents(reply("hi", address=False), in_reply_to_event=None, asker=None)
     assert "m.relates_to" not in content
-    assert content["m.mentions"] == {}
+    assert "m.mentions" not in content
+
+
+def test_a_reply_with_mentions_lists_the_asker_too() -> None:
+    bob = Mention(address="@bob:x.org", name="Bob")
+    [content] = notice_contents(
+        reply("Bob is on call", mentions=(bob,)), in_reply_to_event="$ask", asker=ALICE.address
+    )
+    assert content["m.mentions"] == {"user_ids": [ALICE.address, "@bob:x.org"]}
 
 
 def test_markup_in_text_is_escaped() -> None:

@@ -40,7 +40,7 @@ async def test_answer_is_a_formatted_notice_replying_to_the_asker(
     assert content["format"] == "org.matrix.custom.html"
     assert "PyPI" in content["formatted_body"]
     assert content["m.relates_to"]["m.in_reply_to"]["event_id"] == asked
-    assert content["m.mentions"]["user_ids"] == [users.alice]
+    assert "m.mentions" not in content  # a plain answer pings nobody
 
     # What a user typed comes back escaped in the HTML, plain in the body.
     asked = await alice.say(room_id, "!echo <b>bold</b> & co")
