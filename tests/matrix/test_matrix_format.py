@@ -121,3 +121,15 @@ def test_html_never_carries_raw_markup_from_text(lines: list[str]) -> None:
     assert "<" not in without_breaks and ">" not in without_breaks
     assert html.unescape(without_breaks) == "\n".join(c["body"] for c in contents)
     assert not re.search(r"&(?!amp;|lt;|gt;)", without_breaks)
+
+
+def test_a_question_in_a_thread_is_answered_in_that_thread() -> None:
+    [content] = notice_contents(
+        reply("ok"), in_reply_to_event="$ask", asker=None, thread_root="$root"
+    )
+    assert content["m.relates_to"] == {
+        "rel_type": "m.thread",
+        "event_id": "$root",
+        "is_falling_back": False,
+        "m.in_reply_to": {"event_id": "$ask"},
+    }

@@ -232,3 +232,14 @@ async def test_long_output_goes_out_as_several_threaded_events(tmp_path: Path) -
     assert len({tx_id for _, _, tx_id in client.sent}) == len(client.sent)
     assert all(c["m.relates_to"]["m.in_reply_to"]["event_id"] == "$e" for _, c, _ in client.sent)
     assert "\n".join(c["body"] for _, c, _ in client.sent) == "\n".join(lines)
+
+
+async def test_a_question_in_a_thread_is_answered_in_the_thread(tmp_path: Path) -> None:
+    asked = text("$q", "!x")
+    asked["content"]["m.relates_to"] = {"rel_type": "m.thread", "event_id": "$root"}
+    client = FakeClient([sync("s1"), sync("s2", [asked])])
+    await Harness(tmp_path, client).run_until_drained()
+    [(_, content, _)] = client.sent
+    assert content["m.relates_to"]["rel_type"] == "m.thread"
+    assert content["m.relates_to"]["event_id"] == "$root"
+    assert content["m.relates_to"]["m.in_reply_to"] == {"event_id": "$q"}

@@ -23,6 +23,7 @@ import hashlib
 import logging
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
@@ -118,6 +119,8 @@ class MatrixTransport:
         self._store: MatrixStateStore | None = None
         self._stopped = asyncio.Event()
         self._allowed_rooms: set[str] = set(config.rooms)
+        # Question event ID -> its thread's root, so the answer lands in the same thread.
+        self._threads: OrderedDict[str, str] = OrderedDict()
         self.ready = asyncio.Event()
         """Set once logged in, in the rooms, and past the first sync: for tests and health."""
 
@@ -155,6 +158,7 @@ class MatrixTransport:
         contents = notice_contents(
             reply,
             in_reply_to_event=event_id,
+            thread_root=self._threads.get(event_id) if event_id else None,
             asker=asker,
             notify_mentions=self.config.notify_mentions,
         )
@@ -402,8 +406,17 @@ class MatrixTransport:
         log.info("matrix: declining the invite to %s (not a configured room)", room_id)
         await self._client.room_leave(room_id)
 
+    def _remember_thread(self, event: Mapping[str, Any]) -> None:
+        root = _thread_root(event)
+        if root is None:
+            return
+        self._threads[str(event["event_id"])] = root
+        while len(self._threads) > _THREADS_KEPT:
+            self._threads.popitem(last=False)
+
     def _incoming(self, room_id: str, event: Mapping[str, Any]) -> IncomingMessage:
         """Parse one message event into the core's terms, at the edge."""
+        self._remember_thread(event)
         user_id = str(event["sender"])
         room = self._client.rooms.get(room_id)
         member = room.users.get(user_id) if room is not None else None
@@ -423,6 +436,18 @@ class MatrixTransport:
             bot_name=bot_name,
             event_id=str(event["event_id"]),
         )
+
+
+_THREADS_KEPT = 1000
+"""Questions whose thread is remembered: answers are sent within seconds of the question."""
+
+
+def _thread_root(event: Mapping[str, Any]) -> str | None:
+    relates = event.get("content", {}).get("m.relates_to")
+    if isinstance(relates, Mapping) and relates.get("rel_type") == "m.thread":
+        root = relates.get("event_id")
+        return root if isinstance(root, str) else None
+    return None
 
 
 def _is_error(response: Any) -> bool:

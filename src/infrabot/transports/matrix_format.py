@@ -80,13 +80,15 @@ def notice_contents(
     reply: Reply,
     *,
     in_reply_to_event: str | None,
+    thread_root: str | None = None,
     asker: str | None,
     limit: int = MAX_CHUNK_BYTES,
     notify_mentions: bool = True,
 ) -> list[dict[str, Any]]:
     """The contents of the events that carry ``reply``: one, or several for long output.
 
-    Each event is a reply to ``in_reply_to_event`` when given. A reply that mentions people
+    Each event is a reply to ``in_reply_to_event`` when given, inside the thread
+    ``thread_root`` when the question was asked in a thread. A reply that mentions people
     pills them and lists them in ``m.mentions`` (with ``asker`` when the reply addresses the
     asker), and goes out as ``m.text`` when ``notify_mentions`` is set: clients never notify
     for ``m.notice`` (the default push rule ``.m.rule.suppress_notices`` comes before the
@@ -111,7 +113,15 @@ def notice_contents(
                 user_ids.add(asker)
             # Present even when empty: it tells clients not to guess mentions from the text.
             content["m.mentions"] = {"user_ids": sorted(user_ids)} if user_ids else {}
-        if in_reply_to_event:
+        if thread_root:
+            # Asked in a thread: answer in that thread, still as a reply to the question.
+            content["m.relates_to"] = {
+                "rel_type": "m.thread",
+                "event_id": thread_root,
+                "is_falling_back": in_reply_to_event is None,
+                "m.in_reply_to": {"event_id": in_reply_to_event or thread_root},
+            }
+        elif in_reply_to_event:
             content["m.relates_to"] = {"m.in_reply_to": {"event_id": in_reply_to_event}}
         contents.append(content)
     return contents

@@ -213,3 +213,26 @@ async def test_an_answer_resent_after_a_crash_is_dropped_by_the_homeserver(
     marker = await alice.say(room_id, "!echo marker")
     await alice.reply_to(marker, users.bot)
     assert len(alice.replies_to(asked, users.bot)) == 1
+
+
+async def test_a_question_in_a_thread_is_answered_in_that_thread(
+    synapse: Any, people: dict[str, Any], make_bot: Any
+) -> None:
+    _server, users = synapse
+    room_id, alias = await _room(people, users)
+    bot = make_bot([alias])
+    await bot.start()
+    alice = people["alice"]
+    root = await alice.say(room_id, "deploy of pypi went sideways")
+    response = await alice.client.room_send(
+        room_id,
+        "m.room.message",
+        {
+            "msgtype": "m.text",
+            "body": "!owner pypi",
+            "m.relates_to": {"rel_type": "m.thread", "event_id": root},
+        },
+    )
+    relation = (await alice.reply_to(response.event_id, users.bot))["content"]["m.relates_to"]
+    assert relation["rel_type"] == "m.thread"
+    assert relation["event_id"] == root
