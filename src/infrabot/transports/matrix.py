@@ -61,6 +61,9 @@ MATRIX = Network("matrix")
 
 _T = TypeVar("_T")
 
+_AUTH_ERRORS = frozenset({"M_UNKNOWN_TOKEN", "M_MISSING_TOKEN"})
+"""What the homeserver answers when our token is no longer valid."""
+
 # Only what the bot reads: messages and memberships in joined rooms, members loaded lazily
 # (the senders' display names still arrive with their messages).
 _SYNC_FILTER: dict[str, Any] = {
@@ -232,7 +235,9 @@ class MatrixTransport:
             client.access_token = config.access_token.get_secret_value()
             whoami = await client.whoami()
             if isinstance(whoami, WhoamiError):
-                raise TransportError(f"matrix: the configured access token is refused: {whoami}")
+                refused = whoami.status_code in _AUTH_ERRORS
+                what = "the configured access token is refused" if refused else "cannot log in"
+                raise TransportError(f"matrix: {what}: {whoami}")
             log.info("matrix: logged in as %s (token), device %s", client.user_id, client.device_id)
             return
         session = store.session
@@ -242,7 +247,7 @@ class MatrixTransport:
             if not isinstance(whoami, WhoamiError):
                 log.info("matrix: resumed device %s as %s", session.device_id, session.user_id)
                 return
-            if whoami.status_code not in ("M_UNKNOWN_TOKEN", "M_MISSING_TOKEN"):
+            if whoami.status_code not in _AUTH_ERRORS:
                 raise TransportError(f"matrix: cannot check the saved login: {whoami}")
             log.warning("matrix: saved token refused; logging in again on the same device")
             store.forget_token()
@@ -353,7 +358,7 @@ class MatrixTransport:
         return _SYNC_FILTER
 
     async def _sync_failed(self, response: Any, backoff: Backoff) -> None:
-        if response.status_code in ("M_UNKNOWN_TOKEN", "M_MISSING_TOKEN"):
+        if response.status_code in _AUTH_ERRORS:
             raise TransportError(f"matrix: logged out by the homeserver: {response}")
         delay = (
             rate_limit_delay(response, backoff.next_delay())
