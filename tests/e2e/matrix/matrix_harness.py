@@ -289,11 +289,14 @@ class Person:
         await self.stop_recording()
         await self.client.close()
 
-    async def create_room(self, invite: tuple[str, ...] = ()) -> tuple[str, str]:
-        """A new public room with a fresh alias: (room ID, alias)."""
+    async def create_room(
+        self, invite: tuple[str, ...] = (), *, private: bool = False
+    ) -> tuple[str, str]:
+        """A new room (public, or invite-only) with a fresh alias: (room ID, alias)."""
         localpart = f"infra-{uuid.uuid4().hex[:10]}"
+        preset = RoomPreset.private_chat if private else RoomPreset.public_chat
         response = await self.client.room_create(
-            alias=localpart, preset=RoomPreset.public_chat, invite=list(invite)
+            alias=localpart, preset=preset, invite=list(invite)
         )
         assert not isinstance(response, RoomCreateError), response
         return response.room_id, f"#{localpart}:{SERVER_NAME}"
@@ -321,6 +324,21 @@ class Person:
         )
         body = await response.json()
         return [n["event"]["event_id"] for n in body.get("notifications", [])]
+
+    async def invite(self, room_id: str, user_id: str) -> None:
+        """Invite ``user_id`` to ``room_id``."""
+        response = await self.client.room_invite(room_id, user_id)
+        assert not isinstance(response, ErrorResponse), response
+
+    async def members(self, room_id: str) -> dict[str, str]:
+        """Each member's membership in ``room_id`` (join, invite, leave, ...)."""
+        response = await self.client.send(
+            "GET",
+            f"/_matrix/client/v3/rooms/{room_id}/members",
+            headers={"Authorization": f"Bearer {self.client.access_token}"},
+        )
+        body = await response.json()
+        return {e["state_key"]: e["content"]["membership"] for e in body.get("chunk", [])}
 
     async def set_name(self, name: str) -> None:
         """Change the display name."""

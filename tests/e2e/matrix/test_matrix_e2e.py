@@ -10,6 +10,7 @@ import pytest
 
 from infrabot.messages import IncomingMessage, Reply, Room, Sender
 from infrabot.transports.matrix import MATRIX
+from infrabot.transports.matrix_store import MatrixStateStore
 
 pytestmark = pytest.mark.e2e
 
@@ -65,8 +66,8 @@ async def test_notices_and_own_messages_are_not_answered(
     synapse: Any, people: dict[str, Any], make_bot: Any
 ) -> None:
     _server, users = synapse
-    room_id, alias = await _room(people, users)
-    bot = make_bot([alias])
+    room_id, _alias = await _room(people, users)
+    bot = make_bot([room_id])  # a room can be configured by ID as well as by alias
     await bot.start()
     alice = people["alice"]
 
@@ -123,8 +124,10 @@ async def test_commands_sent_while_down_are_answered_exactly_once(
         await alice.reply_to(event_id, users.bot)
 
     # Restart again: a fresh command is answered, the three are not answered again.
+    device = MatrixStateStore(bot.config.matrix.store_path).session
     await bot.stop()
     await bot.start()
+    assert MatrixStateStore(bot.config.matrix.store_path).session == device  # same device
     marker = await alice.say(room_id, "!iam")
     await alice.reply_to(marker, users.bot)
     await asyncio.sleep(0.5)
@@ -236,3 +239,33 @@ async def test_a_question_in_a_thread_is_answered_in_that_thread(
     relation = (await alice.reply_to(response.event_id, users.bot))["content"]["m.relates_to"]
     assert relation["rel_type"] == "m.thread"
     assert relation["event_id"] == root
+
+
+async def test_invites_are_accepted_only_to_configured_rooms(
+    synapse: Any, people: dict[str, Any], make_bot: Any
+) -> None:
+    _server, users = synapse
+    boss, alice = people["boss"], people["alice"]
+    wanted, wanted_alias = await boss.create_room(private=True)
+    unwanted, _ = await boss.create_room(private=True)
+    bot = make_bot([wanted_alias])
+    await bot.start()  # cannot join the invite-only room yet, and says so
+
+    await boss.invite(unwanted, users.bot)
+    await boss.invite(wanted, users.bot)
+    await boss.wait_for(
+        lambda: any(
+            e["room_id"] == wanted
+            and e.get("state_key") == users.bot
+            and e["content"].get("membership") == "join"
+            for e in boss.events
+        ),
+        what="the bot to accept the invite to the configured room",
+    )
+    await boss.invite(wanted, users.alice)
+    await alice.join(wanted)
+    asked = await alice.say(wanted, "!echo inside")
+    assert (await alice.reply_to(asked, users.bot))["content"]["body"] == "you said: inside"
+
+    members = await boss.members(unwanted)
+    assert members.get(users.bot) == "leave"  # the other invite was declined
