@@ -85,6 +85,10 @@ class MatrixConfig(_Section):
     sync_timeout: float = Field(default=30.0, gt=0, description="Seconds of one sync long-poll")
     backoff_initial: float = Field(default=1.0, gt=0, description="Seconds: first retry delay")
     backoff_max: float = Field(default=60.0, gt=0, description="Seconds: longest retry delay")
+    direct_messages: bool = Field(
+        default=False,
+        description="Also accept direct-chat invites, answered as private conversations",
+    )
     notify_mentions: bool = Field(
         default=True,
         description="Send replies that mention people as m.text: clients never notify notices",

@@ -43,13 +43,22 @@ def sync(
         events=[SimpleNamespace(source=e) for e in events or []], limited=False
     )
     invite = {
-        room_id: SimpleNamespace(invite_state=[SimpleNamespace(source=e) for e in state])
+        room_id: SimpleNamespace(invite_state=[_as_nio_invite_event(e) for e in state])
         for room_id, state in (invites or {}).items()
     }
     return SimpleNamespace(
         next_batch=batch,
         rooms=SimpleNamespace(join={room: SimpleNamespace(timeline=timeline)}, invite=invite),
     )
+
+
+def _as_nio_invite_event(event: dict[str, Any]) -> SimpleNamespace:
+    """Shaped as nio parses invite state: ``content`` moved out of ``source``."""
+    source = {k: v for k, v in event.items() if k != "content"}
+    content = event.get("content", {})
+    if event.get("type") == "m.room.canonical_alias":
+        return SimpleNamespace(source=source, canonical_alias=content.get("alias"))
+    return SimpleNamespace(source=source, content=content)
 
 
 class FakeClient:

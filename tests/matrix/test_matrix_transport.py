@@ -243,3 +243,49 @@ async def test_a_question_in_a_thread_is_answered_in_the_thread(tmp_path: Path) 
     assert content["m.relates_to"]["rel_type"] == "m.thread"
     assert content["m.relates_to"]["event_id"] == "$root"
     assert content["m.relates_to"]["m.in_reply_to"] == {"event_id": "$q"}
+
+
+def direct_invite() -> dict[str, list[dict[str, Any]]]:
+    member = {
+        "type": "m.room.member",
+        "state_key": BOT,
+        "content": {"membership": "invite", "is_direct": True},
+    }
+    return {"!dm:x.org": [member]}
+
+
+async def test_direct_chats_are_declined_unless_enabled(tmp_path: Path) -> None:
+    client = FakeClient([sync("s1", invites=direct_invite())])
+    await Harness(tmp_path, client).run_until_drained()
+    assert client.left == ["!dm:x.org"]
+
+
+async def test_an_enabled_direct_chat_is_a_private_conversation(tmp_path: Path) -> None:
+    said_before_join = text("$early", "owner pypi")
+    client = FakeClient(
+        [
+            sync("s1", invites=direct_invite()),
+            sync("s2", [said_before_join, join_event(BOT)], room="!dm:x.org"),
+        ]
+    )
+    harness = Harness(tmp_path, client, direct_messages=True)
+    await harness.run_until_drained()
+    assert client.joined[-1] == "!dm:x.org"
+    [message] = harness.seen
+    assert message.room.private
+    assert message.event_id == "$early"
+
+    # Still a direct chat after a restart.
+    later = FakeClient([sync("s3", [text("$later", "host")], room="!dm:x.org")])
+    harness = Harness(tmp_path, later, direct_messages=True)
+    await harness.run_until_drained()
+    assert [m.room.private for m in harness.seen] == [True]
+
+
+def join_event(user: str) -> dict[str, Any]:
+    return {
+        "type": "m.room.member",
+        "state_key": user,
+        "sender": user,
+        "content": {"membership": "join"},
+    }

@@ -24,7 +24,7 @@ import logging
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from nio import (  # type: ignore[import-untyped]
@@ -122,6 +122,7 @@ class MatrixTransport:
         self._store: MatrixStateStore | None = None
         self._stopped = asyncio.Event()
         self._allowed_rooms: set[str] = set(config.rooms)
+        self._direct_rooms: set[str] = set()
         # Question event ID -> its thread's root, so the answer lands in the same thread.
         self._threads: OrderedDict[str, str] = OrderedDict()
         self.ready = asyncio.Event()
@@ -132,6 +133,8 @@ class MatrixTransport:
     async def run(self, deliver: Deliver) -> None:
         """Log in, join the rooms and answer commands until :meth:`stop`."""
         self._store = MatrixStateStore(self.config.store_path)
+        if self.config.direct_messages:
+            self._direct_rooms = set(self._store.direct_rooms)
         self._client = self._client_factory(self.config)
         try:
             await self._connect()
@@ -373,13 +376,15 @@ class MatrixTransport:
             await self._on_invite(room_id, invite)
         own = self._client.user_id
         for room_id, info in response.rooms.join.items():
-            if room_id not in self._allowed_rooms:
+            direct = room_id in self._direct_rooms
+            if room_id not in self._allowed_rooms and not direct:
                 continue
             if info.timeline.limited:
                 # More happened than one sync holds: the oldest of it is not seen.
                 log.warning("matrix: %s had a gap; older messages may go unanswered", room_id)
             events = [e.source for e in info.timeline.events]
-            for event in commands_in_timeline(events, own):
+            # In a direct chat, what was said before the bot joined was said to the bot.
+            for event in events if direct else commands_in_timeline(events, own):
                 verdict = judge(
                     event,
                     own_user_id=own,
@@ -397,11 +402,19 @@ class MatrixTransport:
                 self._require_store().mark_handled(event["event_id"], now=self._clock())
 
     async def _on_invite(self, room_id: str, invite: Any) -> None:
+        state = [_stripped_event(e) for e in invite.invite_state]
         aliases = {
-            str(e.source.get("content", {}).get("alias"))
-            for e in invite.invite_state
-            if e.source.get("type") == "m.room.canonical_alias"
+            str(e.get("content", {}).get("alias"))
+            for e in state
+            if e.get("type") == "m.room.canonical_alias"
         }
+        if self.config.direct_messages and _is_direct_invite(state, self._client.user_id):
+            response = await self._client.join(room_id)
+            if not isinstance(response, JoinError):
+                self._direct_rooms.add(room_id)
+                self._require_store().add_direct_room(room_id)
+                log.info("matrix: accepted a direct chat in %s", room_id)
+            return
         if room_id in self._allowed_rooms or aliases & set(self.config.rooms):
             response = await self._client.join(room_id)
             if not isinstance(response, JoinError):
@@ -436,7 +449,7 @@ class MatrixTransport:
         return IncomingMessage(
             # account is the authenticated sender; the display name is for show only.
             sender=Sender(network=MATRIX, name=name, account=user_id, address=user_id),
-            room=Room(network=MATRIX, id=room_id),
+            room=Room(network=MATRIX, id=room_id, private=room_id in self._direct_rooms),
             text=str(event["content"]["body"]),
             bot_name=bot_name,
             event_id=str(event["event_id"]),
@@ -453,6 +466,27 @@ def _thread_root(event: Mapping[str, Any]) -> str | None:
         root = relates.get("event_id")
         return root if isinstance(root, str) else None
     return None
+
+
+def _stripped_event(event: Any) -> dict[str, Any]:
+    """An invite-state event as JSON again: nio moves its ``content`` out of ``source``."""
+    source = dict(getattr(event, "source", {}) or {})
+    content = source.get("content") or getattr(event, "content", None) or {}
+    alias = getattr(event, "canonical_alias", None)
+    if alias is not None:
+        content = {**content, "alias": alias}
+    source["content"] = content
+    return source
+
+
+def _is_direct_invite(state: Sequence[Mapping[str, Any]], own_user_id: str) -> bool:
+    """Whether an invite's stripped state marks it as a direct (1:1) chat with the bot."""
+    return any(
+        e.get("type") == "m.room.member"
+        and e.get("state_key") == own_user_id
+        and e.get("content", {}).get("is_direct") is True
+        for e in state
+    )
 
 
 def _is_error(response: Any) -> bool:

@@ -1,9 +1,9 @@
 """What the Matrix transport must remember across restarts, in one small SQLite file.
 
-Three things survive a restart: the session (device ID and access token after a password
-login, so a restart reuses the same device instead of piling up new ones), the sync token
-(where the next sync resumes), and the IDs of the events already answered (so no event is
-ever answered twice, whatever order a crash and a reconnect come in).
+What survives a restart: the session (device ID and access token after a password login, so
+a restart reuses the same device instead of piling up new ones), the sync token (where the
+next sync resumes), the IDs of the events already answered (so no event is ever answered
+twice, whatever order a crash and a reconnect come in), and the direct chats accepted.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ CREATE TABLE IF NOT EXISTS handled (
     handled_at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS handled_at_idx ON handled (handled_at);
+CREATE TABLE IF NOT EXISTS direct_rooms (room_id TEXT PRIMARY KEY);
 """
 
 
@@ -111,6 +112,16 @@ class MatrixStateStore:
     def save_sync_token(self, token: str) -> None:
         """Resume from ``token`` next time: every event before it has been dealt with."""
         self._set("sync_token", token)
+
+    @property
+    def direct_rooms(self) -> frozenset[str]:
+        """The direct chats the bot accepted (answered as private conversations)."""
+        rows = self._db.execute("SELECT room_id FROM direct_rooms").fetchall()
+        return frozenset(str(row[0]) for row in rows)
+
+    def add_direct_room(self, room_id: str) -> None:
+        """Remember ``room_id`` as a direct chat, across restarts."""
+        self._db.execute("INSERT OR IGNORE INTO direct_rooms (room_id) VALUES (?)", (room_id,))
 
     def is_handled(self, event_id: str) -> bool:
         """Whether the event was already answered (or deliberately passed over)."""

@@ -7,6 +7,7 @@ import logging
 from typing import Any
 
 import pytest
+from nio import RoomPreset
 
 from infrabot.messages import IncomingMessage, Reply, Room, Sender
 from infrabot.transports.matrix import MATRIX
@@ -269,3 +270,21 @@ async def test_invites_are_accepted_only_to_configured_rooms(
 
     members = await boss.members(unwanted)
     assert members.get(users.bot) == "leave"  # the other invite was declined
+
+
+async def test_a_direct_chat_is_served_in_private_when_enabled(
+    synapse: Any, people: dict[str, Any], make_bot: Any
+) -> None:
+    _server, users = synapse
+    _room_id, alias = await _room(people, users)
+    bot = make_bot([alias], direct_messages=True)
+    await bot.start()
+    alice = people["alice"]
+    response = await alice.client.room_create(
+        is_direct=True, preset=RoomPreset.trusted_private_chat, invite=[users.bot]
+    )
+    dm = response.room_id
+    # No prefix needed in private, and the bot may be asked before it has even joined.
+    asked = await alice.say(dm, "owner pypi")
+    reply = await alice.reply_to(asked, users.bot)
+    assert "PyPI" in reply["content"]["body"]
