@@ -136,12 +136,12 @@ async def measure(requests: int, warmup: int) -> dict[str, list[float]]:
         raise SystemExit("Synapse is not installed: run scripts/install-synapse")
     folder = Path(tempfile.mkdtemp(prefix="infrabot-bench-"))
     server, users = start_synapse(python, folder / "synapse")
-    floor_user = server.register("floorbot", displayname="floorbot")
     alice = Person(server.url, users.alice)
-    floor = FloorBot(server.url, floor_user)
+    floor = FloorBot(server.url, f"@floorbot:{users.alice.split(':', 1)[1]}")
     bot: Bot | None = None
     asker: Asker | None = None
     try:
+        server.register("floorbot", displayname="floorbot")
         await alice.login()
         await alice.stop_recording()
         ours_room, ours_alias = await alice.create_room()
@@ -161,13 +161,15 @@ async def measure(requests: int, warmup: int) -> dict[str, list[float]]:
                     times[name].append(elapsed)
         return times
     finally:
-        if asker is not None:
-            await asker.stop()
-        if bot is not None:
-            await bot.stop()
-        await floor.stop()
-        await alice.client.close()
-        server.stop()
+        try:
+            if asker is not None:
+                await asker.stop()
+            if bot is not None:
+                await bot.stop()
+            await floor.stop()
+            await alice.client.close()
+        finally:
+            server.stop()  # whatever failed above, never leave the homeserver running
 
 
 def report(times: dict[str, list[float]]) -> str:

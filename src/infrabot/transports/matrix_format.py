@@ -1,9 +1,10 @@
-"""Turning a :class:`Reply` into Matrix ``m.notice`` event contents.
+"""Turning a :class:`Reply` into Matrix message event contents.
 
-Every reply goes out as a notice (so other bots never answer it) with a plain ``body`` and
-an HTML ``formatted_body`` in which everything from the inventory or a user is escaped.
-People the reply mentions become real pills and are listed in ``m.mentions``, which is what
-makes clients notify them; nothing else in the text can trigger a notification.
+A reply goes out as an ``m.notice`` (so other bots never answer it) with a plain ``body``
+and an HTML ``formatted_body`` in which everything from the inventory or a user is escaped.
+People a reply mentions become real pills and are listed in ``m.mentions``; since clients
+never notify for notices, such a reply goes out as ``m.text`` instead (unless configured
+otherwise), and nothing else in the text can trigger a notification.
 """
 
 from __future__ import annotations

@@ -146,6 +146,7 @@ class Synapse:
                 if response.status == 200:
                     return
             time.sleep(0.05)
+        self.stop()
         raise RuntimeError("synapse did not become healthy within 60 s")
 
     def stop(self) -> None:
@@ -231,12 +232,16 @@ def start_synapse(
     folder.mkdir(parents=True, exist_ok=True)
     server = Synapse(python, folder, rc_message=rc_message)
     server.start()
-    users = Users(
-        bot=server.register("infrabot", displayname="infrabot"),
-        boss=server.register("boss", admin=True, displayname="The Boss"),
-        alice=server.register("alice", displayname="Alice"),
-        mallory=server.register("mallory", displayname="Mallory"),
-    )
+    try:
+        users = Users(
+            bot=server.register("infrabot", displayname="infrabot"),
+            boss=server.register("boss", admin=True, displayname="The Boss"),
+            alice=server.register("alice", displayname="Alice"),
+            mallory=server.register("mallory", displayname="Mallory"),
+        )
+    except BaseException:
+        server.stop()  # never leave a homeserver behind
+        raise
     return server, users
 
 
