@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import logging
 import random
 import signal
@@ -255,6 +254,7 @@ def build_transports(config: Config) -> list[Transport]:
 
         transports.append(IrcTransport(config.irc, prefix=config.prefix))
     if config.matrix is not None:
-        matrix = importlib.import_module("infrabot.transports.matrix")
-        transports.append(matrix.MatrixTransport(config.matrix))
+        from infrabot.transports.matrix import MatrixTransport
+
+        transports.append(MatrixTransport(config.matrix))
     return transports

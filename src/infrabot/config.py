@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from infrabot.errors import ConfigError
@@ -105,16 +105,41 @@ class IrcConfig(_Section):
 
 
 class MatrixConfig(_Section):
-    """How to reach the Matrix homeserver."""
+    """How to reach the Matrix homeserver, and how patiently to keep talking to it."""
 
-    homeserver: str = "http://127.0.0.1:8008"
-    user_id: str = "@infrabot:localhost"
-    password: SecretStr | None = None
-    access_token: SecretStr | None = None
-    device_name: str = "infrabot"
-    rooms: list[str] = Field(default_factory=list)
-    store_path: Path = Path("matrix-store")
-    max_age: float = 600.0
+    homeserver: str = Field(default="http://127.0.0.1:8008", description="Base URL")
+    user_id: str = Field(default="@infrabot:localhost", description="The bot's Matrix user ID")
+    password: SecretStr | None = Field(default=None, description="Login with a password")
+    access_token: SecretStr | None = Field(
+        default=None, description="Or with an access token (wins over the password)"
+    )
+    device_name: str = Field(default="infrabot", description="Shown in the device list")
+    rooms: list[str] = Field(
+        default_factory=list, description="Room aliases or IDs to join; invites only to these"
+    )
+    store_path: Path = Field(
+        default=Path("matrix-store"), description="Folder for the device, sync token, handled IDs"
+    )
+    max_age: float = Field(
+        default=600.0, gt=0, description="Seconds: older commands are never answered"
+    )
+    sync_timeout: float = Field(default=30.0, gt=0, description="Seconds of one sync long-poll")
+    backoff_initial: float = Field(default=1.0, gt=0, description="Seconds: first retry delay")
+    backoff_max: float = Field(default=60.0, gt=0, description="Seconds: longest retry delay")
+    direct_messages: bool = Field(
+        default=False,
+        description="Also accept direct-chat invites, answered as private conversations",
+    )
+    notify_mentions: bool = Field(
+        default=True,
+        description="Send replies that mention people as m.text: clients never notify notices",
+    )
+
+    @model_validator(mode="after")
+    def _backoff_bounds(self) -> MatrixConfig:
+        if self.backoff_max < self.backoff_initial:
+            raise ValueError("backoff_max must be at least backoff_initial")
+        return self
 
 
 class RoomRef(_Section):

@@ -1,0 +1,501 @@
+"""The Matrix transport: a matrix-nio client that answers every command exactly once.
+
+How exactly once holds:
+
+* The sync token is saved only after every event of that sync was dealt with, so a crash
+  re-reads the batch rather than losing it.
+* Each answered event's ID is saved once its reply is sent, so a re-read batch (after a
+  crash, a reconnect or a restart) answers nothing twice.
+* A reply's transaction IDs derive from the event it answers, so when the process dies
+  between sending and saving, the homeserver itself drops the re-sent duplicate.
+* On restart, commands sent while the bot was away arrive in the first sync and are answered
+  if younger than ``max_age``; older ones are passed over.
+
+Identity is the event's ``sender``, which the homeserver authenticated; the display name is
+only ever shown, never trusted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import hashlib
+import logging
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, TypeVar
+
+from nio import (  # type: ignore[import-untyped]
+    AsyncClient,
+    AsyncClientConfig,
+    ErrorResponse,
+    JoinError,
+    LoginError,
+    SyncError,
+    UploadFilterResponse,
+    WhoamiError,
+)
+
+from infrabot.config import MatrixConfig
+from infrabot.errors import TransportError
+from infrabot.messages import IncomingMessage, Network, Reply, Room, Sender
+from infrabot.transports.base import Deliver
+from infrabot.transports.matrix_events import Verdict, commands_in_timeline, judge
+from infrabot.transports.matrix_format import notice_contents
+from infrabot.transports.matrix_retry import (
+    CONNECTION_ERRORS,
+    Backoff,
+    is_rate_limited,
+    rate_limit_delay,
+    send_until_accepted,
+)
+from infrabot.transports.matrix_store import MatrixSession, MatrixStateStore
+
+__all__ = ["MATRIX", "MatrixTransport"]
+
+log = logging.getLogger(__name__)
+
+MATRIX = Network("matrix")
+
+_T = TypeVar("_T")
+
+_AUTH_ERRORS = frozenset({"M_UNKNOWN_TOKEN", "M_MISSING_TOKEN"})
+"""What the homeserver answers when our token is no longer valid."""
+
+# Only what the bot reads: messages and memberships in joined rooms, members loaded lazily
+# (the senders' display names still arrive with their messages).
+_SYNC_FILTER: dict[str, Any] = {
+    "presence": {"types": []},
+    "account_data": {"types": []},
+    "room": {
+        "account_data": {"types": []},
+        "ephemeral": {"types": []},
+        "state": {"lazy_load_members": True},
+        "timeline": {"limit": 100, "types": ["m.room.message", "m.room.member"]},
+    },
+}
+
+
+class _Stopped(TransportError):
+    """Raised inside :meth:`MatrixTransport.run` once :meth:`~MatrixTransport.stop` is called.
+
+    A :class:`TransportError`, so a caller of :meth:`~MatrixTransport.send` from outside
+    (the pager) sees the transport's own error kind when a send is cut short by a stop.
+    """
+
+
+ClientFactory = Callable[[MatrixConfig], Any]
+"""Builds the nio client; tests pass a fake."""
+
+
+def _nio_client(config: MatrixConfig) -> Any:
+    # nio must never retry on its own: our loops honour retry_after_ms and bound the backoff.
+    client_config = AsyncClientConfig(
+        max_limit_exceeded=0,
+        max_timeouts=0,
+        request_timeout=30,
+        store_sync_tokens=False,
+    )
+    return AsyncClient(config.homeserver, config.user_id, config=client_config)
+
+
+class MatrixTransport:
+    """One Matrix account in the configured rooms; see the module docstring for guarantees."""
+
+    network = MATRIX
+
+    def __init__(
+        self,
+        config: MatrixConfig,
+        *,
+        client_factory: ClientFactory = _nio_client,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+    ) -> None:
+        self.config = config
+        self._client_factory = client_factory
+        self._clock = clock
+        self._sleep = sleep
+        self._client: Any = None
+        self._store: MatrixStateStore | None = None
+        self._stopped = asyncio.Event()
+        self._allowed_rooms: set[str] = set(config.rooms)
+        self._direct_rooms: set[str] = set()
+        # Question event ID -> its thread's root, so the answer lands in the same thread.
+        self._threads: OrderedDict[str, str] = OrderedDict()
+        self.ready = asyncio.Event()
+        """Set once logged in, in the rooms, and past the first sync: for tests and health."""
+
+    # -- the Transport protocol -------------------------------------------------------------
+
+    async def run(self, deliver: Deliver) -> None:
+        """Log in, join the rooms and answer commands until :meth:`stop`."""
+        self._store = MatrixStateStore(self.config.store_path)
+        if self.config.direct_messages:
+            self._direct_rooms = set(self._store.direct_rooms)
+        self._client = self._client_factory(self.config)
+        try:
+            await self._connect()
+            await self._sync_forever(deliver)
+        except _Stopped:
+            pass
+        finally:
+            self.ready.clear()
+            client, self._client = self._client, None
+            await client.close()
+            self._store.close()
+
+    async def send(self, reply: Reply) -> None:
+        """Send ``reply`` threaded to the asker's event; waits out rate limits and outages.
+
+        Raises :class:`TransportError` when the transport is not running, is stopped while
+        sending, or has lost its login.
+        """
+        client = self._client
+        if client is None:
+            raise TransportError("matrix: not connected")
+        asked = reply.in_reply_to
+        event_id = asked.event_id if asked is not None else None
+        asker = (
+            asked.sender.address if asked is not None and asked.sender.network == MATRIX else None
+        )
+        contents = notice_contents(
+            reply,
+            in_reply_to_event=event_id,
+            thread_root=self._threads.get(event_id) if event_id else None,
+            asker=asker,
+            notify_mentions=self.config.notify_mentions,
+        )
+        backoff = self._backoff()
+        for position, content in enumerate(contents):
+            await self._until_stopped(
+                send_until_accepted(
+                    functools.partial(
+                        client.room_send,
+                        reply.room.id,
+                        "m.room.message",
+                        content,
+                        tx_id=_transaction_id(event_id, position),
+                    ),
+                    is_error=_is_error,
+                    backoff=backoff,
+                    sleep=self._sleep,
+                    what=f"send to {reply.room.id}",
+                )
+            )
+
+    async def stop(self) -> None:
+        """Stop syncing; :meth:`run` returns promptly, closing the connection."""
+        self._stopped.set()
+
+    # -- connecting -------------------------------------------------------------------------
+
+    def _backoff(self) -> Backoff:
+        return Backoff(self.config.backoff_initial, self.config.backoff_max)
+
+    async def _until_stopped(self, awaitable: Awaitable[_T]) -> _T:
+        """Await ``awaitable`` unless :meth:`stop` comes first (then raise :class:`_Stopped`)."""
+        if self._stopped.is_set():
+            if asyncio.iscoroutine(awaitable):
+                awaitable.close()
+            raise _Stopped
+        work = asyncio.ensure_future(awaitable)
+        stop = asyncio.ensure_future(self._stopped.wait())
+        try:
+            await asyncio.wait({work, stop}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop.cancel()
+            if not work.done():
+                work.cancel()
+                await asyncio.gather(work, return_exceptions=True)
+        if work.cancelled():
+            raise _Stopped
+        return work.result()
+
+    async def _pause(self, seconds: float) -> None:
+        """Sleep, but wake at once on :meth:`stop`."""
+        await self._until_stopped(self._sleep(seconds))
+
+    async def _connect(self) -> None:
+        """Log in and join the rooms, waiting out any outage of the homeserver."""
+        backoff = self._backoff()
+        while True:
+            try:
+                await self._until_stopped(self._login())
+                await self._until_stopped(self._join_rooms())
+                return
+            except CONNECTION_ERRORS as exc:
+                delay = backoff.next_delay()
+                log.warning("matrix: cannot reach the homeserver (%s); retry in %.1f s", exc, delay)
+                await self._pause(delay)
+
+    async def _login(self) -> None:
+        client, store, config = self._client, self._require_store(), self.config
+        if config.access_token is not None:
+            client.user_id = config.user_id
+            client.access_token = config.access_token.get_secret_value()
+            whoami = await client.whoami()
+            if isinstance(whoami, WhoamiError):
+                refused = whoami.status_code in _AUTH_ERRORS
+                what = "the configured access token is refused" if refused else "cannot log in"
+                raise TransportError(f"matrix: {what}: {whoami}")
+            log.info("matrix: logged in as %s (token), device %s", client.user_id, client.device_id)
+            return
+        session = store.session
+        if session is not None and session.user_id == config.user_id:
+            client.restore_login(session.user_id, session.device_id, session.access_token)
+            whoami = await client.whoami()
+            if not isinstance(whoami, WhoamiError):
+                log.info("matrix: resumed device %s as %s", session.device_id, session.user_id)
+                return
+            if whoami.status_code not in _AUTH_ERRORS:
+                raise TransportError(f"matrix: cannot check the saved login: {whoami}")
+            log.warning("matrix: saved token refused; logging in again on the same device")
+            store.forget_token()
+            client.access_token = ""
+        await self._password_login()
+
+    async def _password_login(self) -> None:
+        client, store, config = self._client, self._require_store(), self.config
+        if config.password is None:
+            raise TransportError("matrix: set a password or an access_token")
+        client.user = config.user_id
+        saved = store.session
+        # Reusing the device ID keeps one device per bot instead of one per restart.
+        client.device_id = (
+            store.device_id if saved is None or saved.user_id == config.user_id else None
+        )
+        while True:
+            response = await client.login(
+                config.password.get_secret_value(), device_name=config.device_name
+            )
+            if not (isinstance(response, LoginError) and is_rate_limited(response)):
+                break
+            await self._pause(rate_limit_delay(response, self.config.backoff_max))
+        if isinstance(response, LoginError):
+            raise TransportError(f"matrix: login refused: {response}")
+        store.save_session(
+            MatrixSession(response.user_id, response.device_id, response.access_token)
+        )
+        log.info("matrix: logged in as %s, device %s", response.user_id, response.device_id)
+
+    async def _join_rooms(self) -> None:
+        """Join every configured room; remember their IDs so only they are served."""
+        for room in self.config.rooms:
+            response = await self._client.join(room)
+            if isinstance(response, JoinError):
+                log.warning(
+                    "matrix: cannot join %s yet (%s); an invite will be accepted", room, response
+                )
+                resolved = (
+                    await self._client.room_resolve_alias(room) if room.startswith("#") else None
+                )
+                if resolved is not None and not isinstance(resolved, ErrorResponse):
+                    self._allowed_rooms.add(resolved.room_id)
+                continue
+            self._allowed_rooms.add(response.room_id)
+            log.info("matrix: in %s (%s)", room, response.room_id)
+
+    def _require_store(self) -> MatrixStateStore:
+        if self._store is None:
+            raise TransportError("matrix: the transport is not running")
+        return self._store
+
+    # -- syncing ----------------------------------------------------------------------------
+
+    async def _sync_forever(self, deliver: Deliver) -> None:
+        store = self._require_store()
+        store.prune_handled(max(2 * self.config.max_age, 86_400.0), now=self._clock())
+        sync_filter = await self._until_stopped(self._upload_filter())
+        since = store.sync_token
+        # With no saved token this is the bot's first start: what is already in the rooms
+        # was not said to it. With one, the first sync brings full state so display names
+        # are known again, and the commands sent while the bot was away.
+        answer = since is not None
+        full_state = since is not None
+        backoff = self._backoff()
+        while True:
+            try:
+                response = await self._until_stopped(
+                    self._client.sync(
+                        timeout=int(self.config.sync_timeout * 1000),
+                        sync_filter=sync_filter,
+                        since=since,
+                        full_state=full_state,
+                    )
+                )
+            except CONNECTION_ERRORS as exc:
+                delay = backoff.next_delay()
+                log.warning("matrix: sync failed (%s); retry in %.1f s", exc, delay)
+                await self._pause(delay)
+                continue
+            if isinstance(response, SyncError):
+                await self._sync_failed(response, backoff)
+                continue
+            backoff.reset()
+            log.debug("matrix: sync %s -> %s", since, response.next_batch)
+            await self._handle_sync(response, deliver, answer=answer)
+            since = response.next_batch
+            store.save_sync_token(since)
+            answer, full_state = True, False
+            self.ready.set()
+
+    async def _upload_filter(self) -> str | dict[str, Any]:
+        """The sync filter's ID on the server, or the filter itself if uploading fails.
+
+        A stored filter spares the homeserver from parsing and validating it on every sync,
+        which is measurable on the round trip.
+        """
+        try:
+            response = await self._client.upload_filter(
+                presence=_SYNC_FILTER["presence"],
+                account_data=_SYNC_FILTER["account_data"],
+                room=_SYNC_FILTER["room"],
+            )
+        except CONNECTION_ERRORS:
+            return _SYNC_FILTER
+        if isinstance(response, UploadFilterResponse):
+            return str(response.filter_id)
+        return _SYNC_FILTER
+
+    async def _sync_failed(self, response: Any, backoff: Backoff) -> None:
+        if response.status_code in _AUTH_ERRORS:
+            raise TransportError(f"matrix: logged out by the homeserver: {response}")
+        delay = (
+            rate_limit_delay(response, backoff.next_delay())
+            if is_rate_limited(response)
+            else backoff.next_delay()
+        )
+        log.warning("matrix: sync refused (%s); retry in %.1f s", response, delay)
+        await self._pause(delay)
+
+    async def _handle_sync(self, response: Any, deliver: Deliver, *, answer: bool) -> None:
+        for room_id, invite in response.rooms.invite.items():
+            await self._on_invite(room_id, invite)
+        own = self._client.user_id
+        for room_id, info in response.rooms.join.items():
+            direct = room_id in self._direct_rooms
+            if room_id not in self._allowed_rooms and not direct:
+                continue
+            if info.timeline.limited:
+                # More happened than one sync holds: the oldest of it is not seen.
+                log.warning("matrix: %s had a gap; older messages may go unanswered", room_id)
+            events = [e.source for e in info.timeline.events]
+            # In a direct chat, what was said before the bot joined was said to the bot.
+            for event in events if direct else commands_in_timeline(events, own):
+                verdict = judge(
+                    event,
+                    own_user_id=own,
+                    now_ms=int(self._clock() * 1000),
+                    max_age_s=self.config.max_age,
+                    is_handled=self._require_store().is_handled,
+                )
+                if verdict is Verdict.TOO_OLD:
+                    log.info("matrix: not answering %s: %s", event.get("event_id"), verdict.value)
+                if verdict is not Verdict.ANSWER or not answer:
+                    continue
+                await deliver(self._incoming(room_id, event))
+                # Only now: a crash before this line re-answers, and the homeserver drops
+                # the duplicate by its transaction ID.
+                self._require_store().mark_handled(event["event_id"], now=self._clock())
+
+    async def _on_invite(self, room_id: str, invite: Any) -> None:
+        state = [_stripped_event(e) for e in invite.invite_state]
+        aliases = {
+            str(e.get("content", {}).get("alias"))
+            for e in state
+            if e.get("type") == "m.room.canonical_alias"
+        }
+        if self.config.direct_messages and _is_direct_invite(state, self._client.user_id):
+            response = await self._client.join(room_id)
+            if not isinstance(response, JoinError):
+                self._direct_rooms.add(room_id)
+                self._require_store().add_direct_room(room_id)
+                log.info("matrix: accepted a direct chat in %s", room_id)
+            return
+        if room_id in self._allowed_rooms or aliases & set(self.config.rooms):
+            response = await self._client.join(room_id)
+            if not isinstance(response, JoinError):
+                self._allowed_rooms.add(room_id)
+                log.info("matrix: accepted the invite to %s", room_id)
+            return
+        log.info("matrix: declining the invite to %s (not a configured room)", room_id)
+        await self._client.room_leave(room_id)
+
+    def _remember_thread(self, event: Mapping[str, Any]) -> None:
+        root = _thread_root(event)
+        if root is None:
+            return
+        self._threads[str(event["event_id"])] = root
+        while len(self._threads) > _THREADS_KEPT:
+            self._threads.popitem(last=False)
+
+    def _incoming(self, room_id: str, event: Mapping[str, Any]) -> IncomingMessage:
+        """Parse one message event into the core's terms, at the edge."""
+        self._remember_thread(event)
+        user_id = str(event["sender"])
+        room = self._client.rooms.get(room_id)
+        member = room.users.get(user_id) if room is not None else None
+        name = member.display_name if member is not None and member.display_name else user_id
+        own = self._client.user_id
+        own_member = room.users.get(own) if room is not None else None
+        bot_name = (
+            own_member.display_name
+            if own_member is not None and own_member.display_name
+            else own.split(":", 1)[0].lstrip("@")
+        )
+        return IncomingMessage(
+            # account is the authenticated sender; the display name is for show only.
+            sender=Sender(network=MATRIX, name=name, account=user_id, address=user_id),
+            room=Room(network=MATRIX, id=room_id, private=room_id in self._direct_rooms),
+            text=str(event["content"]["body"]),
+            bot_name=bot_name,
+            event_id=str(event["event_id"]),
+        )
+
+
+_THREADS_KEPT = 1000
+"""Questions whose thread is remembered: answers are sent within seconds of the question."""
+
+
+def _thread_root(event: Mapping[str, Any]) -> str | None:
+    relates = event.get("content", {}).get("m.relates_to")
+    if isinstance(relates, Mapping) and relates.get("rel_type") == "m.thread":
+        root = relates.get("event_id")
+        return root if isinstance(root, str) else None
+    return None
+
+
+def _stripped_event(event: Any) -> dict[str, Any]:
+    """An invite-state event as JSON again: nio moves its ``content`` out of ``source``."""
+    source = dict(getattr(event, "source", {}) or {})
+    content = source.get("content") or getattr(event, "content", None) or {}
+    alias = getattr(event, "canonical_alias", None)
+    if alias is not None:
+        content = {**content, "alias": alias}
+    source["content"] = content
+    return source
+
+
+def _is_direct_invite(state: Sequence[Mapping[str, Any]], own_user_id: str) -> bool:
+    """Whether an invite's stripped state marks it as a direct (1:1) chat with the bot."""
+    return any(
+        e.get("type") == "m.room.member"
+        and e.get("state_key") == own_user_id
+        and e.get("content", {}).get("is_direct") is True
+        for e in state
+    )
+
+
+def _is_error(response: Any) -> bool:
+    return isinstance(response, ErrorResponse)
+
+
+def _transaction_id(event_id: str | None, position: int) -> str:
+    """A transaction ID the homeserver deduplicates on: the same for a re-sent answer."""
+    if event_id is None:
+        return f"infrabot.{uuid.uuid4().hex}"
+    digest = hashlib.sha256(event_id.encode()).hexdigest()[:32]
+    return f"infrabot.{digest}.{position}"
