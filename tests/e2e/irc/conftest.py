@@ -26,6 +26,7 @@ from irc_e2e_servers import IrcServers, servers_installed
 from infrabot.app import App
 from infrabot.config import Config, IrcConfig
 from infrabot.loader import builtin_plugin_dir
+from infrabot.store import Store
 from infrabot.transports.irc import IrcTransport
 
 INSTALL_SCRIPT = Path(__file__).resolve().parents[3] / "scripts" / "install-irc-servers"
@@ -79,7 +80,9 @@ async def start_bot(tmp_path: Path) -> AsyncIterator[BotFactory]:
     """Start infrabot with an ``irc:`` config built from keyword overrides."""
     bots: list[RunningBot] = []
 
-    async def start(port: int, *, wait: bool = True, **irc: Any) -> RunningBot:
+    async def start(
+        port: int, *, wait: bool = True, config: dict[str, Any] | None = None, **irc: Any
+    ) -> RunningBot:
         settings: dict[str, Any] = {
             "host": "127.0.0.1",
             "port": port,
@@ -90,13 +93,14 @@ async def start_bot(tmp_path: Path) -> AsyncIterator[BotFactory]:
             "user_rate": 0,
         }
         settings.update(irc)
-        config = Config(
-            irc=IrcConfig(**settings),
-            plugins=[builtin_plugin_dir(), TEST_PLUGINS],
-            store=tmp_path / "infrabot.db",
-        )
-        app = App(config)
-        transport = IrcTransport(config.irc or IrcConfig(), prefix=config.prefix)
+        options: dict[str, Any] = {
+            "plugins": [builtin_plugin_dir(), TEST_PLUGINS],
+            "store": tmp_path / f"infrabot-{len(bots)}.db",
+            **(config or {}),
+        }
+        config_ = Config(irc=IrcConfig(**settings), **options)
+        app = App(config_, store=Store(config_.store))
+        transport = IrcTransport(config_.irc or IrcConfig(), prefix=config_.prefix)
         task = asyncio.create_task(app.run([transport]))
         bot = RunningBot(app, transport, task)
         bots.append(bot)

@@ -1,0 +1,129 @@
+"""Admins and paging on a real InspIRCd with Atheme: accounts decide, nicks never do."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from pathlib import Path
+
+import pytest
+from irc_e2e_bot import ALICE, CHANNEL, BotFactory
+from irc_e2e_servers import IrcServers
+
+from infrabot.config import AdminsConfig, PagingConfig
+
+pytestmark = pytest.mark.e2e
+
+PSF = Path(__file__).resolve().parents[3] / "inventory.yaml"
+
+ON_CALL = """\
+version: 1
+team: Infra
+people:
+  - name: Ada
+    contact: {irc_nick: ada, matrix_id: "@ada:localhost"}
+  - name: Lead
+    contact: {irc_nick: lead}
+groups:
+  - name: Infra
+    kind: team
+    lead: Lead
+    members: [{person: Lead}, {person: Ada}]
+services:
+  - name: PyPI
+    owners: [Ada]
+"""
+
+
+def bot_line(to: str, prefix: str):  # type: ignore[no-untyped-def]
+    return lambda ln: (
+        ln.command == "PRIVMSG"
+        and ln.nick == "infrabot"
+        and ln.params[0].lower() == to.lower()
+        and ln.text.startswith(prefix)
+    )
+
+
+async def test_account_admin_reloads_and_nick_impostor_is_refused(
+    irc_servers: IrcServers, start_bot: BotFactory, clients, tmp_path: Path
+) -> None:
+    inventory = tmp_path / "inventory.yaml"
+    shutil.copy(PSF, inventory)
+    config = {"inventory": inventory, "admins": AdminsConfig(irc=["alice"])}
+    _bot, impostor = await asyncio.gather(
+        start_bot(irc_servers.port, config=config), clients("alice", irc_servers.port)
+    )
+    await impostor.join(CHANNEL)
+    impostor.say(CHANNEL, "!reload")
+    line = await impostor.wait_for(bot_line(CHANNEL, "alice: "))
+    assert line.text == "alice: sorry, !reload is for admins only"
+    await impostor.close()
+
+    text = inventory.read_text()
+    start, end = text.index("  - name: ximinez"), text.index("\nservices:")
+    inventory.write_text(text[:start] + text[end + 1 :])
+    alice = await clients("alice", irc_servers.port, sasl=ALICE)
+    await alice.join(CHANNEL)
+    alice.say(CHANNEL, "!reload")
+    line = await alice.wait_for(bot_line(CHANNEL, "alice: "))
+    assert line.text == "alice: reloaded: −1 host (ximinez)"
+    alice.say(CHANNEL, "!host ximinez")
+    line = await alice.wait_for(bot_line(CHANNEL, "alice: no host"))
+    assert line.text.startswith("alice: no host 'ximinez'")
+
+    inventory.write_text("services: [")  # broken: the bot keeps what it had
+    mark = len(alice.lines)
+    alice.say(CHANNEL, "!reload")
+    line = await alice.wait_for(bot_line(CHANNEL, "alice: reload failed"), start=mark)
+    assert "still serving the previous inventory: 1 error" in line.text
+    private = await alice.wait_for(bot_line("alice", str(inventory)), start=mark)
+    assert private.text.startswith(f"{inventory}:1: YAML syntax error")
+    alice.say(CHANNEL, "!owner pypi")
+    line = await alice.wait_for(bot_line(CHANNEL, "alice: PyPI"), start=mark)
+    assert "Ernest W. Durbin III" in line.text
+
+    mark = len(alice.lines)
+    alice.say("infrabot", "audit 3")
+    refused = await alice.wait_for(bot_line("alice", ""), start=mark)
+    lines = [refused]
+    for _ in range(2):  # three entries, newest first, at the flood-control pace
+        lines.append(
+            await alice.wait_for(bot_line("alice", ""), start=alice.lines.index(lines[-1]) + 1)
+        )
+    texts = [ln.text.split(" ", 2)[2] for ln in lines]
+    assert texts[0].startswith("alice (alice) on irc: !reload → reload failed")
+    assert texts[1] == "alice (alice) on irc: !reload → reloaded: −1 host (ximinez)"
+    assert (
+        texts[2]
+        == "alice (not identified) on irc: !reload → REFUSED sorry, !reload is for admins only"
+    )
+
+
+async def test_page_highlights_in_channel_and_messages_the_maintainer(
+    irc_servers: IrcServers, start_bot: BotFactory, clients, tmp_path: Path
+) -> None:
+    inventory = tmp_path / "on-call.yaml"
+    inventory.write_text(ON_CALL)
+    config = {"inventory": inventory, "paging": PagingConfig(escalate_after=2.0)}
+    _bot, alice, ada, lead = await asyncio.gather(
+        start_bot(irc_servers.port, config=config),
+        clients("alice", irc_servers.port, sasl=ALICE),
+        clients("ada", irc_servers.port),
+        clients("lead", irc_servers.port),
+    )
+    await asyncio.gather(alice.join(CHANNEL), ada.join(CHANNEL), lead.join(CHANNEL))
+    alice.say(CHANNEL, "!page pypi uploads failing")
+    highlight = await ada.wait_for(bot_line(CHANNEL, "PAGE "))
+    page_id = highlight.text.split()[1]
+    assert highlight.text == (
+        f"PAGE {page_id} for PyPI: uploads failing · the owners of PyPI: ada · "
+        f"!ack {page_id} to acknowledge"
+    )
+    direct = await ada.wait_for(bot_line("ada", "PAGE "))
+    assert direct.text.startswith(f"PAGE {page_id} for PyPI: uploads failing (asked by alice")
+    # nobody acknowledges: after 2 s the page climbs to the team lead, who is messaged too
+    escalated = await lead.wait_for(bot_line("lead", "PAGE "), within=15)
+    assert escalated.text.startswith(f"PAGE {page_id} for PyPI")
+    lead.say(CHANNEL, f"!ack {page_id}")  # lead has no account: refused
+    refused = await lead.wait_for(bot_line(CHANNEL, "lead: only the people paged"))
+    assert page_id in refused.text
