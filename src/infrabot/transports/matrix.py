@@ -33,6 +33,7 @@ from nio import (  # type: ignore[import-untyped]
     ErrorResponse,
     JoinError,
     LoginError,
+    RoomPreset,
     SyncError,
     UploadFilterResponse,
     WhoamiError,
@@ -135,6 +136,8 @@ class MatrixTransport:
         self._store = MatrixStateStore(self.config.store_path)
         if self.config.direct_messages:
             self._direct_rooms = set(self._store.direct_rooms)
+        # rooms the bot opened itself (to page someone) are always private conversations
+        self._direct_rooms |= self._store.opened_direct_rooms
         self._client = self._client_factory(self.config)
         try:
             await self._connect()
@@ -161,6 +164,7 @@ class MatrixTransport:
         asker = (
             asked.sender.address if asked is not None and asked.sender.network == MATRIX else None
         )
+        room_id = await self._room_for(client, reply.room)
         contents = notice_contents(
             reply,
             in_reply_to_event=event_id,
@@ -174,7 +178,7 @@ class MatrixTransport:
                 send_until_accepted(
                     functools.partial(
                         client.room_send,
-                        reply.room.id,
+                        room_id,
                         "m.room.message",
                         content,
                         tx_id=_transaction_id(event_id, position),
@@ -185,6 +189,32 @@ class MatrixTransport:
                     what=f"send to {reply.room.id}",
                 )
             )
+
+    async def _room_for(self, client: Any, room: Room) -> str:
+        """The room to send to: a private reply to a user ID goes to a direct room with them.
+
+        The bot opens that room (inviting the user) the first time and remembers it, so a
+        page reaches someone who never talked to the bot, and every later message to them
+        lands in the same conversation.
+        """
+        if not (room.private and room.id.startswith("@")):
+            return room.id
+        store = self._require_store()
+        known = store.direct_room_with(room.id)
+        if known is not None:
+            return known
+        response = await self._until_stopped(
+            client.room_create(
+                is_direct=True, invite=[room.id], preset=RoomPreset.trusted_private_chat
+            )
+        )
+        if isinstance(response, ErrorResponse):
+            raise TransportError(f"matrix: cannot open a direct room with {room.id}: {response}")
+        room_id = str(response.room_id)
+        store.save_direct_room_with(room.id, room_id)
+        self._direct_rooms.add(room_id)
+        log.info("matrix: opened a direct room with %s", room.id)
+        return room_id
 
     async def stop(self) -> None:
         """Stop syncing; :meth:`run` returns promptly, closing the connection."""

@@ -24,6 +24,7 @@ CREATE TABLE IF NOT EXISTS handled (
 );
 CREATE INDEX IF NOT EXISTS handled_at_idx ON handled (handled_at);
 CREATE TABLE IF NOT EXISTS direct_rooms (room_id TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS direct_with (user_id TEXT PRIMARY KEY, room_id TEXT NOT NULL);
 """
 
 
@@ -122,6 +123,26 @@ class MatrixStateStore:
     def add_direct_room(self, room_id: str) -> None:
         """Remember ``room_id`` as a direct chat, across restarts."""
         self._db.execute("INSERT OR IGNORE INTO direct_rooms (room_id) VALUES (?)", (room_id,))
+
+    def direct_room_with(self, user_id: str) -> str | None:
+        """The direct room the bot opened with ``user_id``, if it opened one."""
+        row = self._db.execute(
+            "SELECT room_id FROM direct_with WHERE user_id = ?", (user_id,)
+        ).fetchone()
+        return str(row[0]) if row else None
+
+    def save_direct_room_with(self, user_id: str, room_id: str) -> None:
+        """Remember the direct room opened with ``user_id``, across restarts."""
+        self._db.execute(
+            "INSERT OR REPLACE INTO direct_with (user_id, room_id) VALUES (?, ?)",
+            (user_id, room_id),
+        )
+
+    @property
+    def opened_direct_rooms(self) -> frozenset[str]:
+        """Every direct room the bot opened itself (to page someone, say)."""
+        rows = self._db.execute("SELECT room_id FROM direct_with").fetchall()
+        return frozenset(str(row[0]) for row in rows)
 
     def is_handled(self, event_id: str) -> bool:
         """Whether the event was already answered (or deliberately passed over)."""

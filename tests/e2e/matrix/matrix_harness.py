@@ -31,6 +31,7 @@ from nio import AsyncClient, AsyncClientConfig, ErrorResponse, RoomCreateError, 
 from infrabot.app import App
 from infrabot.config import AdminsConfig, Config, MatrixConfig
 from infrabot.loader import builtin_plugin_dir
+from infrabot.store import Store
 from infrabot.transports.matrix import MatrixTransport
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -389,7 +390,7 @@ class Bot:
     async def start(self, within: float = 30.0) -> None:
         """Start serving and wait until the first sync is done."""
         assert self.config.matrix is not None
-        app = App(self.config)
+        app = App(self.config, store=Store(self.config.store))
         self.transport = MatrixTransport(self.config.matrix)
         self._task = asyncio.create_task(app.run([self.transport]))
         ready = asyncio.create_task(self.transport.ready.wait())
