@@ -1,0 +1,138 @@
+"""One process on IRC and Matrix at once: a page reaches a maintainer on both networks."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path[:0] = [str(Path(__file__).parent / "irc"), str(Path(__file__).parent / "matrix")]
+
+from irc_e2e_client import IrcClient, register_account  # noqa: E402
+from irc_e2e_servers import IrcServers, servers_installed  # noqa: E402
+from matrix_harness import PASSWORD, Person, start_synapse, synapse_python  # noqa: E402
+
+from infrabot.app import App, build_transports  # noqa: E402
+from infrabot.config import Config, IrcConfig, MatrixConfig, PagingConfig  # noqa: E402
+from infrabot.store import Store  # noqa: E402
+from infrabot.transports.irc import IrcTransport  # noqa: E402
+from infrabot.transports.matrix import MatrixTransport  # noqa: E402
+
+pytestmark = pytest.mark.e2e
+
+CHANNEL = "#python-infra"
+
+
+def _servers_or_skip() -> Path:
+    python = synapse_python()
+    if servers_installed() and python is not None:
+        return python
+    message = "needs InspIRCd, Atheme and Synapse: run scripts/install-irc-servers, install-synapse"
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def _from_bot(to: str, prefix: str):  # type: ignore[no-untyped-def]
+    return lambda ln: (
+        ln.command == "PRIVMSG"
+        and ln.nick == "infrabot"
+        and ln.params[0].lower() == to
+        and ln.text.startswith(prefix)
+    )
+
+
+async def test_page_reaches_a_maintainer_on_irc_and_matrix(tmp_path: Path) -> None:
+    python = _servers_or_skip()
+    irc = IrcServers(tmp_path / "ircd")
+    irc.start()
+    synapse, users = start_synapse(python, tmp_path / "synapse")
+    clients: list[IrcClient] = []
+    people: list[Person] = []
+    task: asyncio.Task[None] | None = None
+    transports: list[object] = []
+    try:
+        await asyncio.to_thread(register_account, irc.port, "infrabot", "bot-pw")
+        boss, alice = Person(synapse.url, users.boss), Person(synapse.url, users.alice)
+        people += [boss, alice]
+        await asyncio.gather(boss.login(), alice.login())
+        room_id, alias = await boss.create_room()
+        inventory = tmp_path / "on-call.yaml"
+        inventory.write_text(
+            "people:\n"
+            f"  - name: Ada\n    contact: {{irc_nick: ada, matrix_id: '{users.alice}'}}\n"
+            "services:\n  - name: PyPI\n    owners: [Ada]\n"
+        )
+        config = Config(
+            inventory=inventory,
+            store=tmp_path / "infrabot.db",
+            paging=PagingConfig(require_identified=False),
+            irc=IrcConfig(
+                port=irc.port,
+                sasl_username="infrabot",
+                sasl_password="bot-pw",
+                channels=[CHANNEL],
+                user_rate=0,
+            ),
+            matrix=MatrixConfig(
+                homeserver=synapse.url,
+                user_id=users.bot,
+                password=PASSWORD,
+                rooms=[alias],
+                store_path=tmp_path / "matrix",
+                sync_timeout=5.0,
+            ),
+        )
+        app = App(config, store=Store(config.store))
+        transports = build_transports(config)
+        task = asyncio.create_task(app.run(transports))  # type: ignore[arg-type]
+        ada, bob = IrcClient("ada"), IrcClient("bob")
+        clients += [ada, bob]
+        await asyncio.gather(ada.connect(irc.port), bob.connect(irc.port))
+        await asyncio.gather(ada.join(CHANNEL), bob.join(CHANNEL))
+        irc_bot, matrix_bot = transports
+        assert isinstance(irc_bot, IrcTransport) and isinstance(matrix_bot, MatrixTransport)
+        async with asyncio.timeout(30):
+            await matrix_bot.ready.wait()
+            while CHANNEL not in irc_bot.channels:
+                await asyncio.sleep(0.05)
+
+        bob.say(CHANNEL, "!page pypi uploads failing")
+        highlight = await ada.wait_for(_from_bot(CHANNEL, "PAGE "), within=15)
+        page_id = highlight.text.split()[1]
+        assert "the owners of PyPI: ada" in highlight.text
+        on_irc = await ada.wait_for(_from_bot("ada", f"PAGE {page_id} "), within=15)
+        assert on_irc.text.startswith(f"PAGE {page_id} for PyPI: uploads failing (asked by bob")
+        await alice.wait_for(lambda: bool(alice.client.invited_rooms), what="the bot's invite")
+        direct = next(iter(alice.client.invited_rooms))
+        await alice.join(direct)
+        await alice.wait_for(
+            lambda: any(
+                e["room_id"] == direct
+                and e.get("sender") == users.bot
+                and e["content"].get("body", "").startswith(f"PAGE {page_id} for PyPI")
+                for e in alice.events
+            ),
+            what="the page on Matrix",
+        )
+        # and the Matrix room is served by the same process
+        await boss.join(room_id)
+        asked = await boss.say(room_id, "!pages")
+        body = (await boss.reply_to(asked, users.bot))["content"]["body"]
+        assert body.startswith(f"{page_id} PyPI: uploads failing · open")
+    finally:
+        for transport in transports:
+            await transport.stop()  # type: ignore[attr-defined]
+        if task is not None:
+            try:
+                async with asyncio.timeout(10):
+                    await task
+            except (TimeoutError, asyncio.CancelledError):
+                task.cancel()
+        await asyncio.gather(*(c.close() for c in clients), return_exceptions=True)
+        await asyncio.gather(*(p.close() for p in people), return_exceptions=True)
+        synapse.stop()
+        irc.stop()
