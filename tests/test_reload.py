@@ -208,3 +208,14 @@ async def test_large_files_load_in_a_child_process_with_the_same_result(
         f"{inventory}:30: services[PyPI].owners[1]: no person or group 'Ernest Durbin'; "
         "did you mean 'Ernest W. Durbin III'?"
     ]
+
+
+async def test_sigterm_stops_every_transport(app: App) -> None:
+    first, second = IdleTransport(), IdleTransport()
+    second.network = Network("idle2")
+    runner = asyncio.create_task(app.run([first, second]))
+    await asyncio.sleep(0.05)
+    os.kill(os.getpid(), signal.SIGTERM)
+    async with asyncio.timeout(5):
+        await runner
+    assert first.stopped.is_set() and second.stopped.is_set()

@@ -133,8 +133,11 @@ class App:
         self.transports = {t.network: t for t in transports}
         loop = asyncio.get_running_loop()
         with contextlib.suppress(NotImplementedError, RuntimeError):
-            # SIGHUP reloads the inventory, as daemons have always done
+            # SIGHUP reloads the inventory, as daemons have always done; SIGTERM and Ctrl-C
+            # stop every transport cleanly (QUIT on IRC, the sync position saved on Matrix)
             loop.add_signal_handler(signal.SIGHUP, self._reload_in_background)
+            loop.add_signal_handler(signal.SIGTERM, self._stop_in_background)
+            loop.add_signal_handler(signal.SIGINT, self._stop_in_background)
         try:
             async with asyncio.TaskGroup() as group:
                 supervisors = [
@@ -147,7 +150,8 @@ class App:
                     group.create_task(_cancel_when_done(supervisors, services))
         finally:
             with contextlib.suppress(NotImplementedError, RuntimeError):
-                loop.remove_signal_handler(signal.SIGHUP)
+                for signum in (signal.SIGHUP, signal.SIGTERM, signal.SIGINT):
+                    loop.remove_signal_handler(signum)
 
     def _services(self) -> list[Coroutine[Any, Any, None]]:
         """What runs beside the transports: escalation, the file watch, alert intake."""
@@ -167,6 +171,16 @@ class App:
             await asyncio.Event().wait()
         finally:
             await server.stop()
+
+    async def stop(self) -> None:
+        """Stop every transport; :meth:`run` returns once they have all stopped."""
+        log.info("stopping")
+        await asyncio.gather(*(t.stop() for t in self.transports.values()), return_exceptions=True)
+
+    def _stop_in_background(self) -> None:
+        task = asyncio.get_running_loop().create_task(self.stop())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     def _reload_in_background(self) -> None:
         task = asyncio.get_running_loop().create_task(self.reload_inventory("SIGHUP"))

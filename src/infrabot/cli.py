@@ -85,7 +85,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "console":
         asyncio.run(_console(app))
         return 0
-    return asyncio.run(_run(app, config))
+    try:
+        return asyncio.run(_run(app, config))
+    except KeyboardInterrupt:  # Ctrl-C before the bot had installed its own handler
+        return 130
 
 
 def _check(path: Path) -> int:
