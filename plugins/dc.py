@@ -9,6 +9,7 @@ from infrabot.plugin import Context, command, summarize
     help="A datacenter's provider, region, hosts and services; all datacenters without a code.",
     usage="[code]",
     example="dc iad1",
+    pure=True,
 )
 def dc(ctx: Context, args: str) -> list[str]:
     """Describe one datacenter, or list them all."""

@@ -10,6 +10,7 @@ from infrabot.plugin import Context, command, summarize
     help="Provider, datacenter, kind, status and what runs on a host.",
     usage="<host>",
     example="host dinsdale",
+    pure=True,
 )
 def host(ctx: Context, args: str) -> list[str]:
     """Describe the named host."""

@@ -11,6 +11,7 @@ from infrabot.plugin import Context, command
     help="Who maintains a service, and how to reach them.",
     usage="<service>",
     example="owner pypi",
+    pure=True,
 )
 def owner(ctx: Context, args: str) -> list[str]:
     """Answer with the owners of the named service and the ways to reach them."""

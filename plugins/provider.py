@@ -20,6 +20,7 @@ _USES = {
     help="What a provider does for us, with its datacenters, hosts and services.",
     usage="<provider>",
     example="provider rackspace",
+    pure=True,
 )
 def provider(ctx: Context, args: str) -> list[str]:
     """Describe the named provider, or list every provider when no name is given."""

@@ -10,6 +10,7 @@ from infrabot.plugin import Context, command, summarize
     help="Search names, aliases, domains and descriptions across the whole inventory.",
     usage="<words>",
     example="search mail",
+    pure=True,
 )
 def search(ctx: Context, args: str) -> str:
     """List what matches every word of ``args``."""

@@ -16,6 +16,7 @@ from infrabot.plugin import Context, command, summarize
     help="Everything recorded about a service: hosting, owners, contacts, repositories, notes.",
     usage="<service>",
     example="service docs",
+    pure=True,
 )
 def service(ctx: Context, args: str) -> list[str]:
     """Describe the named service in up to three lines."""

@@ -12,6 +12,7 @@ from infrabot.plugin import Context, command, summarize
     help="The infrastructure team with roles, mailing list and channels; or any named group.",
     usage="[group]",
     example="team",
+    pure=True,
 )
 def team(ctx: Context, args: str) -> list[str]:
     """Describe the infrastructure team, or the named group."""
@@ -52,6 +53,7 @@ def team(ctx: Context, args: str) -> list[str]:
     help="A person's roles, groups, the services they own, and their handles.",
     usage="<person>",
     example="who donald stufft",
+    pure=True,
 )
 def who(ctx: Context, args: str) -> list[str]:
     """Describe the named person."""

@@ -6,6 +6,7 @@ swapped in one step; a module that fails to import is reported and left out, nev
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.util
 import logging
@@ -26,16 +27,19 @@ ENTRY_POINT_GROUP = "infrabot.plugins"
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class PluginSet:
     """The commands of every loaded plugin, and what went wrong loading the others."""
 
     plugins: Mapping[str, tuple[CommandSpec, ...]] = field(default_factory=dict)
     errors: tuple[str, ...] = ()
 
-    @property
+    @functools.cached_property
     def commands(self) -> dict[str, CommandSpec]:
-        """Every command by each of its names (name and aliases), lower case."""
+        """Every command by each of its names (name and aliases), lower case.
+
+        Built once per plugin set: the router looks a command up on every message.
+        """
         table: dict[str, CommandSpec] = {}
         for specs in self.plugins.values():
             for spec in specs:
@@ -43,7 +47,7 @@ class PluginSet:
                     table.setdefault(name, spec)
         return table
 
-    @property
+    @functools.cached_property
     def specs(self) -> list[CommandSpec]:
         """Every command once, sorted by name."""
         return sorted((s for specs in self.plugins.values() for s in specs), key=lambda s: s.name)

@@ -58,6 +58,7 @@ class CommandSpec:
     usage: str = ""
     example: str = ""
     admin_only: bool = False
+    pure: bool = False
     plugin: str = ""
 
     @property
@@ -106,8 +107,14 @@ def command(
     usage: str = "",
     example: str = "",
     admin_only: bool = False,
+    pure: bool = False,
 ) -> Callable[[Handler], Handler]:
-    """Declare ``name`` as a chat command handled by the decorated function."""
+    """Declare ``name`` as a chat command handled by the decorated function.
+
+    ``pure`` promises that the answer depends only on the inventory, the words typed and
+    whether the conversation is private: the router then reuses answers until the inventory
+    changes.
+    """
 
     def attach(func: Handler) -> Handler:
         spec = CommandSpec(
@@ -118,6 +125,7 @@ def command(
             usage=usage,
             example=example,
             admin_only=admin_only,
+            pure=pure,
         )
         setattr(func, _SPEC_ATTR, spec)
         return func

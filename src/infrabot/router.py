@@ -12,6 +12,7 @@ import asyncio
 import inspect
 import logging
 import re
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -35,6 +36,7 @@ log = logging.getLogger(__name__)
 Guard = Callable[[IncomingMessage, CommandSpec], str | Awaitable[str | None] | None]
 """Runs before a command: returns a refusal to send, or None to let the command run."""
 
+_ANSWER_MEMO = 512  # pure answers remembered per inventory
 _WORD = re.compile(r"[a-z][a-z0-9_-]{0,31}")
 
 
@@ -70,6 +72,11 @@ class Router:
     pager: Pager | None = None
     limits: RouterLimits = RouterLimits()
     extras: dict[str, Any] = field(default_factory=dict)
+    # answers of pure commands for the current index, most recent last; bounded
+    _answers: OrderedDict[tuple[str, str, bool], list[str]] = field(
+        default_factory=OrderedDict, init=False, repr=False
+    )
+    _answers_index: Index | None = field(default=None, init=False, repr=False)
 
     def parse(self, message: IncomingMessage) -> ParsedCommand | None:
         """The command in ``message``, or None when the message is not meant for the bot."""
@@ -128,9 +135,19 @@ class Router:
                 refusal = await refusal
             if refusal:
                 return [refusal]
+        index = self.index()
+        key = (spec.name, parsed.args, message.room.private)
+        if spec.pure:
+            if index is not self._answers_index:
+                self._answers.clear()  # a reload: every remembered answer may be stale
+                self._answers_index = index
+            cached = self._answers.get(key)
+            if cached is not None:
+                self._answers.move_to_end(key)
+                return cached
         ctx = Context(
             message=message,
-            index=self.index(),
+            index=index,
             prefix=self.prefix,
             full=message.room.private,
             commands=self.plugins.specs,
@@ -140,25 +157,33 @@ class Router:
             pager=self.pager,
             extras=self.extras,
         )
-        result = await self._call(spec, ctx, parsed)
+        result, answered = await self._call(spec, ctx, parsed)
+        if spec.pure and answered and all(isinstance(line, str) for line in result):
+            self._answers[key] = [str(line) for line in result]
+            if len(self._answers) > _ANSWER_MEMO:
+                self._answers.popitem(last=False)
         if spec.admin_only:
             self._audit(message, parsed, allowed=True, result=_first_line(result))
         return result
 
     async def _call(
         self, spec: CommandSpec, ctx: Context, parsed: ParsedCommand
-    ) -> list[str] | list[Reply]:
-        """Run the handler; any failure becomes a short line for the user."""
+    ) -> tuple[list[str] | list[Reply], bool]:
+        """Run the handler; any failure becomes a short line for the user.
+
+        The flag says whether the handler answered (an answer or a :class:`CommandError`),
+        as opposed to failing or timing out: only answers are worth remembering.
+        """
         try:
             async with asyncio.timeout(self.limits.handler_seconds):
                 result = spec.handler(ctx, parsed.args)
                 if inspect.isawaitable(result):
                     result = await result
         except CommandError as exc:
-            return [str(exc)]
+            return [str(exc)], True
         except TimeoutError:
             log.error("%s%s timed out", self.prefix, spec.name)
-            return [f"sorry, {self.prefix}{spec.name} took too long"]
+            return [f"sorry, {self.prefix}{spec.name} took too long"], False
         except Exception:
             log.exception(
                 "plugin %s failed on %s%s %s",
@@ -167,8 +192,10 @@ class Router:
                 spec.name,
                 parsed.args[:200],
             )
-            return [f"sorry, {self.prefix}{spec.name} failed with an internal error (logged)"]
-        return _normalize(result)
+            return [
+                f"sorry, {self.prefix}{spec.name} failed with an internal error (logged)"
+            ], False
+        return _normalize(result), True
 
     def _audit(
         self, message: IncomingMessage, parsed: ParsedCommand, *, allowed: bool, result: str

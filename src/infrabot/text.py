@@ -20,6 +20,10 @@ _SPACES = re.compile(r" {2,}")
 
 def clean_line(text: str, limit: int = MAX_LINE_CHARS) -> str:
     """``text`` with every control character turned into a space, trimmed to ``limit``."""
+    # most text is already clean: str.isprintable is false for every control character,
+    # line break and separator the regular expression would replace, and costs far less
+    if len(text) <= limit and text.isprintable() and "  " not in text and text == text.strip():
+        return text
     cleaned = _SPACES.sub(" ", _CONTROL.sub(" ", text)).strip()
     return shorten(cleaned, limit)
 
@@ -31,5 +35,8 @@ def shorten(text: str, limit: int) -> str:
 
 def split_lines(text: str) -> list[str]:
     """Split on any line break (CR, LF, CRLF, Unicode separators) and clean each line."""
+    if text.isprintable():  # no line break at all
+        line = clean_line(text)
+        return [line] if line else []
     parts = re.split(r"\r\n|[\r\n\u2028\u2029\u0085]", text)
     return [line for line in (clean_line(p) for p in parts) if line]

@@ -42,6 +42,8 @@ _NAME, _ALIAS, _DOMAIN, _DERIVED = range(4)
 _FUZZY_CUTOFF = 60.0
 _BY_LENGTH_ABOVE = 20_000  # keys from which fuzzy search goes by length (same answers)
 _LARGE = 10_000  # entities from which an index is worth freezing (see gc_paused)
+_OWNER_MEMO = 50_000  # owner references remembered; bounded, as users' words reach it too
+_UNRESOLVED = object()
 
 
 class _Keys(Generic[T]):
@@ -190,6 +192,7 @@ class Index:
     """Everything the commands ask of an inventory, precomputed."""
 
     def __init__(self, inventory: Inventory) -> None:
+        self._owner_refs: dict[str, Owner | None] = {}
         large = len(inventory.services) + len(inventory.hosts) >= _LARGE
         with gc_paused(freeze=large):
             self._build(inventory)
@@ -331,8 +334,15 @@ class Index:
 
     def owner(self, query: str) -> Owner | None:
         """The person or group named ``query`` (owners may be either), or None."""
+        # references written in the inventory recur on every answer: resolved once, kept
+        known = self._owner_refs.get(query, _UNRESOLVED)
+        if known is not _UNRESOLVED:
+            return known  # type: ignore[return-value]
         person = self.people.find(query)
-        return person if person is not None else self.groups.find(query)
+        found = person if person is not None else self.groups.find(query)
+        if len(self._owner_refs) < _OWNER_MEMO:
+            self._owner_refs[query] = found
+        return found
 
     @property
     def team(self) -> Group | None:
