@@ -245,7 +245,8 @@ class Router:
             hidden = len(clean) - (limit - 1)
             where = "" if reply.room.private else ": ask me in private"
             clean = [*clean[: limit - 1], f"({hidden} more lines{where})"]
-        return replace(reply, lines=tuple(clean))
+        lines = tuple(clean)
+        return reply if lines == reply.lines else replace(reply, lines=lines)
 
 
 def _normalize(result: HandlerResult) -> list[str] | list[Reply]:
