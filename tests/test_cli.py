@@ -151,3 +151,21 @@ def test_wheel_in_a_clean_venv_answers_from_another_folder(tmp_path: Path) -> No
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith(OWNER_PYPI)
+
+
+def test_relative_paths_in_the_config_are_relative_to_it(tmp_path: Path) -> None:
+    from infrabot.config import load_config
+
+    cfg = tmp_path / "conf" / "bot.yaml"
+    cfg.parent.mkdir()
+    cfg.write_text(
+        "inventory: inv.yaml\nstore: state/bot.db\nplugins: [plugins]\n"
+        "irc: {tls: true, tls_ca_file: ca.pem}\nmatrix: {store_path: matrix}\n"
+    )
+    config = load_config(cfg)
+    folder = cfg.parent
+    assert config.inventory == folder / "inv.yaml"
+    assert config.store == folder / "state" / "bot.db"
+    assert config.plugins == [folder / "plugins"]
+    assert config.irc is not None and config.irc.tls_ca_file == folder / "ca.pem"
+    assert config.matrix is not None and config.matrix.store_path == folder / "matrix"

@@ -257,7 +257,8 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:
             out[key] = base / out[key]
     if isinstance(out.get("plugins"), list):
         out["plugins"] = [base / p if isinstance(p, str) else p for p in out["plugins"]]
-    matrix = out.get("matrix")
-    if isinstance(matrix, dict) and isinstance(matrix.get("store_path"), str):
-        out["matrix"] = {**matrix, "store_path": base / matrix["store_path"]}
+    for section, key in (("matrix", "store_path"), ("irc", "tls_ca_file")):
+        values = out.get(section)
+        if isinstance(values, dict) and isinstance(values.get(key), str):
+            out[section] = {**values, key: base / values[key]}
     return out
