@@ -219,3 +219,29 @@ async def test_sigterm_stops_every_transport(app: App) -> None:
     async with asyncio.timeout(5):
         await runner
     assert first.stopped.is_set() and second.stopped.is_set()
+
+
+async def test_people_with_the_admin_role_are_admins_by_account(tmp_path: Path) -> None:
+    inventory = tmp_path / "inv.yaml"
+    inventory.write_text(
+        "people:\n"
+        "  - name: Root\n    roles: [Admin]\n"
+        "    contact: {irc_nick: rootnick, irc_account: rootacct, matrix_id: '@root:example.org'}\n"
+        "  - name: Plain\n    contact: {irc_account: plain}\n"
+    )
+    app = App(Config(inventory=inventory), store=Store(":memory:"))
+    assert await first_lines(app, "!whoami", account="rootacct") == [
+        "alice on irc: account rootacct, an admin"
+    ]
+    assert await first_lines(app, "!whoami", account="rootnick") == [
+        "alice on irc: account rootnick, not an admin"
+    ]
+    assert await first_lines(app, "!whoami", account=None, nick="rootnick") == [
+        "rootnick on irc: not identified, not an admin"
+    ]
+    assert await first_lines(app, "!whoami", account="plain") == [
+        "alice on irc: account plain, not an admin"
+    ]
+    assert await first_lines(app, "!whoami", account="@root:example.org", network="matrix") == [
+        "alice on matrix: account @root:example.org, an admin"
+    ]

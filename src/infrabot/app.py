@@ -110,10 +110,28 @@ class App:
             return False
         admins = self.config.admins
         if sender.network == "irc":
-            return sender.account in admins.irc
+            return sender.account in admins.irc or self._inventory_admin(sender)
         if sender.network == "matrix":
-            return sender.account in admins.matrix
+            return sender.account in admins.matrix or self._inventory_admin(sender)
         return sender.network == "console"  # whoever runs the console owns the process
+
+    def _inventory_admin(self, sender: Sender) -> bool:
+        """Whether the inventory names ``sender``'s account as a person with the admin role.
+
+        Only handles a network vouches for count: an IRC services account (never a nick),
+        a Matrix user ID.
+        """
+        for person in self._index.inventory.people:
+            if "admin" not in (role.casefold() for role in person.roles):
+                continue
+            contact = person.contact
+            account = (sender.account or "").casefold()
+            irc_account = (contact.irc_account or "").casefold()
+            if sender.network == "irc" and irc_account and irc_account == account:
+                return True
+            if sender.network == "matrix" and contact.matrix_id == sender.account:
+                return True
+        return False
 
     async def deliver(self, message: IncomingMessage) -> None:
         """Answer ``message``: route it, then send each reply through its network."""
