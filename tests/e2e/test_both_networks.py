@@ -11,7 +11,7 @@ import pytest
 
 sys.path[:0] = [str(Path(__file__).parent / "irc"), str(Path(__file__).parent / "matrix")]
 
-from irc_e2e_client import IrcClient, register_account  # noqa: E402
+from irc_e2e_client import IrcClient, from_bot, register_account  # noqa: E402
 from irc_e2e_servers import IrcServers, servers_installed  # noqa: E402
 from matrix_harness import PASSWORD, Person, start_synapse, synapse_python  # noqa: E402
 
@@ -34,15 +34,6 @@ def _servers_or_skip() -> Path:
     if os.environ.get("CI"):
         pytest.fail(message)
     pytest.skip(message)
-
-
-def _from_bot(to: str, prefix: str):  # type: ignore[no-untyped-def]
-    return lambda ln: (
-        ln.command == "PRIVMSG"
-        and ln.nick == "infrabot"
-        and ln.params[0].lower() == to
-        and ln.text.startswith(prefix)
-    )
 
 
 async def test_page_reaches_a_maintainer_on_irc_and_matrix(tmp_path: Path) -> None:
@@ -101,10 +92,10 @@ async def test_page_reaches_a_maintainer_on_irc_and_matrix(tmp_path: Path) -> No
                 await asyncio.sleep(0.05)
 
         bob.say(CHANNEL, "!page pypi uploads failing")
-        highlight = await ada.wait_for(_from_bot(CHANNEL, "PAGE "), within=15)
+        highlight = await ada.wait_for(from_bot(CHANNEL, "PAGE "), within=15)
         page_id = highlight.text.split()[1]
         assert "the owners of PyPI: ada" in highlight.text
-        on_irc = await ada.wait_for(_from_bot("ada", f"PAGE {page_id} "), within=15)
+        on_irc = await ada.wait_for(from_bot("ada", f"PAGE {page_id} "), within=15)
         assert on_irc.text.startswith(f"PAGE {page_id} for PyPI: uploads failing (asked by bob")
         await alice.wait_for(lambda: bool(alice.client.invited_rooms), what="the bot's invite")
         direct = next(iter(alice.client.invited_rooms))

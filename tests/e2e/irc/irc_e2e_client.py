@@ -195,3 +195,13 @@ def register_account(port: int, nick: str, password: str, timeout: float = 15.0)
         sock.sendall(f"PRIVMSG NickServ :REGISTER {password} {nick}@example.org\r\n".encode())
         wait(b"registered")
         sock.sendall(b"QUIT\r\n")
+
+
+def from_bot(target: str, prefix: str, bot: str = "infrabot") -> Callable[[Line], bool]:
+    """A predicate for ``wait_for``: a PRIVMSG from the bot to ``target`` starting ``prefix``."""
+    return lambda ln: (
+        ln.command == "PRIVMSG"
+        and ln.nick == bot
+        and ln.params[0].lower() == target.lower()
+        and ln.text.startswith(prefix)
+    )

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from irc_e2e_bot import ALICE, CHANNEL, BotFactory
+from irc_e2e_client import from_bot
 from irc_e2e_servers import IrcServers
 
 from infrabot.config import AdminsConfig, PagingConfig
@@ -35,15 +36,6 @@ services:
 """
 
 
-def bot_line(to: str, prefix: str):  # type: ignore[no-untyped-def]
-    return lambda ln: (
-        ln.command == "PRIVMSG"
-        and ln.nick == "infrabot"
-        and ln.params[0].lower() == to.lower()
-        and ln.text.startswith(prefix)
-    )
-
-
 async def test_account_admin_reloads_and_nick_impostor_is_refused(
     irc_servers: IrcServers, start_bot: BotFactory, clients, tmp_path: Path
 ) -> None:
@@ -55,7 +47,7 @@ async def test_account_admin_reloads_and_nick_impostor_is_refused(
     )
     await impostor.join(CHANNEL)
     impostor.say(CHANNEL, "!reload")
-    line = await impostor.wait_for(bot_line(CHANNEL, "alice: "))
+    line = await impostor.wait_for(from_bot(CHANNEL, "alice: "))
     assert line.text == "alice: sorry, !reload is for admins only"
     await impostor.close()
 
@@ -65,30 +57,30 @@ async def test_account_admin_reloads_and_nick_impostor_is_refused(
     alice = await clients("alice", irc_servers.port, sasl=ALICE)
     await alice.join(CHANNEL)
     alice.say(CHANNEL, "!reload")
-    line = await alice.wait_for(bot_line(CHANNEL, "alice: "))
+    line = await alice.wait_for(from_bot(CHANNEL, "alice: "))
     assert line.text == "alice: reloaded: −1 host (ximinez)"
     alice.say(CHANNEL, "!host ximinez")
-    line = await alice.wait_for(bot_line(CHANNEL, "alice: no host"))
+    line = await alice.wait_for(from_bot(CHANNEL, "alice: no host"))
     assert line.text.startswith("alice: no host 'ximinez'")
 
     inventory.write_text("services: [")  # broken: the bot keeps what it had
     mark = len(alice.lines)
     alice.say(CHANNEL, "!reload")
-    line = await alice.wait_for(bot_line(CHANNEL, "alice: reload failed"), start=mark)
+    line = await alice.wait_for(from_bot(CHANNEL, "alice: reload failed"), start=mark)
     assert "still serving the previous inventory: 1 error" in line.text
-    private = await alice.wait_for(bot_line("alice", str(inventory)), start=mark)
+    private = await alice.wait_for(from_bot("alice", str(inventory)), start=mark)
     assert private.text.startswith(f"{inventory}:1: YAML syntax error")
     alice.say(CHANNEL, "!owner pypi")
-    line = await alice.wait_for(bot_line(CHANNEL, "alice: PyPI"), start=mark)
+    line = await alice.wait_for(from_bot(CHANNEL, "alice: PyPI"), start=mark)
     assert "Ernest W. Durbin III" in line.text
 
     mark = len(alice.lines)
     alice.say("infrabot", "audit 3")
-    refused = await alice.wait_for(bot_line("alice", ""), start=mark)
+    refused = await alice.wait_for(from_bot("alice", ""), start=mark)
     lines = [refused]
     for _ in range(2):  # three entries, newest first, at the flood-control pace
         lines.append(
-            await alice.wait_for(bot_line("alice", ""), start=alice.lines.index(lines[-1]) + 1)
+            await alice.wait_for(from_bot("alice", ""), start=alice.lines.index(lines[-1]) + 1)
         )
     texts = [ln.text.split(" ", 2)[2] for ln in lines]
     assert texts[0].startswith("alice (alice) on irc: !reload → reload failed")
@@ -113,17 +105,17 @@ async def test_page_highlights_in_channel_and_messages_the_maintainer(
     )
     await asyncio.gather(alice.join(CHANNEL), ada.join(CHANNEL), lead.join(CHANNEL))
     alice.say(CHANNEL, "!page pypi uploads failing")
-    highlight = await ada.wait_for(bot_line(CHANNEL, "PAGE "))
+    highlight = await ada.wait_for(from_bot(CHANNEL, "PAGE "))
     page_id = highlight.text.split()[1]
     assert highlight.text == (
         f"PAGE {page_id} for PyPI: uploads failing · the owners of PyPI: ada · "
         f"!ack {page_id} to acknowledge"
     )
-    direct = await ada.wait_for(bot_line("ada", "PAGE "))
+    direct = await ada.wait_for(from_bot("ada", "PAGE "))
     assert direct.text.startswith(f"PAGE {page_id} for PyPI: uploads failing (asked by alice")
     # nobody acknowledges: after 2 s the page climbs to the team lead, who is messaged too
-    escalated = await lead.wait_for(bot_line("lead", "PAGE "), within=15)
+    escalated = await lead.wait_for(from_bot("lead", "PAGE "), within=15)
     assert escalated.text.startswith(f"PAGE {page_id} for PyPI")
     lead.say(CHANNEL, f"!ack {page_id}")  # lead has no account: refused
-    refused = await lead.wait_for(bot_line(CHANNEL, "lead: only the people paged"))
+    refused = await lead.wait_for(from_bot(CHANNEL, "lead: only the people paged"))
     assert page_id in refused.text

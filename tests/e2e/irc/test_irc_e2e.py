@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from irc_e2e_bot import ALICE, BOT_ACCOUNT, CHANNEL, BotFactory
-from irc_e2e_client import IrcClient
+from irc_e2e_client import IrcClient, from_bot
 from irc_e2e_servers import IrcServers
 
 pytestmark = pytest.mark.e2e
@@ -19,12 +19,7 @@ OWNER_PYPI = "PyPI (pypi.python.org) is maintained by Ernest W. Durbin III"
 
 
 def _bot_says(client: IrcClient, prefix: str, target: str = CHANNEL):  # type: ignore[no-untyped-def]
-    return lambda ln: (
-        ln.command == "PRIVMSG"
-        and ln.nick == "infrabot"
-        and ln.params[0].lower() == target.lower()
-        and ln.text.startswith(prefix)
-    )
+    return from_bot(target, prefix)
 
 
 async def test_owner_pypi_answered_in_channel(

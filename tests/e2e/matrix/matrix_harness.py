@@ -350,6 +350,24 @@ class Person:
         response = await self.client.set_displayname(name)
         assert not isinstance(response, ErrorResponse), response
 
+    async def rename_in(self, room_id: str, name: str) -> None:
+        """Change the display name and wait until ``room_id`` shows it.
+
+        Synapse updates the room's member event after the profile call returns; waiting for
+        it means a bot in the room has seen the new name before this person speaks.
+        """
+        await self.set_name(name)
+        await self.wait_for(
+            lambda: any(
+                e.get("type") == "m.room.member"
+                and e.get("state_key") == self.user_id
+                and e["content"].get("displayname") == name
+                and e["room_id"] == room_id
+                for e in self.events
+            ),
+            what=f"the new display name {name!r} in the room",
+        )
+
     def replies_to(self, event_id: str, sender: str) -> list[dict[str, Any]]:
         """The notices ``sender`` sent in reply to ``event_id`` so far."""
         return [

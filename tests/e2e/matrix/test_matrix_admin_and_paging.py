@@ -39,17 +39,7 @@ async def test_admin_user_id_reloads_and_display_name_impostor_is_refused(
     bot.config = bot.config.model_copy(update={"inventory": inventory})
     await bot.start()
     boss, mallory = people["boss"], people["mallory"]
-    await mallory.set_name("The Boss")
-    await mallory.wait_for(
-        lambda: any(
-            e.get("type") == "m.room.member"
-            and e.get("state_key") == users.mallory
-            and e["content"].get("displayname") == "The Boss"
-            and e["room_id"] == room_id
-            for e in mallory.events
-        ),
-        what="Mallory's new display name in the room",
-    )
+    await mallory.rename_in(room_id, "The Boss")
     assert (
         await _answer(mallory, room_id, "!reload", users.bot) == "sorry, !reload is for admins only"
     )
