@@ -82,6 +82,7 @@ class App:
         )
         self.transports: dict[Network, Transport] = {}
         self._background: set[asyncio.Task[None]] = set()
+        self._admin_handles: tuple[Index | None, frozenset[tuple[str, str]]] = (None, frozenset())
 
     @property
     def index(self) -> Index:
@@ -119,19 +120,14 @@ class App:
         """Whether the inventory names ``sender``'s account as a person with the admin role.
 
         Only handles a network vouches for count: an IRC services account (never a nick),
-        a Matrix user ID.
+        a Matrix user ID. The handles are gathered once per inventory, not per command.
         """
-        for person in self._index.inventory.people:
-            if "admin" not in (role.casefold() for role in person.roles):
-                continue
-            contact = person.contact
-            account = (sender.account or "").casefold()
-            irc_account = (contact.irc_account or "").casefold()
-            if sender.network == "irc" and irc_account and irc_account == account:
-                return True
-            if sender.network == "matrix" and contact.matrix_id == sender.account:
-                return True
-        return False
+        index = self._index
+        if self._admin_handles[0] is not index:
+            self._admin_handles = (index, _admin_handles(index))
+        account = sender.account or ""
+        key = account.casefold() if sender.network == "irc" else account
+        return (sender.network, key) in self._admin_handles[1]
 
     async def deliver(self, message: IncomingMessage) -> None:
         """Answer ``message``: route it, then send each reply through its network."""
@@ -256,6 +252,18 @@ class App:
                 )
             await asyncio.sleep(delay * random.uniform(0.8, 1.2))
             delay = min(delay * 2, 60.0)
+
+
+def _admin_handles(index: Index) -> frozenset[tuple[str, str]]:
+    """(network, account) of every person with the admin role: IRC accounts case-folded."""
+    handles: set[tuple[str, str]] = set()
+    for person in index.inventory.people:
+        if "admin" in (role.casefold() for role in person.roles):
+            if person.contact.irc_account:
+                handles.add(("irc", person.contact.irc_account.casefold()))
+            if person.contact.matrix_id:
+                handles.add(("matrix", person.contact.matrix_id))
+    return frozenset(handles)
 
 
 async def _cancel_when_done(

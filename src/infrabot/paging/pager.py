@@ -248,14 +248,15 @@ class Pager:
                 await self._deliver(page, page.level, resumed=True)
         while True:
             now = self._clock()
+            deadlines: list[float] = []
             for page in self.store.unclosed_pages():
-                if page.state == "open" and page.next_at is not None and page.next_at <= now:
+                if page.state != "open" or page.next_at is None:
+                    continue
+                if page.next_at <= now:
                     await self._escalate(page)
-            deadlines = [
-                p.next_at
-                for p in self.store.unclosed_pages()
-                if p.state == "open" and p.next_at is not None
-            ]
+                    deadlines.append(now + self.config.escalate_after)
+                else:
+                    deadlines.append(page.next_at)
             wait = min(deadlines) - self._clock() if deadlines else 60.0
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
