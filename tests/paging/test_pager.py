@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -158,22 +159,33 @@ async def test_matrix_identity_acknowledges(pager: Pager) -> None:
     assert (await pager.ack(ack, page_id, is_admin=False)).startswith("acknowledged")
 
 
+async def until(condition: Callable[[], bool], seconds: float = 10.0) -> None:
+    """Wait for ``condition``; a slow machine only makes the test slower, never wrong."""
+    async with asyncio.timeout(seconds):
+        while not condition():
+            await asyncio.sleep(0.01)
+
+
+def announced(nets: RecordingNetworks, text: str) -> bool:
+    return any(text in line for line in nets.public())
+
+
 async def test_escalation_climbs_and_ack_stops_it(
     handles_index: Index, nets: RecordingNetworks
 ) -> None:
-    pager = make_pager(handles_index, nets, Store(":memory:"), escalate_after=0.2)
+    pager = make_pager(handles_index, nets, Store(":memory:"), escalate_after=0.5)
     (reply,) = await pager.page(said("x"), "pypi down")
     page_id = reply.lines[0].split()[1]
     runner = asyncio.create_task(pager.run())
-    await asyncio.sleep(0.3)
+    await until(lambda: announced(nets, "escalating to escalation 1 (Cy)"))
     assert nets.public()[-1].startswith(
-        f"{page_id} (PyPI) not acknowledged after 0.2 s: escalating to escalation 1 (Cy)"
+        f"{page_id} (PyPI) not acknowledged after 0.5 s: escalating to escalation 1 (Cy)"
     )
-    await asyncio.sleep(0.2)
+    await until(lambda: announced(nets, "escalating to the Infra lead"))
     assert "escalating to the Infra lead · the Infra lead: lead ·" in nets.public()[-1]
     await pager.ack(said("x", account="lead", nick="lead"), page_id, is_admin=False)
     count = len(nets.sent)
-    await asyncio.sleep(0.5)
+    await asyncio.sleep(1.2)  # two more escalation periods
     assert len(nets.sent) == count  # nothing more after the ack
     runner.cancel()
     steps = [line.split(" ", 2)[1] for line in pager.info(page_id)[1:]]
@@ -186,10 +198,12 @@ async def test_reminders_repeat_at_the_last_level(
     pager = make_pager(handles_index, nets, Store(":memory:"), escalate_after=0.1)
     await pager.page(said("x"), "wiki down")  # no owners: the whole team at once
     runner = asyncio.create_task(pager.run())
-    await asyncio.sleep(0.45)
+
+    def reminders() -> int:
+        return sum(": reminding the whole Infra" in line for line in nets.public())
+
+    await until(lambda: reminders() >= 2)
     runner.cancel()
-    reminders = [line for line in nets.public() if ": reminding the whole Infra" in line]
-    assert len(reminders) >= 2
 
 
 async def test_restart_finishes_an_interrupted_step_without_repeats(
@@ -210,7 +224,8 @@ async def test_restart_finishes_an_interrupted_step_without_repeats(
     second = RecordingNetworks()
     restarted = make_pager(handles_index, second, Store(db))
     runner = asyncio.create_task(restarted.run())
-    await asyncio.sleep(0.1)
+    await until(lambda: bool(second.public()))
+    await asyncio.sleep(0.2)  # time for anything else it would (wrongly) send
     runner.cancel()
     # the unconfirmed announcement is sent again; Cy's confirmed message is not
     assert second.private() == []
@@ -218,6 +233,6 @@ async def test_restart_finishes_an_interrupted_step_without_repeats(
     # restarting again sends nothing at all
     third = RecordingNetworks()
     again = asyncio.create_task(make_pager(handles_index, third, Store(db)).run())
-    await asyncio.sleep(0.1)
+    await asyncio.sleep(0.3)
     again.cancel()
     assert third.sent == []
