@@ -5,7 +5,7 @@ Whatever the inventory does not record is said to be "not recorded", never guess
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from infrabot.inventory.index import Index
 from infrabot.inventory.model import Contact, Group, Hosting, Person, Service
@@ -16,7 +16,6 @@ __all__ = [
     "contact_text",
     "handles_text",
     "hosting_text",
-    "names",
     "owner_names",
     "reach_line",
     "service_label",
@@ -126,8 +125,3 @@ def service_label(service: Service) -> str:
     if any(d.lower() == service.name.lower() for d in service.domains):
         return service.name
     return f"{service.name} ({service.domains[0]})" if service.domains else service.name
-
-
-def names(items: Iterable[Service]) -> list[str]:
-    """The names of ``items``."""
-    return [s.name for s in items]

@@ -17,7 +17,7 @@ import re
 import types
 import typing
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from itertools import islice
 from pathlib import Path
@@ -485,9 +485,3 @@ def _nested_fields(model: type[BaseModel]) -> tuple[str, ...]:
         if isinstance(inner := _inner_model(field.annotation), type)
         and issubclass(inner, BaseModel)
     )
-
-
-def iter_problems(error: InventoryError) -> Iterator[str]:
-    """Each problem of ``error`` as one printable line."""
-    for problem in error.problems:
-        yield str(problem)

@@ -368,6 +368,24 @@ class Person:
             what=f"the new display name {name!r} in the room",
         )
 
+    async def accept_direct_from(self, sender: str, starting: str) -> str:
+        """Join the direct room ``sender`` invited this person to, and wait there for a
+        message from it starting with ``starting``; returns the room's ID."""
+        await self.wait_for(lambda: bool(self.client.invited_rooms), what="an invite")
+        direct = next(iter(self.client.invited_rooms))
+        await self.join(direct)
+        await self.wait_for(
+            lambda: any(
+                e["room_id"] == direct
+                and e.get("sender") == sender
+                and e.get("type") == "m.room.message"
+                and e["content"].get("body", "").startswith(starting)
+                for e in self.events
+            ),
+            what=f"a message starting {starting!r} in the direct room",
+        )
+        return direct
+
     def replies_to(self, event_id: str, sender: str) -> list[dict[str, Any]]:
         """The notices ``sender`` sent in reply to ``event_id`` so far."""
         return [

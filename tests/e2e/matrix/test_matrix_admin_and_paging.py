@@ -83,19 +83,7 @@ async def test_page_mentions_the_maintainer_and_messages_them_directly(
     assert body.startswith(f"PAGE {page_id} for PyPI: uploads failing · the owners of PyPI: Alice")
     assert reply["content"]["m.mentions"]["user_ids"] == [users.alice]
     # Alice never talked to the bot: it opens a direct room with her and messages her there
-    await alice.wait_for(lambda: bool(alice.client.invited_rooms), what="an invite from the bot")
-    direct = next(iter(alice.client.invited_rooms))
-    await alice.join(direct)
-    await alice.wait_for(
-        lambda: any(
-            e["room_id"] == direct
-            and e.get("sender") == users.bot
-            and e.get("type") == "m.room.message"
-            and e["content"]["body"].startswith(f"PAGE {page_id} for PyPI: uploads failing")
-            for e in alice.events
-        ),
-        what="the page in the direct room",
-    )
+    direct = await alice.accept_direct_from(users.bot, f"PAGE {page_id} for PyPI: uploads failing")
     # she acknowledges right there
     acked = await _answer(alice, direct, f"!ack {page_id}", users.bot)
     assert acked == f"acknowledged {page_id} (PyPI); escalation stopped"
