@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import NewType
 
-__all__ = ["IncomingMessage", "Mention", "Network", "Reply", "Room", "Sender"]
+__all__ = ["Handles", "IncomingMessage", "Mention", "Network", "Reply", "Room", "Sender"]
 
 Network = NewType("Network", str)
 """The name of a chat network a transport serves: ``irc``, ``matrix`` or ``console``."""
@@ -29,6 +29,19 @@ class Sender:
     name: str
     account: str | None
     address: str
+
+
+@dataclass(frozen=True, slots=True)
+class Handles:
+    """A person's chat handles as the inventory records them.
+
+    They prove nothing by themselves: a transport decides what each means on its network
+    (a nick can be taken by anyone; a services account or a Matrix user ID is vouched for).
+    """
+
+    irc_nick: str | None = None
+    irc_account: str | None = None
+    matrix_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +82,9 @@ class Reply:
 
     ``lines`` never contain CR, LF or NUL; the router guarantees it. ``room`` is where the
     reply goes; ``in_reply_to`` is the message it answers, if any, so transports can thread
-    it (Matrix) or address the asker (IRC).
+    it (Matrix) or address the asker (IRC). ``delivery_key`` is the same for every attempt
+    at one delivery (one step of a page to one person): a network that deduplicates re-sends
+    by it (Matrix transaction IDs) then shows that message once, however often it is retried.
     """
 
     room: Room
@@ -77,3 +92,4 @@ class Reply:
     in_reply_to: IncomingMessage | None = None
     mentions: tuple[Mention, ...] = field(default=())
     address_asker: bool = True
+    delivery_key: str | None = None

@@ -3,6 +3,10 @@
 A transport connects, turns what its network says into :class:`IncomingMessage` objects, hands
 each to ``deliver``, and sends :class:`Reply` objects back. It reconnects on its own; ``run``
 returns only when ``stop`` is called (or raises when it cannot go on at all).
+
+It also says what a person's recorded :class:`Handles` mean on its network (:class:`People`):
+where a highlight points, where a private message reaches that person and nobody else, and
+whether a sender is that person. The core never decides that by itself.
 """
 
 from __future__ import annotations
@@ -10,25 +14,47 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
-from infrabot.messages import IncomingMessage, Network, Reply
+from infrabot.messages import Handles, IncomingMessage, Network, Reply, Sender
 
-__all__ = ["Deliver", "Transport"]
+__all__ = ["Deliver", "People", "Transport"]
 
 Deliver = Callable[[IncomingMessage], Awaitable[None]]
 """What a transport calls with each message it receives."""
 
 
-class Transport(Protocol):
-    """A connection to one chat network."""
+class People(Protocol):
+    """How one network addresses and recognises the people of the inventory."""
 
     network: Network
+
+    def mention_address(self, person: Handles) -> str | None:
+        """What to highlight in a room so ``person`` notices (proves nothing), if anything."""
+        ...
+
+    async def private_address(self, person: Handles) -> str | None:
+        """Where a private message reaches ``person`` and nobody else, as the network vouches
+        right now; None when it cannot (not recorded, not logged in, nobody to vouch)."""
+        ...
+
+    def is_person(self, sender: Sender, person: Handles) -> bool:
+        """Whether ``sender`` is ``person`` by the identity the network vouches for."""
+        ...
+
+
+class Transport(People, Protocol):
+    """A connection to one chat network."""
 
     async def run(self, deliver: Deliver) -> None:
         """Connect and serve until :meth:`stop`; hand every incoming message to ``deliver``."""
         ...
 
     async def send(self, reply: Reply) -> None:
-        """Send ``reply`` to its room (or privately), within the network's limits."""
+        """Send ``reply`` to its room (or privately), within the network's limits.
+
+        Returns once the network has the message (IRC: written to the socket after pacing;
+        Matrix: the homeserver answered with an event ID); raises :class:`TransportError`
+        when it could not be handed over.
+        """
         ...
 
     async def stop(self) -> None:

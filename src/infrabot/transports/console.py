@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from infrabot.messages import IncomingMessage, Network, Reply, Room, Sender
+from infrabot.messages import Handles, IncomingMessage, Network, Reply, Room, Sender
 from infrabot.transports.base import Deliver
 
 __all__ = ["ConsoleTransport"]
@@ -70,6 +70,18 @@ class ConsoleTransport:
     async def stop(self) -> None:
         """Stop reading."""
         self._stopped.set()
+
+    def mention_address(self, person: Handles) -> str | None:
+        """The console has nobody else to highlight."""
+        return None
+
+    async def private_address(self, person: Handles) -> str | None:
+        """The inventory records no console handles: nobody is reached here in private."""
+        return None
+
+    def is_person(self, sender: Sender, person: Handles) -> bool:
+        """The inventory records no console handles: a console user is nobody in it."""
+        return False
 
     def _write(self, text: str) -> None:
         self._stdout.write(text + "\n")

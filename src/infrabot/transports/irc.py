@@ -25,7 +25,7 @@ from irc.client_aio import AioConnection, AioReactor  # type: ignore[import-unty
 from jaraco.stream.buffer import LenientDecodingLineBuffer  # type: ignore[import-untyped]
 
 from infrabot.config import IrcConfig
-from infrabot.messages import IncomingMessage, Network, Reply, Room, Sender
+from infrabot.messages import Handles, IncomingMessage, Network, Reply, Room, Sender
 from infrabot.transports.base import Deliver
 from infrabot.transports.irc_flood import FairQueue, OutLine, TokenBucket, UserRateLimiter, Verdict
 from infrabot.transports.irc_identity import (
@@ -255,6 +255,25 @@ class IrcTransport:
         if conn is not None and conn.connected:
             with contextlib.suppress(Exception):
                 conn.disconnect("infrabot stopping")
+
+    # ----------------------------------------------------------------- people
+
+    def mention_address(self, person: Handles) -> str | None:
+        """The recorded nick: a highlight reaches whoever holds it, and says nothing private."""
+        return person.irc_nick
+
+    async def private_address(self, person: Handles) -> str | None:
+        """The nick of a client that services say is logged in as ``person``'s account, if one
+        shares a channel with the bot right now; a nick alone is never enough."""
+        return self.tracker.nick_of(person.irc_account) if person.irc_account else None
+
+    def is_person(self, sender: Sender, person: Handles) -> bool:
+        """Whether ``sender`` is logged in as ``person``'s services account (never by nick)."""
+        return (
+            sender.network == IRC
+            and bool(sender.account and person.irc_account)
+            and irc_lower(sender.account or "") == irc_lower(person.irc_account or "")
+        )
 
     async def _session(self, reactor: AioReactor) -> bool:
         """One connection from connect to close; True when it got as far as registering."""

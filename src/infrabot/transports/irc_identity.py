@@ -80,6 +80,17 @@ class AccountTracker:
         user = self._users.get(irc_lower(nick))
         return user.account if user is not None and user.known else None
 
+    def nick_of(self, account: str) -> str | None:
+        """A nick (lower case) that services say is logged in as ``account`` right now.
+
+        Only users who share a channel with us count (see :meth:`known`).
+        """
+        wanted = irc_lower(account)
+        for nick, user in self._users.items():
+            if user.known and user.channels and user.account and irc_lower(user.account) == wanted:
+                return nick
+        return None
+
     def set_account(self, nick: str, account: str | None) -> None:
         """Record what the server said (``*``/``0``/None mean not logged in).
 

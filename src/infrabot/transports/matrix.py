@@ -41,7 +41,7 @@ from nio import (  # type: ignore[import-untyped]
 
 from infrabot.config import MatrixConfig
 from infrabot.errors import TransportError
-from infrabot.messages import IncomingMessage, Network, Reply, Room, Sender
+from infrabot.messages import Handles, IncomingMessage, Network, Reply, Room, Sender
 from infrabot.transports.base import Deliver
 from infrabot.transports.matrix_events import Verdict, commands_in_timeline, judge
 from infrabot.transports.matrix_format import notice_contents
@@ -219,6 +219,22 @@ class MatrixTransport:
     async def stop(self) -> None:
         """Stop syncing; :meth:`run` returns promptly, closing the connection."""
         self._stopped.set()
+
+    def mention_address(self, person: Handles) -> str | None:
+        """A Matrix mention pill points at the user ID."""
+        return person.matrix_id
+
+    async def private_address(self, person: Handles) -> str | None:
+        """The user ID: only its owner reads the direct room the bot opens with it."""
+        return person.matrix_id
+
+    def is_person(self, sender: Sender, person: Handles) -> bool:
+        """A Matrix user ID is what the homeserver vouches for; display names prove nothing."""
+        return (
+            sender.network == MATRIX
+            and bool(person.matrix_id)
+            and (sender.account == person.matrix_id)
+        )
 
     # -- connecting -------------------------------------------------------------------------
 
