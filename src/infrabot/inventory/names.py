@@ -22,13 +22,16 @@ def normalize(text: str) -> str:
     """Fold ``text`` to a lookup key: lower case, no accents, letters and digits only.
 
     ``"PyPI"``, ``"py pi"`` and ``"Py-PI"`` share one key; so do ``"Marc-André"`` and
-    ``"marcandre"``.
+    ``"marcandre"``; and ``"PyPI"`` written in fullwidth letters or in mathematical bold
+    ones (U+FF30 or U+1D40F for its "P") is ``"pypi"`` too. The compatibility forms are
+    decomposed before the case is folded, as some of them (the mathematical letters) have no
+    case of their own to fold; and again after, as folding can compose (Unicode's
+    NFKC_Casefold does the same).
     """
-    folded = text.casefold()
-    if folded.isascii():
-        return folded.encode("ascii").translate(None, _ASCII_DROP).decode("ascii")
-    decomposed = unicodedata.normalize("NFKD", folded)
-    return "".join(c for c in decomposed if c.isalnum() and not unicodedata.combining(c))
+    if text.isascii():
+        return text.lower().encode("ascii").translate(None, _ASCII_DROP).decode("ascii")
+    folded = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", text).casefold())
+    return "".join(c for c in folded if c.isalnum() and not unicodedata.combining(c))
 
 
 def normalize_all(texts: Sequence[str]) -> list[str]:
@@ -38,10 +41,10 @@ def normalize_all(texts: Sequence[str]) -> list[str]:
     keys: list[str] = []
     for start in range(0, len(texts), _BATCH):
         batch = texts[start : start + _BATCH]
-        folded = "\0".join(batch).casefold()
-        if folded.isascii():
-            bare = folded.encode("ascii").translate(None, _ASCII_DROP_BUT_NUL).decode("ascii")
-            parts = bare.split("\0")
+        joined = "\0".join(batch)
+        if joined.isascii():
+            bare = joined.lower().encode("ascii").translate(None, _ASCII_DROP_BUT_NUL)
+            parts = bare.decode("ascii").split("\0")
             if len(parts) == len(batch):  # else some text had a NUL of its own
                 keys += parts
                 continue
