@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
+import weakref
 
+from infrabot.errors import InventoryError
 from infrabot.heap import gc_paused, retire
-from infrabot.inventory import Index, load_inventory
+from infrabot.inventory import Index, load_inventory, parse_inventory
 from tests.conftest import PSF_INVENTORY
 
 
@@ -26,3 +29,41 @@ async def test_retire_frees_an_index_piece_by_piece() -> None:
     assert index.services.find("pypi") is None
     assert index.inventory.services == ()
     assert index.services.entries == []
+
+
+class _Garbage:
+    """Something a failed build leaves behind in a reference cycle."""
+
+    def __init__(self) -> None:
+        self.me = self
+
+
+def test_a_failed_build_freezes_nothing() -> None:
+    # what a failed load leaves in cycles is garbage; frozen, the collector would never see it
+    frozen = gc.get_freeze_count()
+    witness: list[weakref.ref[_Garbage]] = []
+    with contextlib.suppress(ValueError), gc_paused(freeze=True):
+        left = _Garbage()
+        witness.append(weakref.ref(left))
+        del left
+        raise ValueError("refused")
+    assert gc.isenabled()
+    assert gc.get_freeze_count() == frozen
+    gc.collect()
+    assert witness[0]() is None
+
+
+def test_a_refused_file_leaves_no_cycles_behind() -> None:
+    # all of a refused file is freed at once by reference counting: after a refused reload the
+    # collector may stay paused or frozen, and nothing of it should wait for a collection
+    text = PSF_INVENTORY.read_text().replace(", kind: vm}", ", kind: container}", 1)
+    assert "container" in text
+    gc.collect()
+    gc.disable()
+    try:
+        with contextlib.suppress(InventoryError):
+            parse_inventory(text, "inventory.yaml")
+        unreachable = gc.collect()
+    finally:
+        gc.enable()
+    assert unreachable == 0

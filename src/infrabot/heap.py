@@ -39,7 +39,10 @@ def gc_paused(*, freeze: bool = False) -> Iterator[None]:
     (:func:`gc.freeze`): an inventory is immutable, has no cycles and lives until the next
     reload, and scanning its million objects costs half a second on each full collection.
     Garbage already waiting is collected first, so none of it is kept for ever; what is frozen
-    is still freed by reference counting when the inventory is dropped.
+    is still freed by reference counting when the inventory is dropped. Nothing is frozen when
+    the build fails: what it leaves behind is garbage, and some of it may hang in cycles (an
+    exception and the frames of its traceback) that only the collector can free, which it
+    never would in the permanent generation.
     """
     was_enabled = gc.isenabled()
     if freeze and was_enabled:
@@ -47,11 +50,14 @@ def gc_paused(*, freeze: bool = False) -> Iterator[None]:
     gc.disable()
     try:
         yield
-    finally:
+    except BaseException:
         if was_enabled:
-            if freeze:
-                gc.freeze()
             gc.enable()
+        raise
+    if was_enabled:
+        if freeze:
+            gc.freeze()
+        gc.enable()
 
 
 async def retire(index: Index, grace: float) -> None:
