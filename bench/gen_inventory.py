@@ -203,7 +203,7 @@ def generate(
                 continue
         person_names.append(name)
         n = len(person_names)
-        handle = f"{first[0]}{last}{n}".lower()
+        handle = f"{_Unique.norm(first[0] + last)}{n}"  # nicks and Matrix IDs are ASCII
         yield f"  - name: {_q(name)}"
         if rng.random() < 0.25:
             alias = f"{first} {last[0]}. {n}"

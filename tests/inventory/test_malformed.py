@@ -210,8 +210,48 @@ CASES = [
             "  - name: Donald Stufft\ngroups",
             "  - name: Donald Stufft\n    contact: {matrix_id: donald}\ngroups",
         ),
-        ["inventory.yaml:7: people[Donald Stufft].contact.matrix_id: string should match pattern"],
+        [
+            "inventory.yaml:7: people[Donald Stufft].contact.matrix_id: not a Matrix user ID, which reads @localpart:server such as @ada:example.org (got 'donald')"
+        ],
         id="bad-matrix-id",
+    ),
+    pytest.param(
+        broken(
+            "  - name: Donald Stufft\ngroups",
+            "  - name: Donald Stufft\n    contact: {irc_nick: '#python-infra :SPOOFED'}\ngroups",
+        ),
+        [
+            "inventory.yaml:7: people[Donald Stufft].contact.irc_nick: not an IRC nick, which "
+            "starts with a letter or one of [ ] \\ ` _ ^ { | } and holds only letters, digits, "
+            "those and - (got '#python-infra :SPOOFED')"
+        ],
+        id="irc-nick-that-is-a-channel-and-more",
+    ),
+    pytest.param(
+        broken(
+            "  - name: Donald Stufft\ngroups",
+            "  - name: Donald Stufft\n    contact:\n      irc_nick: 'a,b'\ngroups",
+        ),
+        ["inventory.yaml:8: people[Donald Stufft].contact.irc_nick: not an IRC nick"],
+        id="irc-nick-that-is-two-targets",
+    ),
+    pytest.param(
+        broken(
+            "  - name: Donald Stufft\ngroups",
+            "  - name: Donald Stufft\n    contact: {irc_account: 'dstufft PRIVMSG'}\ngroups",
+        ),
+        [
+            "inventory.yaml:7: people[Donald Stufft].contact.irc_account: not an IRC services account"
+        ],
+        id="irc-account-with-a-space",
+    ),
+    pytest.param(
+        broken(
+            "  - name: Donald Stufft\ngroups",
+            "  - name: Donald Stufft\n    contact: {matrix_id: '@donald:example.org x'}\ngroups",
+        ),
+        ["inventory.yaml:7: people[Donald Stufft].contact.matrix_id: not a Matrix user ID"],
+        id="matrix-id-with-a-space",
     ),
     pytest.param(
         broken(

@@ -202,7 +202,7 @@ def _explain(error: Any) -> str:
     shown = repr(got) if not isinstance(got, dict | list) else type(got).__name__
     if len(shown) > 60:
         shown = shown[:57] + "..."
-    message = str(error["msg"])
+    message = str(error["msg"]).removeprefix("Value error, ")  # our own validators' words
     return f"{message[0].lower()}{message[1:]} (got {shown})"
 
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from infrabot.inventory.handles import irc_account, irc_nick, matrix_user_id
 
 __all__ = [
     "ConfigManagement",
@@ -30,6 +32,9 @@ __all__ = [
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 Names = tuple[Name, ...]
+IrcNick = Annotated[Name, AfterValidator(irc_nick)]
+IrcAccount = Annotated[Name, AfterValidator(irc_account)]
+MatrixUserId = Annotated[Name, AfterValidator(matrix_user_id)]
 Notes = tuple[Text, ...]
 
 ProviderUse = Literal[
@@ -48,12 +53,13 @@ class _Entry(BaseModel):
 
 
 class ContactHandles(_Entry):
-    """How to reach a person directly on each network."""
+    """How to reach a person directly on each network; each handle is checked against its
+    network's grammar (:mod:`infrabot.inventory.handles`)."""
 
     email: Name | None = None
-    irc_nick: Name | None = None
-    irc_account: Name | None = None
-    matrix_id: Annotated[str, StringConstraints(pattern=r"^@[^:\s]+:\S+$")] | None = None
+    irc_nick: IrcNick | None = None
+    irc_account: IrcAccount | None = None
+    matrix_id: MatrixUserId | None = None
 
 
 class Person(_Entry):
