@@ -13,7 +13,9 @@ inventory, and any problem sends the whole text through the plain path, so error
 from __future__ import annotations
 
 import functools
+import os
 import re
+import stat
 import types
 import typing
 from collections import deque
@@ -39,6 +41,7 @@ __all__ = [
     "SPLIT_ABOVE_CHARS",
     "load_inventory",
     "parse_inventory",
+    "read_inventory_text",
 ]
 
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
@@ -59,6 +62,15 @@ _SECTIONS = ("people", "groups", "providers", "datacenters", "hosts", "services"
 # file: 22 s instead of 80 s); only a file with problems is composed
 _MARKING_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _LINE_IN_MESSAGE = re.compile(r"at line (\d+), column (\d+)")
+# opening for reading never waits (a FIFO would, for a writer), nor adopts a terminal
+_OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | getattr(os, "O_NOCTTY", 0)
+_KINDS = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+)
 
 
 def load_inventory(path: str | Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Inventory:
@@ -66,25 +78,43 @@ def load_inventory(path: str | Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> I
 
     Raises :class:`InventoryError` listing every problem found.
     """
-    file = Path(path)
+    return parse_inventory(read_inventory_text(path, max_bytes=max_bytes), str(path))
+
+
+def read_inventory_text(path: str | Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> str:
+    """The text of the file at ``path``, which must be a regular file of at most ``max_bytes``
+    bytes of UTF-8.
+
+    Anything else (a FIFO, a device, a directory) is refused without reading from it: opening a
+    FIFO would wait for a writer for ever. The file's type is checked before opening it, and
+    again on the opened descriptor, so that it cannot be swapped for something else in between.
+    """
     name = str(path)
     try:
-        size = file.stat().st_size
-        if size > max_bytes:
-            raise _single(name, None, f"file is {size} bytes, over the limit of {max_bytes} bytes")
-        with file.open("rb") as handle:
+        _refuse_unless_regular(name, os.stat(path).st_mode)
+        with open(os.open(path, _OPEN_FLAGS), "rb") as handle:
+            info = os.fstat(handle.fileno())
+            _refuse_unless_regular(name, info.st_mode)
+            if info.st_size > max_bytes:
+                raise _single(
+                    name, None, f"file is {info.st_size} bytes, over the limit of {max_bytes} bytes"
+                )
             raw = handle.read(max_bytes + 1)
     except OSError as exc:
         raise _single(name, None, f"cannot read the file: {exc.strerror or exc}") from None
-    if len(raw) > max_bytes:  # it grew between stat and read
+    if len(raw) > max_bytes:  # it grew between fstat and read
         raise _single(name, None, f"file is over the limit of {max_bytes} bytes")
     try:
-        text = raw.decode("utf-8")
+        return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
         raise _single(name, line, "the file is not valid UTF-8") from None
-    del raw  # a large file's bytes need not stay alive next to its text and its models
-    return parse_inventory(text, name)
+
+
+def _refuse_unless_regular(name: str, mode: int) -> None:
+    if not stat.S_ISREG(mode):
+        kind = next((label for test, label in _KINDS if test(mode)), "not a file")
+        raise _single(name, None, f"not a regular file ({kind}); refusing to read it")
 
 
 def parse_inventory(text: str, file: str = "<inventory>") -> Inventory:
