@@ -7,6 +7,7 @@ These tests force both paths on small inputs and compare them with the plain one
 from __future__ import annotations
 
 import random
+import re
 import sys
 from pathlib import Path
 
@@ -32,12 +33,17 @@ def synthetic() -> str:
 
 @pytest.fixture
 def in_pieces(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
-    """Parse every text in pieces of about 4,000 characters; records whether they were used."""
+    """Parse every text in pieces of about 4,000 characters; records whether they were used
+    (to give the inventory, or to report its problems)."""
     used: list[bool] = []
     original = load_module._parse_in_pieces
 
-    def traced(text: str) -> object:
-        result = original(text)
+    def traced(text: str, file: str) -> object:
+        try:
+            result = original(text, file)
+        except InventoryError:
+            used.append(True)
+            raise
         used.append(result is not None)
         return result
 
@@ -69,13 +75,35 @@ def test_pieces_with_items_at_column_zero(synthetic: str, in_pieces: list[bool])
     assert in_pieces == [True]
 
 
+def _first_service_again(text: str) -> str:
+    first = re.search(r"\nservices:\n  - name: (.+)\n", text)
+    assert first is not None and text.endswith("\n")
+    return text + f"  - name: {first.group(1)}\n"
+
+
+# problems between valid entries are reported by the pieces' path itself
+_REFERENCES = [
+    lambda t: t.replace("    owners:\n      - ", "    owners:\n      - Nobody Atall\n      - ", 3),
+    lambda t: t.replace("        host: ", "        host: x", 2),
+    _first_service_again,
+]
+
+
+@pytest.mark.parametrize("change", _REFERENCES)
+def test_pieces_report_reference_problems_like_the_whole_text(
+    synthetic: str, in_pieces: list[bool], change: object
+) -> None:
+    broken = change(synthetic)  # type: ignore[operator]
+    pieced = _problems(broken)
+    assert in_pieces == [True]
+    with pytest.raises(InventoryError) as caught:
+        load_module._parse_whole(broken, "inv.yaml")
+    assert pieced == [str(p) for p in caught.value.problems]
+
+
 @pytest.mark.parametrize(
     "change",
     [
-        lambda t: t.replace(
-            "    owners:\n      - ", "    owners:\n      - Nobody Atall\n      - ", 3
-        ),
-        lambda t: t.replace("        host: ", "        host: x", 2),
         lambda t: t.replace("    description: ", "    descriptoin: ", 2),
         lambda t: t + "\nhosts:\n  - name: zzz-host\n",
         lambda t: t + "\nteam: Other\n",

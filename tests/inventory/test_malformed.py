@@ -260,6 +260,14 @@ CASES = [
         ["inventory.yaml:7: duplicate key 'name'"],
         id="duplicate-yaml-key",
     ),
+    pytest.param(
+        broken(
+            "    aliases: [Python Package Index]",
+            "    aliases: [Python Package Index]\n    ? {a: [b]}\n    : c",
+        ),
+        ["inventory.yaml:27: YAML error: a key that is a list or a mapping (unhashable type"],
+        id="unhashable-key",
+    ),
     pytest.param("", ["inventory.yaml: the file is empty"], id="empty-file"),
     pytest.param(
         "# just a comment\n", ["inventory.yaml: the file holds no data"], id="only-comments"
@@ -326,7 +334,7 @@ def test_alias_bomb_is_refused_without_expanding() -> None:
     found = errors_of(bomb)
     grown_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
     assert found == [
-        "inventory.yaml:4: YAML aliases expand to more than 100000 nodes; refusing (alias bomb?)"
+        "inventory.yaml:7: YAML aliases expand to more than 100000 nodes; refusing (alias bomb?)"
     ]
     assert grown_kib < 100_000  # ten billion nodes expanded would need far more
 

@@ -1,13 +1,18 @@
 """Read an inventory file, validate it fully, and report every problem with file and line.
 
+Only a regular file is read, and its text is checked for nesting depth and alias expansion
+(:mod:`infrabot.inventory.limits`) before any parser sees it: a parser in C or Rust that runs
+out of stack takes the whole process down, so the bounds have to come first.
+
 Parsing uses ``yaml_rs`` (YAML 1.2, so ``no`` stays a string; duplicate keys are errors; alias
-expansion is bounded). Line numbers are only needed when something is wrong, so the file is
-parsed a second time with PyYAML's composer, which keeps marks, only on failure: a valid
-inventory pays for one fast parse.
+expansion is bounded). Line numbers are only needed when something is wrong, so only then is
+the text read again, as a stream of libyaml's events (:mod:`infrabot.inventory.locate`): a
+valid inventory pays for one fast parse.
 
 A large text (over 2 MiB: tens of thousands of entries) is parsed in pieces on a worker thread
 while the main thread validates them; see the section on pieces below. It gives the same
-inventory, and any problem sends the whole text through the plain path, so errors read the same.
+inventory, and the same problems: a problem in an entry sends the whole text through the plain
+path, so errors read the same.
 """
 
 from __future__ import annotations
@@ -25,12 +30,18 @@ from itertools import islice
 from pathlib import Path
 from typing import Any, NamedTuple
 
-import yaml
 import yaml_rs
 from pydantic import BaseModel, ValidationError
 
 from infrabot.errors import InventoryError, InventoryProblem
 from infrabot.heap import gc_paused
+from infrabot.inventory.limits import MAX_ALIAS_NODES, check_structure
+from infrabot.inventory.locate import (
+    collection_key_line,
+    duplicate_key_line,
+    first_alias_line,
+    lines_of,
+)
 from infrabot.inventory.model import Inventory
 from infrabot.inventory.names import best_matches
 from infrabot.inventory.references import Location, check_references
@@ -47,9 +58,6 @@ __all__ = [
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 """Files larger than this are refused unread."""
 
-MAX_ALIAS_NODES = 100_000
-"""How many nodes YAML aliases may replay in total; more is treated as an alias bomb."""
-
 SPLIT_ABOVE_CHARS = 2 * 1024 * 1024
 """Texts at least this long are parsed in pieces, on two threads, when they allow it."""
 
@@ -58,9 +66,6 @@ _PIECE_CHARS = 512 * 1024
 _PIECES_AHEAD = 4
 
 _SECTIONS = ("people", "groups", "providers", "datacenters", "hosts", "services")
-# libyaml's composer keeps the same marks as PyYAML's own, four times faster (a 100,000-service
-# file: 22 s instead of 80 s); only a file with problems is composed
-_MARKING_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _LINE_IN_MESSAGE = re.compile(r"at line (\d+), column (\d+)")
 # opening for reading never waits (a FIFO would, for a writer), nor adopts a terminal
 _OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | getattr(os, "O_NOCTTY", 0)
@@ -119,8 +124,9 @@ def _refuse_unless_regular(name: str, mode: int) -> None:
 
 def parse_inventory(text: str, file: str = "<inventory>") -> Inventory:
     """Validate inventory ``text``; ``file`` names it in error messages."""
+    check_structure(text, file)
     with gc_paused(freeze=len(text) >= _FREEZE_ABOVE_CHARS):
-        inventory = _parse_in_pieces(text) if len(text) >= SPLIT_ABOVE_CHARS else None
+        inventory = _parse_in_pieces(text, file) if len(text) >= SPLIT_ABOVE_CHARS else None
         return inventory if inventory is not None else _parse_whole(text, file)
 
 
@@ -143,10 +149,10 @@ def _parse_whole(text: str, file: str) -> Inventory:
         inventory = Inventory.model_validate(data)
     except ValidationError as exc:
         found = [(tuple(e["loc"]), _explain(e)) for e in exc.errors()]
-        raise InventoryError(_locate(text, file, data, found)) from None
-    problems = check_references(inventory)
-    if problems:
-        raise InventoryError(_locate(text, file, data, [(p.loc, p.reason) for p in problems]))
+    else:
+        found = [(p.loc, p.reason) for p in check_references(inventory)]
+    if found:
+        raise InventoryError(_locate(text, file, data, found))
     return inventory
 
 
@@ -160,60 +166,23 @@ def _parse_yaml(text: str, file: str) -> Any:
         return yaml_rs.loads(text, parse_datetime=False, alias_limits=limits)
     except yaml_rs.YAMLDecodeError as exc:
         message = str(exc)
+    except TypeError as exc:  # a key Python cannot hash: a mapping holding a list, as a key
+        reason = f"YAML error: a key that is a list or a mapping ({exc})"
+        raise _single(file, collection_key_line(text), reason) from None
     match = _LINE_IN_MESSAGE.search(message)
     if match:
         reason = message.strip().splitlines()[-1].strip()
-        raise _single(file, int(match.group(1)), f"YAML syntax error: {reason}") from None
+        raise _single(file, int(match.group(1)), f"YAML syntax error: {reason}")
     if message.startswith("alias replay limit"):
         raise _single(
             file,
-            _first_alias_line(text),
+            first_alias_line(text),
             f"YAML aliases expand to more than {MAX_ALIAS_NODES} nodes; refusing (alias bomb?)",
-        ) from None
+        )
     if message.startswith("duplicate mapping key"):
         key = message.partition(":")[2].strip()
-        raise _single(file, _duplicate_key_line(text), f"duplicate key {key}") from None
-    raise _single(file, None, f"YAML error: {message}") from None
-
-
-def _first_alias_line(text: str) -> int | None:
-    try:
-        for event in yaml.parse(text, Loader=yaml.SafeLoader):
-            if isinstance(event, yaml.AliasEvent) and event.start_mark is not None:
-                return int(event.start_mark.line) + 1
-    except yaml.YAMLError:
-        return None
-    return None
-
-
-def _compose(text: str) -> yaml.Node | None:
-    """PyYAML's node tree with marks. Aliases share nodes, so a bomb costs no memory here."""
-    try:
-        return yaml.compose(text, Loader=_MARKING_LOADER)
-    except yaml.YAMLError:
-        return None
-
-
-def _duplicate_key_line(text: str) -> int | None:
-    root = _compose(text)
-    stack = [root] if root is not None else []
-    seen: set[int] = set()
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        if isinstance(node, yaml.MappingNode):
-            keys: set[str] = set()
-            for key, value in node.value:
-                if isinstance(key, yaml.ScalarNode):
-                    if key.value in keys:
-                        return int(key.start_mark.line) + 1
-                    keys.add(key.value)
-                stack.append(value)
-        elif isinstance(node, yaml.SequenceNode):
-            stack.extend(node.value)
-    return None
+        raise _single(file, duplicate_key_line(text), f"duplicate key {key}")
+    raise _single(file, None, f"YAML error: {message}")
 
 
 def _explain(error: Any) -> str:
@@ -264,68 +233,46 @@ def _inner_model(annotation: Any) -> Any:
 
 
 def _locate(
-    text: str, file: str, data: dict[str, Any], found: list[tuple[Location, str]]
+    text: str, file: str, data: dict[str, Any] | Inventory, found: list[tuple[Location, str]]
 ) -> list[InventoryProblem]:
-    root = _compose(text)
+    lines = lines_of(text, [loc for loc, _reason in found])
     return [
-        InventoryProblem(file, _line_of(root, loc), _display_path(data, loc), reason)
-        for loc, reason in found
+        InventoryProblem(file, line, _display_path(data, loc), reason)
+        for (loc, reason), line in zip(found, lines, strict=True)
     ]
 
 
-def _line_of(root: yaml.Node | None, loc: Location) -> int | None:
-    """The line of the value at ``loc``, or of the nearest enclosing node that exists.
+def _display_path(data: dict[str, Any] | Inventory, loc: Location) -> str:
+    """``services[PyPI].owners[2]``: list items of a section by name, other items by index.
 
-    A mapping key is reported at the key's own line: for a block value that is the line a
-    person reads as "where the key is", and for an unknown key the value may not matter.
-    """
-    node = root
-    line = int(root.start_mark.line) + 1 if root is not None else None
-    for part in loc:
-        if node is None:
-            break
-        found = _child(node, part)
-        if found is None:
-            break
-        key, node = found
-        line = int((key or node).start_mark.line) + 1
-    return line
-
-
-def _child(node: yaml.Node, part: str | int) -> tuple[yaml.Node | None, yaml.Node] | None:
-    """The (key, value) nodes under ``node`` at ``part``; the key is None in a sequence."""
-    if isinstance(node, yaml.MappingNode) and isinstance(part, str):
-        for key, value in node.value:
-            if isinstance(key, yaml.ScalarNode) and key.value == part:
-                return key, value
-        return None
-    if isinstance(node, yaml.SequenceNode) and isinstance(part, int):
-        return (None, node.value[part]) if 0 <= part < len(node.value) else None
-    return None
-
-
-def _display_path(data: dict[str, Any], loc: Location) -> str:
-    """``services[PyPI].owners[2]``: list items of a section by name, other items by index."""
+    ``data`` is what the text parsed to, or the inventory validated from it."""
     out = ""
     parent: Any = data
     for depth, part in enumerate(loc):
         if isinstance(part, int):
-            item = parent[part] if isinstance(parent, list) and 0 <= part < len(parent) else None
+            items = parent if isinstance(parent, list | tuple) else ()
+            item = items[part] if 0 <= part < len(items) else None
             label = _entry_label(item) if depth == 1 else None
             out += f"[{label}]" if label else f"[{part}]"
             parent = item
         else:
             out += f".{part}" if out else str(part)
-            parent = parent.get(part) if isinstance(parent, dict) else None
+            parent = _fields(parent).get(part)
     return out
 
 
+def _fields(value: Any) -> dict[str, Any]:
+    if isinstance(value, dict):
+        return value
+    return value.__dict__ if isinstance(value, BaseModel) else {}
+
+
 def _entry_label(item: Any) -> str | None:
-    if isinstance(item, dict):
-        for key in ("name", "code"):
-            value = item.get(key)
-            if isinstance(value, str) and value.strip() and len(value) <= 60:
-                return value.strip()
+    fields = _fields(item)
+    for key in ("name", "code"):
+        value = fields.get(key)
+        if isinstance(value, str) and value.strip() and len(value) <= 60:
+            return value.strip()
     return None
 
 
@@ -333,10 +280,11 @@ def _entry_label(item: Any) -> str | None:
 #
 # yaml_rs parses with the GIL released, so pieces of one file parse in parallel while the main
 # thread validates the pieces already parsed; each piece's dicts are freed as soon as it is
-# validated, so they never all exist at once. This path only ever accepts: on anything unusual
-# (anchors, directives, several documents, CR line ends, an unknown or repeated top-level key)
-# or on any problem at all (YAML, validation, references), it returns None and the whole text
-# is parsed again by the path above, which reports every problem with its line.
+# validated, so they never all exist at once. On anything unusual (anchors, directives, several
+# documents, CR line ends, an unknown or repeated top-level key) or on a problem in the YAML or
+# in an entry, it returns None and the whole text is parsed again by the path above, which
+# reports every problem with its line. Problems between valid entries (names, references) it
+# reports itself, located the same way.
 
 # a line that starts a top-level key: not indented, not a comment, not a "- " list item
 _KEY_LINE = re.compile(r"\n(?:[^\s#\-]|-\S)")
@@ -419,12 +367,17 @@ def _parse_piece(piece: str) -> Any:
     limits = yaml_rs.AliasLimits(max_total_replayed_events=MAX_ALIAS_NODES)
     try:
         return yaml_rs.loads(piece, parse_datetime=False, alias_limits=limits)
-    except yaml_rs.YAMLDecodeError:
+    except (yaml_rs.YAMLDecodeError, TypeError):
         return None
 
 
-def _parse_in_pieces(text: str) -> Inventory | None:
-    """The valid inventory in ``text``, parsed in pieces; None when anything is amiss."""
+def _parse_in_pieces(text: str, file: str) -> Inventory | None:
+    """The valid inventory in ``text``, parsed in pieces; None when anything is amiss.
+
+    Only problems between entries that are each valid (names, references) are reported from
+    here, as the whole text's path would report them: parsing it all again would find the same
+    inventory, at several times the memory.
+    """
     pieces = _pieces(text)
     if pieces is None or len(pieces) < 2:
         return None
@@ -441,7 +394,10 @@ def _parse_in_pieces(text: str) -> Inventory | None:
         inventory = Inventory.model_validate(merged)
     except ValidationError:
         return None
-    return None if check_references(inventory) else inventory
+    found = [(p.loc, p.reason) for p in check_references(inventory)]
+    if found:
+        raise InventoryError(_locate(text, file, inventory, found))
+    return inventory
 
 
 def _validate_pieces(
