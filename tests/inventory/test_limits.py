@@ -92,9 +92,17 @@ def test_aliases_used_as_intended_are_fine() -> None:
     assert inventory.services[199].hosting == inventory.services[0].hosting
 
 
-def test_a_text_libyaml_cannot_read_is_refused_before_counting_its_aliases() -> None:
-    text = "a: &a [x]\nb: [*a, *a]\nc: {d: e\n"
-    assert refusal(text).startswith("inv.yaml:4: YAML syntax error:")
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        ("a: &a [x]\nb: [*a, *a]\nc: {d: e\n", "inv.yaml:4: YAML syntax error: did not find"),
+        ("a: &a [x]\nb: [*a]\nc: '\x07'\n", "inv.yaml:3: YAML syntax error: unacceptable char"),
+    ],
+)
+def test_a_text_libyaml_cannot_read_is_refused_before_counting_its_aliases(
+    text: str, error: str
+) -> None:
+    assert refusal(text).startswith(error)
 
 
 def test_the_alias_bomb_of_old_is_still_refused() -> None:

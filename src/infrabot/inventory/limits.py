@@ -11,12 +11,12 @@ Both are bounded here, on the text:
   finds the candidates (a pass in C over the text: about 50 ms for 54 MB); flow collections
   (``[[[…]]]``) are bounded by ``yaml_rs`` itself, which refuses more than 256 levels with a
   syntax error.
-- **Aliases.** Only a text with an alias in it pays for this: libyaml's event stream (iterative,
-  no tree built) gives each anchored node its size in nodes and characters and its depth, and
-  each alias adds its anchor's. The aliases together may replay at most
-  :data:`MAX_ALIAS_NODES` nodes and as many characters as the file holds (or
-  :data:`ALIAS_CHARS_FLOOR`, if that is more), and no alias may bring the nesting deeper than
-  :data:`MAX_DEPTH` levels.
+- **Aliases.** Only a text with an alias in it pays for this (a few seconds for tens of
+  megabytes): libyaml's event stream (iterative, no tree built) gives each anchored node its
+  size in nodes and characters and its depth, and each alias adds its anchor's. The aliases
+  together may replay at most :data:`MAX_ALIAS_NODES` nodes and as many characters as the
+  file holds (or :data:`ALIAS_CHARS_FLOOR`, if that is more), and no alias may bring the
+  nesting deeper than :data:`MAX_DEPTH` levels.
 """
 
 from __future__ import annotations
@@ -154,14 +154,20 @@ def _check_aliases(text: str, file: str) -> None:
             parent.nodes += node.nodes
             parent.chars += node.chars
             parent.depth = max(parent.depth, node.depth)
-    except yaml.MarkedYAMLError as exc:
+    except yaml.YAMLError as exc:
         # libyaml stops here; past this point nothing could be counted, so nothing is parsed
-        mark = exc.problem_mark
-        raise _refusal(
-            file, mark.line + 1 if mark else None, f"YAML syntax error: {exc.problem}"
-        ) from None
+        raise _refusal(file, *_syntax_error(text, exc)) from None
     finally:
         parser.dispose()
+
+
+def _syntax_error(text: str, exc: yaml.YAMLError) -> tuple[int | None, str]:
+    """The line and the reason of a problem libyaml found."""
+    if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark is not None:
+        return exc.problem_mark.line + 1, f"YAML syntax error: {exc.problem}"
+    if isinstance(exc, yaml.reader.ReaderError):  # a character YAML does not allow
+        return line_at(text, exc.position), f"YAML syntax error: {str(exc).splitlines()[0]}"
+    return None, f"YAML syntax error: {str(exc).splitlines()[0]}"
 
 
 def _excess(nodes: int, chars: int, max_chars: int, text: str) -> str | None:
