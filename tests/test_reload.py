@@ -245,3 +245,24 @@ async def test_people_with_the_admin_role_are_admins_by_account(tmp_path: Path) 
     assert await first_lines(app, "!whoami", account="@root:example.org", network="matrix") == [
         "alice on matrix: account @root:example.org, an admin"
     ]
+
+
+async def test_an_unexpected_failure_while_loading_is_a_refused_reload(
+    app: App, inventory: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # the file watch and SIGHUP reload outside the router: an exception there would end the
+    # watch, and with it the bot's task group
+    import infrabot.reload
+
+    async def broken(path: Path, max_bytes: int) -> None:
+        raise MemoryError
+
+    monkeypatch.setattr(infrabot.reload, "load_index_off_loop", broken)
+    result = await app.reloader.reload_inventory()
+    assert not result.ok
+    assert result.summary == (
+        "reload failed, still serving the previous inventory: "
+        f"{inventory}: loading it failed with an internal error (logged)"
+    )
+    assert "MemoryError" in caplog.text
+    assert (await first_lines(app, "!owner pypi")) == [OWNER_PYPI]

@@ -61,7 +61,11 @@ class Reloader:
         self._retiring: set[asyncio.Task[None]] = set()
 
     async def reload_inventory(self) -> ReloadResult:
-        """Load and validate the inventory file again; install it only if it is valid."""
+        """Load and validate the inventory file again; install it only if it is valid.
+
+        Whatever goes wrong while loading (problems in the file, a loading process that died,
+        a bug) ends in a refused reload: the running bot keeps the index it has.
+        """
         async with self._lock:
             try:
                 with gc_paused(freeze=True):
@@ -76,6 +80,13 @@ class Reloader:
                     f"reload failed, still serving the previous inventory: "
                     f"{count} error{'s' if count != 1 else ''}: {head}",
                     problems,
+                )
+            except Exception:
+                log.exception("reload of %s failed", self.inventory_path)
+                return ReloadResult(
+                    False,
+                    "reload failed, still serving the previous inventory: "
+                    f"{self.inventory_path}: loading it failed with an internal error (logged)",
                 )
             old = self._current_index()
             # comparing 100,000 entries takes a while: not on the event loop
