@@ -21,6 +21,7 @@ from infrabot.inventory.index import Index
 from infrabot.inventory.load import load_inventory
 from infrabot.loader import PluginSet, builtin_plugin_dir, load_plugins
 from infrabot.messages import IncomingMessage, Network, Reply, Sender
+from infrabot.paging.alerts import AlertIntake
 from infrabot.paging.channels import EmailSender, WebhookSender
 from infrabot.paging.pager import Pager
 from infrabot.reload import Reloader
@@ -179,7 +180,9 @@ class App:
         return services
 
     async def _serve_web(self, config: WebConfig) -> None:
-        server = AlertServer(config, self.pager)
+        pager = self.pager
+        intake = AlertIntake(pager, index=lambda: self._index, send=self.send) if pager else None
+        server = AlertServer(config, intake)
         await server.start()
         try:
             await asyncio.Event().wait()

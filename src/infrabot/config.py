@@ -179,6 +179,9 @@ class PagingConfig(_Section):
     rate_window: float = 600.0
     confirm_over: int = Field(default=8, ge=1, description="ask first above this many people")
     announce: list[RoomRef] = Field(default_factory=list)
+    alert_window: float = Field(
+        default=2.0, ge=0, description="seconds alerts are gathered into one announcement"
+    )
     page_severities: list[str] = Field(default_factory=lambda: ["critical", "page"])
     smtp: SmtpConfig | None = None
     webhook: WebhookConfig | None = None

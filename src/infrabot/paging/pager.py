@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from infrabot.config import PagingConfig
 from infrabot.errors import CommandError, PagingError
 from infrabot.inventory.index import Index
-from infrabot.messages import IncomingMessage, Mention, Network, Reply, Room, Sender
+from infrabot.messages import IncomingMessage, Mention, Network, Reply, Room
 from infrabot.paging.channels import EmailSender, WebhookSender
 from infrabot.paging.plan import Level, Recipient, plan_for, resolve_target
 from infrabot.store import PageRecord, Store
@@ -201,43 +201,17 @@ class Pager:
 
     # --- alerts ---
 
-    async def alert(
-        self, *, service: str, summary: str, severity: str, firing: bool, key: str
-    ) -> str:
-        """An alert from monitoring: announce it, page for serious ones, resolve when it clears."""
-        open_page = next((p for p in self.store.unclosed_pages() if p.alert_key == key), None)
-        if not firing:
-            if open_page is None:
-                await self._announce_alert(f"RESOLVED {service}: {summary}")
-                return "resolved (no open page)"
-            await self.resolve(None, open_page.id, f"alert cleared: {summary}", is_admin=True)
-            return f"resolved {open_page.id}"
-        if open_page is not None:
-            return f"already paging as {open_page.id}"
-        await self._announce_alert(f"ALERT [{severity}] {service}: {summary}")
-        if severity.lower() not in {s.lower() for s in self.config.page_severities}:
-            return "announced"
-        index = self._index()
-        kind, target, _ = resolve_target(index, service.split())
-        origin = self.config.announce[0] if self.config.announce else None
-        if origin is None:
-            raise PagingError("no room is configured to announce pages in (paging.announce)")
-        net = Network(origin.network)
-        message = IncomingMessage(
-            sender=Sender(network=net, name="alertmanager", account=None, address="alertmanager"),
-            room=Room(network=net, id=origin.room),
-            text=summary,
-        )
-        reply = await self._create(
-            kind,
-            target,
-            f"[{severity}] {summary}",
-            message,
-            self._plan(kind, target),
-            alert_key=key,
-        )
-        await self._send(reply)
-        return f"paged as {reply.lines[0].split()[1]}"
+    async def open_alert_page(
+        self, kind: str, target: str, reason: str, message: IncomingMessage, alert_key: str
+    ) -> tuple[PageRecord, Reply]:
+        """Page ``target`` for an alert group: the stored page, and the highlight to send.
+
+        The alert intake keeps at most one unclosed page per ``alert_key``: the one just made.
+        """
+        levels = self._plan(kind, target)
+        reply = await self._create(kind, target, reason, message, levels, alert_key=alert_key)
+        page = next(p for p in reversed(self.store.unclosed_pages()) if p.alert_key == alert_key)
+        return page, reply
 
     # --- escalation ---
 
@@ -411,11 +385,6 @@ class Pager:
     async def _announce(self, page: PageRecord, text: str) -> None:
         room = Room(network=Network(page.origin_network), id=page.origin_room)
         await self._safe_send(Reply(room=room, lines=(text,), address_asker=False))
-
-    async def _announce_alert(self, text: str) -> None:
-        for ref in self.config.announce:
-            room = Room(network=Network(ref.network), id=ref.room)
-            await self._safe_send(Reply(room=room, lines=(text,), address_asker=False))
 
     async def _safe_send(self, reply: Reply) -> None:
         try:
