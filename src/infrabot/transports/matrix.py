@@ -181,7 +181,7 @@ class MatrixTransport:
                         room_id,
                         "m.room.message",
                         content,
-                        tx_id=_transaction_id(event_id, position),
+                        tx_id=_transaction_id(reply.delivery_key or event_id, position),
                     ),
                     is_error=_is_error,
                     backoff=backoff,
@@ -539,9 +539,10 @@ def _is_error(response: Any) -> bool:
     return isinstance(response, ErrorResponse)
 
 
-def _transaction_id(event_id: str | None, position: int) -> str:
-    """A transaction ID the homeserver deduplicates on: the same for a re-sent answer."""
-    if event_id is None:
+def _transaction_id(key: str | None, position: int) -> str:
+    """A transaction ID the homeserver deduplicates on: the same for a re-sent answer or a
+    retried delivery (``key`` is the asker's event ID, or the reply's delivery key)."""
+    if key is None:
         return f"infrabot.{uuid.uuid4().hex}"
-    digest = hashlib.sha256(event_id.encode()).hexdigest()[:32]
+    digest = hashlib.sha256(key.encode()).hexdigest()[:32]
     return f"infrabot.{digest}.{position}"
