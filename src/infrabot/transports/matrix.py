@@ -124,6 +124,8 @@ class MatrixTransport:
         self._stopped = asyncio.Event()
         self._allowed_rooms: set[str] = set(config.rooms)
         self._direct_rooms: set[str] = set()
+        # Room alias -> room ID: a room given by alias (paging.announce) is sent to by its ID.
+        self._aliases: dict[str, str] = {}
         # Question event ID -> its thread's root, so the answer lands in the same thread.
         self._threads: OrderedDict[str, str] = OrderedDict()
         self.ready = asyncio.Event()
@@ -197,6 +199,8 @@ class MatrixTransport:
         page reaches someone who never talked to the bot, and every later message to them
         lands in the same conversation.
         """
+        if room.id.startswith("#"):
+            return await self._resolve_alias(client, room.id)
         if not (room.private and room.id.startswith("@")):
             return room.id
         store = self._require_store()
@@ -215,6 +219,17 @@ class MatrixTransport:
         self._direct_rooms.add(room_id)
         log.info("matrix: opened a direct room with %s", room.id)
         return room_id
+
+    async def _resolve_alias(self, client: Any, alias: str) -> str:
+        """The room ID behind ``alias``: events can only be sent to a room ID."""
+        known = self._aliases.get(alias)
+        if known is not None:
+            return known
+        response = await self._until_stopped(client.room_resolve_alias(alias))
+        if isinstance(response, ErrorResponse):
+            raise TransportError(f"matrix: cannot resolve the room alias {alias}: {response}")
+        self._aliases[alias] = str(response.room_id)
+        return self._aliases[alias]
 
     async def stop(self) -> None:
         """Stop syncing; :meth:`run` returns promptly, closing the connection."""
@@ -340,8 +355,11 @@ class MatrixTransport:
                 )
                 if resolved is not None and not isinstance(resolved, ErrorResponse):
                     self._allowed_rooms.add(resolved.room_id)
+                    self._aliases[room] = resolved.room_id
                 continue
             self._allowed_rooms.add(response.room_id)
+            if room.startswith("#"):
+                self._aliases[room] = response.room_id
             log.info("matrix: in %s (%s)", room, response.room_id)
 
     def _require_store(self) -> MatrixStateStore:
