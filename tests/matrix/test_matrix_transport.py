@@ -54,6 +54,7 @@ class Harness:
         if task in done:
             drained.cancel()
             task.result()
+        await self.transport.answered()  # rooms are answered beside the sync loop
         await self.transport.stop()
         await asyncio.wait_for(task, 5)
 
