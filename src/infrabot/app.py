@@ -64,7 +64,7 @@ class App:
                 store=store,
                 index=lambda: self._index,
                 send=self.send,
-                networks=lambda: self.transports.keys(),
+                people=lambda: self.transports,
                 config=config.paging,
                 email=EmailSender(config.paging.smtp) if config.paging.smtp else None,
                 webhook=WebhookSender(config.paging.webhook) if config.paging.webhook else None,

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 from infrabot.errors import CommandError
 from infrabot.messages import IncomingMessage, Reply, Room
+from infrabot.text import fit_list
 
 if TYPE_CHECKING:
     from infrabot.inventory.index import Index
@@ -147,6 +148,9 @@ def spec_of(obj: object) -> CommandSpec | None:
 def summarize(items: Sequence[str], ctx: Context, limit: int = 6) -> str:
     """Join ``items`` for a reply: all of them where ``ctx.full``, else the first ``limit``."""
     if ctx.full or len(items) <= limit:
-        return ", ".join(items)
+        # even in private, one line holds only so much: say how many did not fit
+        fits = fit_list(items)
+        shown = ", ".join(items[:fits])
+        return shown if fits == len(items) else f"{shown} … and {len(items) - fits} more"
     shown = ", ".join(items[:limit])
     return f"{shown} … and {len(items) - limit} more (ask me in private for all)"
