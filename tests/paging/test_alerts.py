@@ -85,10 +85,14 @@ async def test_a_batch_of_many_lines_holds_the_next_back(handles_index: Index) -
     nets = RecordingNetworks()
     sleeps = Sleeps()
     intake, _ = intake_for(handles_index, nets, window=2.0, clock=lambda: 100.0, sleep=sleeps)
-    await intake.submit([warning(f"svc{i}", "x") for i in range(9)])
+    results = await intake.submit(
+        [critical("pypi", "down")] + [warning(f"svc{i}", "x") for i in range(8)]
+    )
+    assert results[0].startswith("paged as ")
     assert sleeps.asked == [2.0]
+    assert len(nets.public()) > ANNOUNCE_LINES * len(ROOMS)  # with the page's highlight
     await intake.submit([warning("wiki", "y")])
-    # five lines went out: the next batch waits its window, then five windows from then
+    # the next batch waits its window, then one window a line, five at most
     assert sleeps.asked == [2.0, 2.0, 10.0]
     await intake.submit([warning("wiki", "z")])
     assert sleeps.asked == [2.0, 2.0, 10.0, 2.0, 2.0]

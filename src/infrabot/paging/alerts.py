@@ -3,8 +3,10 @@
 Alerts that arrive within ``paging.alert_window`` seconds of the first one form a batch, and a
 batch is announced in one message: a line for each service and status, with counts, at most
 :data:`ANNOUNCE_LINES` lines, the last of them a summary of whatever did not fit. No alert is
-left out. After a batch that put n lines in the rooms the next one waits n windows, so a storm
-reaches a room at about one line a window, far below what any network lets a bot say.
+left out. After a batch that put n lines in the rooms (announcement, page highlights and
+resolutions) the next one waits n windows, :data:`ANNOUNCE_LINES` at most, so a storm's
+announcements reach a room at about one line a window, well below what networks let a bot say,
+and no sender waits much longer than that for its answer.
 
 An alert group (Alertmanager's ``groupKey`` and the service, or the service alone) has at most
 one unclosed page. Its first alert of a paging severity opens it; the group's later alerts go
@@ -154,7 +156,8 @@ class AlertIntake:
                 for item in batch.items:
                     item.result = item.result or "error: not handled; the bot's log says why"
             finally:
-                self._quiet_at = self._clock() + lines * self.window
+                held = min(lines, ANNOUNCE_LINES)  # page highlights must not delay answers long
+                self._quiet_at = self._clock() + held * self.window
                 batch.done.set()
 
     async def _pause(self, batch: _Batch, seconds: float) -> None:
@@ -248,10 +251,10 @@ class _Paging:
         """The batch's alerts by notification and page group, in the order they came."""
         targets: dict[str, tuple[str, str] | str] = {}
         chunks: dict[tuple[int, str, str, str], list[_Item]] = {}
+        if not self.pages and not any(self._pages(item.alert) for item in self.items):
+            return  # no page to open or add to: only announced, no lookups needed
         for item in self.items:
             service = item.alert.service
-            if not self.pages and not self._pages(item.alert):
-                continue  # no page to open or add to: only announced, no lookup needed
             if service not in targets:
                 try:
                     kind, target, _ = resolve_target(self.index, service.split())
