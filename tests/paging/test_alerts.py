@@ -174,3 +174,11 @@ async def test_without_an_announce_room_nothing_is_taken(handles_index: Index) -
     intake = AlertIntake(pager, index=lambda: handles_index, send=nets.send)
     with pytest.raises(PagingError, match=r"\(paging\.announce\)"):
         await intake.submit([warning("wiki", "slow")])
+
+
+async def test_a_warning_of_the_group_joins_the_page_its_batch_opens(handles_index: Index) -> None:
+    nets = RecordingNetworks()
+    intake, _ = intake_for(handles_index, nets)
+    results = await intake.submit([critical("pypi", "down"), warning("pypi", "slow")])
+    page_id = results[0].removeprefix("paged as ")
+    assert results[1] == f"merged into page {page_id}"
