@@ -16,6 +16,7 @@ from infrabot.errors import ConfigError, InventoryError, StoreError
 from infrabot.inventory.index import Index
 from infrabot.inventory.load import load_inventory
 from infrabot.inventory.model import Inventory
+from infrabot.logs import setup_logging
 from infrabot.messages import IncomingMessage, Network, Room, Sender
 from infrabot.store import Store, StoreInUse, StoreLock
 from infrabot.transports.console import ConsoleTransport
@@ -37,6 +38,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     common.add_argument(
         "--config", type=Path, default=argparse.SUPPRESS, help="configuration file (YAML)"
+    )
+    common.add_argument(
+        "--log-libraries",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="let libraries (irc, nio, aiohttp, ...) log below WARNING too; secrets stay hidden",
     )
     parser = argparse.ArgumentParser(
         prog="infrabot", description="A chat bot for an infrastructure team.", parents=[common]
@@ -72,12 +79,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"infrabot: {exc}", file=sys.stderr)
         return 2
-    quiet = args.command in ("console", "query", "check", "schema")
-    logging.basicConfig(
-        level=logging.WARNING if quiet else config.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    logs = setup_logging(
+        config,
+        quiet=args.command != "run",
+        libraries=getattr(args, "log_libraries", False),
     )
-    return _command(args, config)
+    try:
+        return _command(args, config)
+    except Exception:  # logged, so that it is redacted like every other line
+        log.critical("infrabot stopped on an unexpected error", exc_info=True)
+        return 1
+    finally:
+        logs.close()
 
 
 def _command(args: argparse.Namespace, config: Config) -> int:

@@ -12,7 +12,15 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from infrabot.errors import ConfigError
@@ -221,8 +229,25 @@ class Config(BaseSettings):
     watch_inventory: bool = Field(
         default=False, description="Reload the inventory when its file changes."
     )
-    log_level: str = "INFO"
+    log_level: str = Field(
+        default="INFO", description="DEBUG, INFO, WARNING, ERROR or CRITICAL (the bot's own logs)"
+    )
+    log_libraries: bool = Field(
+        default=False,
+        description="Let libraries (irc, nio, aiohttp, ...) log below WARNING too (redacted)",
+    )
     max_inventory_bytes: int = 64 * 1024 * 1024
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in _LEVELS:
+            raise ValueError(f"must be one of {', '.join(_LEVELS)}")
+        return level
+
+
+_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 _PATH_KEYS = ("inventory", "store")
