@@ -63,7 +63,7 @@ class App:
                 store=store,
                 index=lambda: self._index,
                 send=self.send,
-                networks=lambda: self.transports.keys(),
+                people=lambda: self.transports,
                 config=config.paging,
                 email=EmailSender(config.paging.smtp) if config.paging.smtp else None,
                 webhook=WebhookSender(config.paging.webhook) if config.paging.webhook else None,
@@ -76,7 +76,7 @@ class App:
             index=lambda: self._index,
             prefix=config.prefix,
             is_admin=self.is_admin,
-            reloader=self.reloader,
+            reloads=self.reloader,
             store=store,
             pager=self.pager,
         )

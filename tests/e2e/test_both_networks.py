@@ -46,7 +46,10 @@ async def test_page_reaches_a_maintainer_on_irc_and_matrix(tmp_path: Path) -> No
     task: asyncio.Task[None] | None = None
     transports: list[object] = []
     try:
-        await asyncio.to_thread(register_account, irc.port, "infrabot", "bot-pw")
+        await asyncio.gather(
+            asyncio.to_thread(register_account, irc.port, "infrabot", "bot-pw"),
+            asyncio.to_thread(register_account, irc.port, "ada", "ada-pw"),
+        )
         boss, alice = Person(synapse.url, users.boss), Person(synapse.url, users.alice)
         people += [boss, alice]
         await asyncio.gather(boss.login(), alice.login())
@@ -54,7 +57,7 @@ async def test_page_reaches_a_maintainer_on_irc_and_matrix(tmp_path: Path) -> No
         inventory = tmp_path / "on-call.yaml"
         inventory.write_text(
             "people:\n"
-            f"  - name: Ada\n    contact: {{irc_nick: ada, matrix_id: '{users.alice}'}}\n"
+            f"  - name: Ada\n    contact: {{irc_nick: ada, irc_account: ada, matrix_id: '{users.alice}'}}\n"
             "services:\n  - name: PyPI\n    owners: [Ada]\n"
         )
         config = Config(
@@ -82,7 +85,7 @@ async def test_page_reaches_a_maintainer_on_irc_and_matrix(tmp_path: Path) -> No
         task = asyncio.create_task(app.run(transports))  # type: ignore[arg-type]
         ada, bob = IrcClient("ada"), IrcClient("bob")
         clients += [ada, bob]
-        await asyncio.gather(ada.connect(irc.port), bob.connect(irc.port))
+        await asyncio.gather(ada.connect(irc.port, sasl=("ada", "ada-pw")), bob.connect(irc.port))
         await asyncio.gather(ada.join(CHANNEL), bob.join(CHANNEL))
         irc_bot, matrix_bot = transports
         assert isinstance(irc_bot, IrcTransport) and isinstance(matrix_bot, MatrixTransport)

@@ -9,7 +9,7 @@ import pytest
 
 from infrabot.config import PagingConfig
 from infrabot.inventory import Index, parse_inventory
-from infrabot.messages import IncomingMessage, Reply
+from infrabot.messages import Handles, IncomingMessage, Network, Reply, Sender
 from infrabot.paging import Pager
 from infrabot.store import Store
 from tests.conftest import message
@@ -26,7 +26,7 @@ people:
     contact: {matrix_id: "@cy:example.org"}
   - name: Dee
   - name: Lead
-    contact: {irc_nick: lead}
+    contact: {irc_nick: lead, irc_account: lead}
 groups:
   - name: Infra
     kind: team
@@ -48,12 +48,44 @@ services:
 """
 
 
+class FakePeople:
+    """What the real transports say about handles: on IRC a private message goes only to a
+    client logged in as the recorded account (all are, unless ``logged_out`` names them), and
+    identity is the account; on Matrix both are the user ID."""
+
+    def __init__(self, network: str, logged_out: set[str]) -> None:
+        self.network = Network(network)
+        self.logged_out = logged_out
+
+    def mention_address(self, person: Handles) -> str | None:
+        return person.irc_nick if self.network == "irc" else person.matrix_id
+
+    async def private_address(self, person: Handles) -> str | None:
+        if self.network != "irc":
+            return person.matrix_id
+        account = person.irc_account
+        if not account or account in self.logged_out:
+            return None
+        return person.irc_nick or account
+
+    def is_person(self, sender: Sender, person: Handles) -> bool:
+        if sender.network != self.network or not sender.account:
+            return False
+        if self.network == "irc":
+            return sender.account.casefold() == (person.irc_account or "").casefold()
+        return sender.account == person.matrix_id
+
+
 class RecordingNetworks:
     """Every reply the pager sends, by network; stands in for the transports."""
 
     def __init__(self, networks: tuple[str, ...] = ("irc", "matrix")) -> None:
         self.networks = networks
         self.sent: list[Reply] = []
+        self.logged_out: set[str] = set()
+
+    def people(self) -> dict[Network, FakePeople]:
+        return {Network(n): FakePeople(n, self.logged_out) for n in self.networks}
 
     async def send(self, reply: Reply) -> None:
         self.sent.append(reply)
@@ -86,7 +118,7 @@ def make_pager(
         store=store or Store(":memory:"),
         index=lambda: index,
         send=nets.send,
-        networks=lambda: nets.networks,
+        people=nets.people,
         config=PagingConfig(**options),
         email=email,
         webhook=webhook,

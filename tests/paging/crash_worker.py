@@ -15,13 +15,14 @@ from infrabot.config import Config, PagingConfig
 from infrabot.messages import IncomingMessage, Network, Reply, Room, Sender
 from infrabot.store import Store
 from infrabot.transports.base import Deliver
+from tests.paging.conftest import FakePeople
 
 
-class FileNetwork:
+class FileNetwork(FakePeople):
     """Writes every reply to a file, slowly, so a kill can land in the middle of a step."""
 
     def __init__(self, network: str, out: Path) -> None:
-        self.network = Network(network)
+        super().__init__(network, logged_out=set())
         self.out = out
 
     async def run(self, deliver: Deliver) -> None:

@@ -14,8 +14,8 @@ import logging
 import secrets
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Collection
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, replace
 
 from infrabot.config import PagingConfig
 from infrabot.errors import CommandError, PagingError
@@ -24,6 +24,7 @@ from infrabot.messages import IncomingMessage, Mention, Network, Reply, Room, Se
 from infrabot.paging.channels import EmailSender, WebhookSender
 from infrabot.paging.plan import Level, Recipient, plan_for, resolve_target
 from infrabot.store import PageRecord, Store
+from infrabot.transports.base import People
 
 __all__ = ["PageRequest", "Pager"]
 
@@ -65,7 +66,7 @@ class Pager:
         store: Store,
         index: Callable[[], Index],
         send: Callable[[Reply], Awaitable[None]],
-        networks: Callable[[], Collection[str]],
+        people: Callable[[], Mapping[Network, People]],
         config: PagingConfig,
         email: EmailSender | None = None,
         webhook: WebhookSender | None = None,
@@ -75,7 +76,7 @@ class Pager:
         self.config = config
         self._index = index
         self._send = send
-        self._networks = networks
+        self._people = people
         self._email = email
         self._webhook = webhook
         self._clock = clock
@@ -332,10 +333,11 @@ class Pager:
         """Make every delivery of ``step`` not made yet; return the channel highlight."""
         levels = self._plan(page.target_kind, page.target)
         level = levels[min(step, len(levels) - 1)]
-        networks = set(self._networks())
+        networks = dict(self._people())
         highlight = self._highlight(page, level, networks, preface)
         if announce:
-            await self._once(page, step, "#room", "announce", self._safe_send(highlight))
+            keyed = replace(highlight, delivery_key=_delivery_key(page, step, "#room", "announce"))
+            await self._once(page, step, "#room", "announce", self._send_reply(keyed))
         elif self.store.claim_delivery(page.id, step, "#room", "announce"):
             # the first step's highlight is the command's own reply, sent by the router
             self.store.delivered(page.id, step, "#room", "announce")
@@ -345,16 +347,16 @@ class Pager:
         )
         for person in level.recipients:
             for network in sorted(networks):
-                address = person.address_on(network)
-                if address:
-                    room = Room(network=Network(network), id=address, private=True)
-                    reply = Reply(room=room, lines=(text,), address_asker=False)
-                    await self._once(page, step, person.name, network, self._safe_send(reply))
+                await self._once(
+                    page,
+                    step,
+                    person.name,
+                    network,
+                    self._send_private(page, step, person, networks[network], text),
+                )
             if self._email and person.email:
                 subject = f"[page {page.id}] {page.target}"
-                sending = self._try(
-                    self._email.send(person.email, subject, text), page, f"email to {person.name}"
-                )
+                sending = self._email.send(person.email, subject, text)
                 await self._once(page, step, person.name, "email", sending)
         if self._webhook:
             payload = {
@@ -367,31 +369,75 @@ class Pager:
                 "recipients": [p.name for p in level.recipients],
                 "requester": page.requester,
             }
-            sending = self._try(self._webhook.send(payload), page, "webhook")
-            await self._once(page, step, "*", "webhook", sending)
+            await self._once(page, step, "*", "webhook", self._webhook.send(payload))
         if resumed:
             log.info("resumed deliveries of %s step %d", page.id, step)
         return highlight
 
+    async def _send_private(
+        self, page: PageRecord, step: int, person: Recipient, people: People, text: str
+    ) -> bool:
+        """The page's text to ``person`` in private, where the network vouches it is them.
+
+        A nick anyone can hold is not enough (it gets the channel highlight only); returns
+        False, sending nothing, when the network cannot vouch for a private address now.
+        """
+        address = await people.private_address(person.handles)
+        if address is None:
+            if people.mention_address(person.handles):
+                detail = f"{person.name} on {people.network}: nobody logged in as them"
+                self.store.update_page(page.id, ("unreached", detail))
+            return False
+        room = Room(network=people.network, id=address, private=True)
+        key = _delivery_key(page, step, person.name, people.network)
+        await self._send(Reply(room=room, lines=(text,), address_asker=False, delivery_key=key))
+        return True
+
+    async def _send_reply(self, reply: Reply) -> bool:
+        await self._send(reply)
+        return True
+
     async def _once(
-        self, page: PageRecord, step: int, recipient: str, channel: str, sending: Awaitable[None]
+        self,
+        page: PageRecord,
+        step: int,
+        recipient: str,
+        channel: str,
+        sending: Awaitable[bool | None],
     ) -> None:
-        """Make one delivery unless an earlier run made it: claim, send, confirm."""
+        """Make one delivery unless an earlier run made it: claim, send, confirm.
+
+        A delivery is confirmed only once the network has it (the transport's ``send``
+        returned). When sending fails, the claim stays unconfirmed and the failure goes into
+        the page's history: a restarted bot tries that delivery again. A delivery with nowhere
+        to go (``sending`` gives False) is confirmed as settled, so it is not retried.
+        """
         if not self.store.claim_delivery(page.id, step, recipient, channel):
             if inspect.iscoroutine(sending):
                 sending.close()  # already delivered: never started, never sent
             return
-        await sending
+        try:
+            await sending
+        except Exception as exc:  # one network failing must not stop the others' deliveries
+            log.warning("%s: delivery to %s by %s failed: %s", page.id, recipient, channel, exc)
+            what = channel if recipient == "*" else f"{channel} to {recipient}"
+            self.store.update_page(page.id, ("delivery failed", f"{what}: {exc}"))
+            return
         self.store.delivered(page.id, step, recipient, channel)
 
     def _highlight(
-        self, page: PageRecord, level: Level, networks: set[str], preface: str | None
+        self,
+        page: PageRecord,
+        level: Level,
+        networks: Mapping[Network, People],
+        preface: str | None,
     ) -> Reply:
         network = page.origin_network
+        origin = networks.get(Network(network))
         mentions = []
         shown = []
         for person in level.recipients:
-            address = person.address_on(network)
+            address = origin.mention_address(person.handles) if origin else None
             if address:
                 mentions.append(Mention(address=address, name=person.name))
                 shown.append(address if network == "irc" else person.name)
@@ -422,13 +468,6 @@ class Pager:
             await self._send(reply)
         except Exception:  # one network failing must not stop the others' deliveries
             log.exception("page delivery to %s on %s failed", reply.room.id, reply.room.network)
-
-    async def _try(self, sending: Awaitable[None], page: PageRecord, what: str) -> None:
-        try:
-            await sending
-        except PagingError as exc:
-            log.error("%s: %s", page.id, exc)
-            self.store.update_page(page.id, ("delivery failed", f"{what}: {exc}"))
 
     # --- helpers ---
 
@@ -470,10 +509,14 @@ class Pager:
     def _is_paged(self, page: PageRecord, message: IncomingMessage) -> bool:
         levels = self._plan(page.target_kind, page.target)
         sender = message.sender
-        for level in levels[: page.level + 1]:
-            if any(r.is_identity(sender.network, sender.account) for r in level.recipients):
-                return True
-        return False
+        people = self._people().get(sender.network)
+        if people is None:
+            return False
+        return any(
+            people.is_person(sender, r.handles)
+            for level in levels[: page.level + 1]
+            for r in level.recipients
+        )
 
     def _get(self, page_id: str) -> PageRecord:
         page = self.store.page(page_id.strip().lower())
@@ -503,5 +546,15 @@ def _who(message: IncomingMessage) -> str:
     return sender.name
 
 
-def _reachable(person: Recipient, networks: set[str], email: EmailSender | None) -> bool:
-    return any(person.address_on(n) for n in networks) or bool(email and person.email)
+def _reachable(
+    person: Recipient, networks: Mapping[Network, People], email: EmailSender | None
+) -> bool:
+    """Whether the inventory gives any network (or email) a way to reach ``person``."""
+    return any(n.mention_address(person.handles) for n in networks.values()) or bool(
+        email and person.email
+    )
+
+
+def _delivery_key(page: PageRecord, step: int, recipient: str, channel: str) -> str:
+    """The same for every attempt at one delivery, so a network can drop a repeat."""
+    return f"page.{page.id}.{step}.{recipient}.{channel}"

@@ -45,6 +45,7 @@ from infrabot.messages import Handles, IncomingMessage, Network, Reply, Room, Se
 from infrabot.transports.base import Deliver
 from infrabot.transports.matrix_events import Verdict, commands_in_timeline, judge
 from infrabot.transports.matrix_format import notice_contents
+from infrabot.transports.matrix_lanes import Job, RoomLanes
 from infrabot.transports.matrix_retry import (
     CONNECTION_ERRORS,
     Backoff,
@@ -124,6 +125,9 @@ class MatrixTransport:
         self._stopped = asyncio.Event()
         self._allowed_rooms: set[str] = set(config.rooms)
         self._direct_rooms: set[str] = set()
+        self._lanes: RoomLanes | None = None
+        # Room alias -> room ID: a room given by alias (paging.announce) is sent to by its ID.
+        self._aliases: dict[str, str] = {}
         # Question event ID -> its thread's root, so the answer lands in the same thread.
         self._threads: OrderedDict[str, str] = OrderedDict()
         self.ready = asyncio.Event()
@@ -181,7 +185,7 @@ class MatrixTransport:
                         room_id,
                         "m.room.message",
                         content,
-                        tx_id=_transaction_id(event_id, position),
+                        tx_id=_transaction_id(reply.delivery_key or event_id, position),
                     ),
                     is_error=_is_error,
                     backoff=backoff,
@@ -197,6 +201,8 @@ class MatrixTransport:
         page reaches someone who never talked to the bot, and every later message to them
         lands in the same conversation.
         """
+        if room.id.startswith("#"):
+            return await self._resolve_alias(client, room.id)
         if not (room.private and room.id.startswith("@")):
             return room.id
         store = self._require_store()
@@ -215,6 +221,17 @@ class MatrixTransport:
         self._direct_rooms.add(room_id)
         log.info("matrix: opened a direct room with %s", room.id)
         return room_id
+
+    async def _resolve_alias(self, client: Any, alias: str) -> str:
+        """The room ID behind ``alias``: events can only be sent to a room ID."""
+        known = self._aliases.get(alias)
+        if known is not None:
+            return known
+        response = await self._until_stopped(client.room_resolve_alias(alias))
+        if isinstance(response, ErrorResponse):
+            raise TransportError(f"matrix: cannot resolve the room alias {alias}: {response}")
+        self._aliases[alias] = str(response.room_id)
+        return self._aliases[alias]
 
     async def stop(self) -> None:
         """Stop syncing; :meth:`run` returns promptly, closing the connection."""
@@ -340,8 +357,11 @@ class MatrixTransport:
                 )
                 if resolved is not None and not isinstance(resolved, ErrorResponse):
                     self._allowed_rooms.add(resolved.room_id)
+                    self._aliases[room] = resolved.room_id
                 continue
             self._allowed_rooms.add(response.room_id)
+            if room.startswith("#"):
+                self._aliases[room] = response.room_id
             log.info("matrix: in %s (%s)", room, response.room_id)
 
     def _require_store(self) -> MatrixStateStore:
@@ -361,15 +381,39 @@ class MatrixTransport:
         # are known again, and the commands sent while the bot was away.
         answer = since is not None
         full_state = since is not None
+        # rooms are answered side by side, each in order; a position is saved once answered
+        lanes = self._lanes = RoomLanes(store.save_sync_token)
+        try:
+            await self._sync_loop(deliver, lanes, sync_filter, since, answer, full_state)
+        finally:
+            lanes.cancel()
+            self._lanes = None
+
+    async def answered(self) -> None:
+        """Wait until every command received so far is answered (for tests)."""
+        if self._lanes is not None:
+            await self._lanes.drain()
+
+    async def _sync_loop(
+        self,
+        deliver: Deliver,
+        lanes: RoomLanes,
+        sync_filter: str | dict[str, Any],
+        since: str | None,
+        answer: bool,
+        full_state: bool,
+    ) -> None:
         backoff = self._backoff()
         while True:
             try:
                 response = await self._until_stopped(
-                    self._client.sync(
-                        timeout=int(self.config.sync_timeout * 1000),
-                        sync_filter=sync_filter,
-                        since=since,
-                        full_state=full_state,
+                    lanes.guard(
+                        self._client.sync(
+                            timeout=int(self.config.sync_timeout * 1000),
+                            sync_filter=sync_filter,
+                            since=since,
+                            full_state=full_state,
+                        )
                     )
                 )
             except CONNECTION_ERRORS as exc:
@@ -382,9 +426,9 @@ class MatrixTransport:
                 continue
             backoff.reset()
             log.debug("matrix: sync %s -> %s", since, response.next_batch)
-            await self._handle_sync(response, deliver, answer=answer)
+            jobs = await self._handle_sync(response, deliver, answer=answer)
             since = response.next_batch
-            store.save_sync_token(since)
+            await lanes.add_sync(since, jobs)
             answer, full_state = True, False
             self.ready.set()
 
@@ -417,7 +461,11 @@ class MatrixTransport:
         log.warning("matrix: sync refused (%s); retry in %.1f s", response, delay)
         await self._pause(delay)
 
-    async def _handle_sync(self, response: Any, deliver: Deliver, *, answer: bool) -> None:
+    async def _handle_sync(
+        self, response: Any, deliver: Deliver, *, answer: bool
+    ) -> list[tuple[str, Job]]:
+        """Accept invites now; return the answering of this sync's commands, room by room."""
+        jobs: list[tuple[str, Job]] = []
         for room_id, invite in response.rooms.invite.items():
             await self._on_invite(room_id, invite)
         own = self._client.user_id
@@ -442,10 +490,16 @@ class MatrixTransport:
                     log.info("matrix: not answering %s: %s", event.get("event_id"), verdict.value)
                 if verdict is not Verdict.ANSWER or not answer:
                     continue
-                await deliver(self._incoming(room_id, event))
-                # Only now: a crash before this line re-answers, and the homeserver drops
-                # the duplicate by its transaction ID.
-                self._require_store().mark_handled(event["event_id"], now=self._clock())
+                message = self._incoming(room_id, event)  # names as of this sync
+                jobs.append((room_id, functools.partial(self._answer, deliver, message)))
+        return jobs
+
+    async def _answer(self, deliver: Deliver, message: IncomingMessage) -> None:
+        await deliver(message)
+        # Only now: a crash before this line re-answers, and the homeserver drops the
+        # duplicate by its transaction ID.
+        if message.event_id is not None:
+            self._require_store().mark_handled(message.event_id, now=self._clock())
 
     async def _on_invite(self, room_id: str, invite: Any) -> None:
         state = [_stripped_event(e) for e in invite.invite_state]
@@ -539,9 +593,10 @@ def _is_error(response: Any) -> bool:
     return isinstance(response, ErrorResponse)
 
 
-def _transaction_id(event_id: str | None, position: int) -> str:
-    """A transaction ID the homeserver deduplicates on: the same for a re-sent answer."""
-    if event_id is None:
+def _transaction_id(key: str | None, position: int) -> str:
+    """A transaction ID the homeserver deduplicates on: the same for a re-sent answer or a
+    retried delivery (``key`` is the asker's event ID, or the reply's delivery key)."""
+    if key is None:
         return f"infrabot.{uuid.uuid4().hex}"
-    digest = hashlib.sha256(event_id.encode()).hexdigest()[:32]
+    digest = hashlib.sha256(key.encode()).hexdigest()[:32]
     return f"infrabot.{digest}.{position}"

@@ -19,7 +19,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from irc_e2e_bot import ALICE, BOT_ACCOUNT, CHANNEL, TEST_PLUGINS, BotFactory, RunningBot
+from irc_e2e_bot import ACCOUNTS, BOT_ACCOUNT, CHANNEL, TEST_PLUGINS, BotFactory, RunningBot
 from irc_e2e_client import IrcClient, register_account
 from irc_e2e_servers import IrcServers, servers_installed
 
@@ -55,9 +55,9 @@ def irc_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IrcServers
     servers = IrcServers(tmp_path_factory.mktemp("ircd"))
     servers.start()
     try:
-        with ThreadPoolExecutor(2) as pool:
-            # InspIRCd registers clients on a one-second timer: register both at once.
-            list(pool.map(lambda acc: register_account(servers.port, *acc), [BOT_ACCOUNT, ALICE]))
+        with ThreadPoolExecutor(len(ACCOUNTS)) as pool:
+            # InspIRCd registers clients on a one-second timer: register them all at once.
+            list(pool.map(lambda acc: register_account(servers.port, *acc), ACCOUNTS))
         yield servers
     finally:
         servers.stop()
