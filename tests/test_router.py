@@ -92,12 +92,6 @@ async def test_nick_is_not_identity(router: Router) -> None:
     ]
 
 
-async def test_guard_can_refuse(psf_index: Index) -> None:
-    plugins = load_plugins([builtin_plugin_dir()], installed=False)
-    router = Router(plugins=plugins, index=lambda: psf_index, guards=[lambda m, s: "slow down"])
-    assert await lines(router, "!owner pypi") == ["slow down"]
-
-
 async def test_configurable_prefix(psf_index: Index) -> None:
     plugins = load_plugins([builtin_plugin_dir()], installed=False)
     router = Router(plugins=plugins, index=lambda: psf_index, prefix=".")

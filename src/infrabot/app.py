@@ -77,7 +77,7 @@ class App:
             index=lambda: self._index,
             prefix=config.prefix,
             is_admin=self.is_admin,
-            reloader=self.reloader,
+            reloads=self.reloader,
             store=store,
             pager=self.pager,
         )

@@ -4,6 +4,7 @@ InfrabotError
 ├── CommandError        a message meant for the user who typed the command
 ├── InventoryError      an inventory that cannot be used (carries every problem found)
 ├── ConfigError         a configuration file that cannot be used
+├── StoreError          the bot's database cannot be used (damaged, read-only, in use)
 ├── TransportError      a chat network misbehaved
 └── PagingError         a page could not be created or delivered
 """
@@ -19,6 +20,7 @@ __all__ = [
     "InventoryError",
     "InventoryProblem",
     "PagingError",
+    "StoreError",
     "TransportError",
 ]
 
@@ -58,6 +60,10 @@ class InventoryError(InfrabotError):
 
 class ConfigError(InfrabotError):
     """A configuration file that cannot be used."""
+
+
+class StoreError(InfrabotError):
+    """The bot's database cannot be used: damaged, read-only, or in use by another bot."""
 
 
 class TransportError(InfrabotError):
