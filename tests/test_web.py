@@ -149,7 +149,7 @@ async def test_alertmanager_pages_and_resolves(intake: Intake) -> None:
     resolved = notification([{**ALERTMANAGER["alerts"][0], "status": "resolved"}])
     status, body = await post(f"{intake.base}/alerts", resolved)
     assert body["results"] == [{"service": "pypi", "result": f"resolved {page_id}"}]
-    assert intake.pager.listing() == ["no open pages"]
+    assert intake.pager.unclosed() == []
     assert (
         intake.nets.public()[-1]
         == f"{page_id} (PyPI) resolved by the alert source: alert cleared: upload error rate above 5%"
@@ -192,7 +192,7 @@ async def test_a_storm_is_announced_in_a_few_lines_that_count_every_alert(
     results = [r["result"] for r in body["results"]]
     assert results[0] == "announced with 24 other firing alerts for svc0"
     assert results[-1] == "announced in the summary line: … and 900 more alerts for 36 services"
-    assert intake.pager.listing() == ["no open pages"]
+    assert intake.pager.unclosed() == []
 
 
 async def test_twenty_critical_alerts_of_one_service_make_one_page(intake: Intake) -> None:
@@ -211,8 +211,9 @@ async def test_twenty_critical_alerts_of_one_service_make_one_page(intake: Intak
         ("matrix", "@ada:example.org"),
         ("matrix", "@bob:example.org"),
     ]
-    history = intake.pager.info(page_id)
-    assert sum(" alert: [critical] upload errors on web" in line for line in history) == 20
+    _, events = intake.pager.history(page_id)
+    alerts = [e for e in events if e.kind == "alert"]
+    assert sum(e.detail.startswith("[critical] upload errors on web") for e in alerts) == 20
 
 
 async def test_the_groups_resolved_notification_resolves_its_page(intake: Intake) -> None:
@@ -232,7 +233,7 @@ async def test_the_groups_resolved_notification_resolves_its_page(intake: Intake
     cleared = notification([{**one, "status": "resolved"}, {**two, "status": "resolved"}], group)
     _, body = await post(f"{intake.base}/alerts", cleared)
     assert [r["result"] for r in body["results"]] == [f"resolved {page_id}"] * 2
-    assert intake.pager.listing() == ["no open pages"]
+    assert intake.pager.unclosed() == []
     assert intake.nets.public()[-1] == (
         f"{page_id} (PyPI) resolved by the alert source: alert cleared: upload errors (and 1 more)"
     )

@@ -66,6 +66,7 @@ class App:
                 send=self.send,
                 people=lambda: self.transports,
                 config=config.paging,
+                prefix=config.prefix,
                 email=EmailSender(config.paging.smtp) if config.paging.smtp else None,
                 webhook=WebhookSender(config.paging.webhook) if config.paging.webhook else None,
             )

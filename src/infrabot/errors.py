@@ -2,11 +2,11 @@
 
 InfrabotError
 ├── CommandError        a message meant for the user who typed the command
+│   └── PagingError     a page could not be created, changed or delivered
 ├── InventoryError      an inventory that cannot be used (carries every problem found)
 ├── ConfigError         a configuration file that cannot be used
 ├── StoreError          the bot's database cannot be used (damaged, read-only, in use)
-├── TransportError      a chat network misbehaved
-└── PagingError         a page could not be created or delivered
+└── TransportError      a chat network misbehaved
 """
 
 from __future__ import annotations
@@ -70,5 +70,5 @@ class TransportError(InfrabotError):
     """A chat network connection failed in a way the transport could not absorb."""
 
 
-class PagingError(InfrabotError):
-    """A page could not be created or delivered."""
+class PagingError(CommandError):
+    """A page could not be created, changed or delivered; the text says why."""

@@ -76,8 +76,7 @@ async def test_email_and_webhook_delivery(
         ),
         webhook=WebhookSender(WebhookConfig(url=url, token=SecretStr("hook-secret"))),
     )
-    (reply,) = await pager.page(said("x"), "pypi uploads failing")
-    page_id = reply.lines[0].split()[1]
+    page_id = (await pager.page(said("x"), ["pypi", "uploads", "failing"])).page.id
     assert len(inbox.messages) == 1
     sender, rcpt, content = inbox.messages[0]
     assert (sender, rcpt) == ("bot@example.org", ["ada@example.org"])
@@ -104,9 +103,9 @@ async def test_failed_email_is_recorded_not_fatal(handles_index: Index) -> None:
         nets,
         email=EmailSender(SmtpConfig(host="127.0.0.1", port=free_port(), timeout=2)),
     )
-    (reply,) = await pager.page(said("x"), "pypi down")
-    page_id = reply.lines[0].split()[1]
+    page_id = (await pager.page(said("x"), ["pypi", "down"])).page.id
     assert len(nets.private()) == 3  # chat deliveries still made
-    failures = [line for line in pager.info(page_id) if "delivery failed" in line]
+    _, events = pager.history(page_id)
+    failures = [e.detail for e in events if e.kind == "delivery failed"]
     assert len(failures) == 1
-    assert "delivery failed: email to Ada: email to ada@example.org failed" in failures[0]
+    assert failures[0].startswith("email to Ada: email to ada@example.org failed")

@@ -259,7 +259,7 @@ class _Paging:
                 try:
                     kind, target, _ = resolve_target(self.index, service.split())
                     targets[service] = (kind, target)
-                except (CommandError, PagingError) as exc:
+                except CommandError as exc:  # a PagingError too
                     targets[service] = str(exc)
             found = targets[service]
             if isinstance(found, str):
@@ -301,16 +301,16 @@ class _Paging:
             f" (and {more} more {_plural(more, 'alert')})" if more else ""
         )
         try:
-            page, reply = await self.pager.open_alert_page(
+            created = await self.pager.open_alert_page(
                 kind, target, reason, self.origin(first.alert), key
             )
-        except (CommandError, PagingError) as exc:
+        except CommandError as exc:  # a PagingError too
             for item in paging:
                 item.not_paged = str(exc)
             return None
-        first.result = f"paged as {page.id}"
-        self.highlights.append(reply)
-        return page
+        first.result = f"paged as {created.page.id}"
+        self.highlights.append(created.highlight)
+        return created.page
 
     def _record(self, page: PageRecord, chunk: list[_Item]) -> None:
         """Put the chunk's alerts in the page's history, each once, a bounded number a batch."""

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from infrabot.errors import PagingError
+from infrabot.errors import CommandError, PagingError
 from infrabot.inventory.index import Index
 from infrabot.inventory.model import Group, Person, Service
 from infrabot.messages import Handles
 
-__all__ = ["Level", "Recipient", "plan_for", "resolve_target"]
+__all__ = ["Level", "Recipient", "plan_for", "plan_or_team", "resolve_target"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,3 +140,15 @@ def plan_for(index: Index, kind: str, name: str) -> tuple[Level, ...]:
         Level(lv.label, lv.recipients, tuple(dict.fromkeys((*lv.fallbacks, *last_resort))))
         for lv in levels
     )
+
+
+def plan_or_team(index: Index, kind: str, target: str) -> tuple[Level, ...]:
+    """:func:`plan_for`, or the team's when ``target`` left the inventory since it was paged:
+    the team still hears of its page."""
+    try:
+        return plan_for(index, kind, target)
+    except (CommandError, PagingError):
+        team = index.team
+        if team is None:
+            raise PagingError(f"{target} is not in the inventory any more") from None
+        return plan_for(index, "group", team.name)
