@@ -9,12 +9,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 import signal
 from collections.abc import Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
+from infrabot.backoff import Backoff
 from infrabot.config import Config, WebConfig
 from infrabot.heap import gc_paused
 from infrabot.inventory.index import Index
@@ -83,6 +83,8 @@ class App:
             pager=self.pager,
         )
         self.transports: dict[Network, Transport] = {}
+        self.restart_delays = (1.0, 60.0)
+        """The first and the longest wait before restarting a crashed transport, seconds."""
         self._background: set[asyncio.Task[None]] = set()
         self._admin_handles: tuple[Index | None, frozenset[tuple[str, str]]] = (None, frozenset())
 
@@ -243,7 +245,7 @@ class App:
 
     async def _supervise(self, transport: Transport) -> None:
         """Run ``transport``; if it crashes, restart it after a growing, jittered delay."""
-        delay = 1.0
+        backoff = Backoff(*self.restart_delays, jitter=0.2)
         while True:
             try:
                 await transport.run(self.deliver)
@@ -251,11 +253,11 @@ class App:
             except asyncio.CancelledError:
                 raise
             except Exception:
+                delay = backoff.next_delay()
                 log.exception(
                     "%s transport crashed; restarting in %.0f s", transport.network, delay
                 )
-            await asyncio.sleep(delay * random.uniform(0.8, 1.2))
-            delay = min(delay * 2, 60.0)
+            await asyncio.sleep(delay)
 
 
 def _admin_handles(index: Index) -> frozenset[tuple[str, str]]:

@@ -39,6 +39,7 @@ from nio import (  # type: ignore[import-untyped]
     WhoamiError,
 )
 
+from infrabot.backoff import Backoff
 from infrabot.config import MatrixConfig
 from infrabot.errors import TransportError
 from infrabot.messages import Handles, IncomingMessage, Network, Reply, Room, Sender
@@ -48,7 +49,6 @@ from infrabot.transports.matrix_format import notice_contents
 from infrabot.transports.matrix_lanes import Job, RoomLanes
 from infrabot.transports.matrix_retry import (
     CONNECTION_ERRORS,
-    Backoff,
     is_rate_limited,
     rate_limit_delay,
     send_until_accepted,
