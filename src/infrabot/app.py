@@ -24,6 +24,7 @@ from infrabot.messages import IncomingMessage, Network, Reply, Sender
 from infrabot.paging.alerts import AlertIntake
 from infrabot.paging.channels import EmailSender, WebhookSender
 from infrabot.paging.pager import Pager
+from infrabot.rate_limit import UserRateLimiter
 from infrabot.reload import Reloader
 from infrabot.router import Router
 from infrabot.store import AuditEntry, Store
@@ -80,6 +81,9 @@ class App:
             is_admin=self.is_admin,
             reloads=self.reloader,
             store=store,
+            limiter=UserRateLimiter(
+                config.rate_limit.rate, config.rate_limit.burst, config.rate_limit.quiet
+            ),
             pager=self.pager,
         )
         self.transports: dict[Network, Transport] = {}

@@ -107,6 +107,7 @@ def _command(args: argparse.Namespace, config: Config) -> int:
     except InventoryError as exc:
         _print_problems(exc)
         return 1
+    app.router.limiter = None  # the person at the terminal runs the process: no rate limit
     if args.command == "query":
         return asyncio.run(_query(app, args.text, private=not args.channel))
     asyncio.run(_console(app))

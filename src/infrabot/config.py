@@ -214,6 +214,18 @@ def default_inventory_path() -> Path:
     return Path(__file__).resolve().parents[2] / "inventory.yaml"
 
 
+class RateLimitConfig(_Section):
+    """How many commands one user may send, on every network alike."""
+
+    rate: float = Field(
+        default=0.5, ge=0, description="Commands a second per user sustained; 0 turns it off"
+    )
+    burst: int = Field(default=5, ge=1, description="Commands a user may send at once")
+    quiet: float = Field(
+        default=60.0, gt=0, description="Seconds a user over the limit is ignored after the notice"
+    )
+
+
 class Config(BaseSettings):
     """Everything ``infrabot run`` needs; every key has a working default."""
 
@@ -229,6 +241,7 @@ class Config(BaseSettings):
     store: Path = Path("infrabot.db")
     admins: AdminsConfig = Field(default_factory=AdminsConfig)
     paging: PagingConfig = Field(default_factory=PagingConfig)
+    rate_limit: RateLimitConfig = Field(default_factory=RateLimitConfig)
     web: WebConfig | None = None
     irc: IrcConfig | None = None
     matrix: MatrixConfig | None = None

@@ -21,9 +21,10 @@ from rapidfuzz import fuzz, process
 from infrabot.errors import CommandError
 from infrabot.inventory.index import Index
 from infrabot.loader import PluginSet
-from infrabot.messages import IncomingMessage, Reply, Sender
+from infrabot.messages import IncomingMessage, Reply, Room, Sender
 from infrabot.paging.pager import Pager
 from infrabot.plugin import CommandSpec, Context, HandlerResult, Reloads
+from infrabot.rate_limit import UserRateLimiter, Verdict
 from infrabot.store import AuditEntry, Store
 from infrabot.text import clean_line, split_lines
 
@@ -65,6 +66,7 @@ class Router:
     store: Store | None = None
     pager: Pager | None = None
     limits: RouterLimits = RouterLimits()
+    limiter: UserRateLimiter | None = None
     # answers of pure commands for the current index, most recent last; bounded
     _answers: OrderedDict[tuple[str, str, bool], list[str]] = field(
         default_factory=OrderedDict, init=False, repr=False
@@ -97,11 +99,30 @@ class Router:
             parsed = self.parse(message)
             if parsed is None:
                 return []
+            refusal = self._over_limit(message)
+            if refusal is not None:
+                return refusal
             result = await self._run(message, parsed)
         except Exception:  # the last line of defence: the bot keeps serving
             log.exception("router failed on %r", message.text[:200])
             result = ["sorry, something went wrong (logged)"]
         return self._replies(message, result)
+
+    def _over_limit(self, message: IncomingMessage) -> list[Reply] | None:
+        """None when ``message`` may run; else what to say (once, in private) or nothing."""
+        if self.limiter is None:
+            return None
+        sender = message.sender
+        verdict = self.limiter.check(f"{sender.network}:{sender.account or sender.address}")
+        if verdict == Verdict.ALLOW:
+            return None
+        if verdict == Verdict.IGNORE:
+            return []
+        log.warning("%s on %s is sending commands too fast", sender.name, sender.network)
+        quiet = f"{self.limiter.quiet_seconds:g} s"
+        notice = f"you are sending commands too fast; I'll ignore them for {quiet}"
+        room = Room(network=sender.network, id=sender.address, private=True)
+        return [Reply(room=room, lines=(notice,), in_reply_to=message)]
 
     async def _run(
         self, message: IncomingMessage, parsed: ParsedCommand

@@ -16,7 +16,13 @@ from irc_e2e_servers import IrcServers, servers_installed  # noqa: E402
 from matrix_harness import PASSWORD, Person, start_synapse, synapse_python  # noqa: E402
 
 from infrabot.app import App, build_transports  # noqa: E402
-from infrabot.config import Config, IrcConfig, MatrixConfig, PagingConfig  # noqa: E402
+from infrabot.config import (  # noqa: E402
+    Config,
+    IrcConfig,
+    MatrixConfig,
+    PagingConfig,
+    RateLimitConfig,
+)
 from infrabot.store import Store  # noqa: E402
 from infrabot.transports.irc import IrcTransport  # noqa: E402
 from infrabot.transports.matrix import MatrixTransport  # noqa: E402
@@ -64,6 +70,7 @@ async def test_page_reaches_a_maintainer_on_irc_and_matrix(tmp_path: Path) -> No
             inventory=inventory,
             store=tmp_path / "infrabot.db",
             paging=PagingConfig(require_identified=False),
+            rate_limit=RateLimitConfig(rate=0),
             irc=IrcConfig(
                 port=irc.port,
                 sasl_username="infrabot",

@@ -24,7 +24,7 @@ from irc_e2e_client import IrcClient, register_account
 from irc_e2e_servers import IrcServers, servers_installed
 
 from infrabot.app import App
-from infrabot.config import Config, IrcConfig
+from infrabot.config import Config, IrcConfig, RateLimitConfig
 from infrabot.loader import builtin_plugin_dir
 from infrabot.store import Store
 from infrabot.transports.irc import IrcTransport
@@ -96,6 +96,7 @@ async def start_bot(tmp_path: Path) -> AsyncIterator[BotFactory]:
         options: dict[str, Any] = {
             "plugins": [builtin_plugin_dir(), TEST_PLUGINS],
             "store": tmp_path / f"infrabot-{len(bots)}.db",
+            "rate_limit": RateLimitConfig(rate=0),  # tests about the limit turn it back on
             **(config or {}),
         }
         config_ = Config(irc=IrcConfig(**settings), **options)
