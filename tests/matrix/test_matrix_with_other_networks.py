@@ -11,17 +11,17 @@ from fake_nio import ALIAS, BOT, FakeClient, sync, text
 from infrabot.app import App, build_transports
 from infrabot.config import Config, MatrixConfig, load_config
 from infrabot.errors import ConfigError
-from infrabot.messages import Network, Reply
+from infrabot.messages import Reply
+from infrabot.testing import FakeTransport
 from infrabot.transports.base import Deliver
 from infrabot.transports.matrix import MatrixTransport
 
 
-class CrashingTransport:
+class CrashingTransport(FakeTransport):
     """An IRC stand-in whose connection fails every time it is started."""
 
-    network = Network("irc")
-
     def __init__(self) -> None:
+        super().__init__("irc")
         self.starts = 0
         self.restarted_twice = asyncio.Event()
 
@@ -33,9 +33,6 @@ class CrashingTransport:
 
     async def send(self, reply: Reply) -> None:
         raise AssertionError("nothing should be sent to a dead network")
-
-    async def stop(self) -> None:
-        pass
 
 
 async def test_matrix_keeps_answering_while_irc_keeps_crashing(

@@ -10,10 +10,11 @@ import pytest
 from infrabot.config import PagingConfig
 from infrabot.inventory import Index, parse_inventory
 from infrabot.loader import builtin_plugin_dir, load_plugins
-from infrabot.messages import Handles, IncomingMessage, Network, Reply, Sender
+from infrabot.messages import IncomingMessage, Network, Reply
 from infrabot.paging import Pager
 from infrabot.router import Router
 from infrabot.store import Store
+from infrabot.testing import FakeTransport
 from tests.conftest import message
 
 HANDLES = """\
@@ -50,47 +51,23 @@ services:
 """
 
 
-class FakePeople:
-    """What the real transports say about handles: on IRC a private message goes only to a
-    client logged in as the recorded account (all are, unless ``logged_out`` names them), and
-    identity is the account; on Matrix both are the user ID."""
-
-    def __init__(self, network: str, logged_out: set[str]) -> None:
-        self.network = Network(network)
-        self.logged_out = logged_out
-
-    def mention_address(self, person: Handles) -> str | None:
-        return person.irc_nick if self.network == "irc" else person.matrix_id
-
-    async def private_address(self, person: Handles) -> str | None:
-        if self.network != "irc":
-            return person.matrix_id
-        account = person.irc_account
-        if not account or account in self.logged_out:
-            return None
-        return person.irc_nick or account
-
-    def is_person(self, sender: Sender, person: Handles) -> bool:
-        if sender.network != self.network or not sender.account:
-            return False
-        if self.network == "irc":
-            return sender.account.casefold() == (person.irc_account or "").casefold()
-        return sender.account == person.matrix_id
-
-
 class RecordingNetworks:
-    """Every reply the pager sends, by network; stands in for the transports."""
+    """Every reply the pager sends, on fake IRC and Matrix transports that share one record."""
 
     def __init__(self, networks: tuple[str, ...] = ("irc", "matrix")) -> None:
         self.networks = networks
         self.sent: list[Reply] = []
         self.logged_out: set[str] = set()
+        self.transports = {
+            Network(n): FakeTransport(n, sent=self.sent, logged_out=self.logged_out)
+            for n in networks
+        }
 
-    def people(self) -> dict[Network, FakePeople]:
-        return {Network(n): FakePeople(n, self.logged_out) for n in self.networks}
+    def people(self) -> dict[Network, FakeTransport]:
+        return self.transports
 
     async def send(self, reply: Reply) -> None:
-        self.sent.append(reply)
+        await self.transports[reply.room.network].send(reply)
 
     def private(self) -> list[tuple[str, str]]:
         return [(r.room.network, r.room.id) for r in self.sent if r.room.private]
