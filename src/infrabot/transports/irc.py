@@ -176,12 +176,37 @@ class IrcTransport:
 
     def mention_address(self, person: Handles) -> str | None:
         """The recorded nick: a highlight reaches whoever holds it, and says nothing private."""
-        return person.irc_nick
+        nick = person.irc_nick
+        return nick if nick and is_nick(nick) else None
 
     async def private_address(self, person: Handles) -> str | None:
-        """The nick of a client that services say is logged in as ``person``'s account, if one
-        shares a channel with the bot right now; a nick alone is never enough."""
-        return self.tracker.nick_of(person.irc_account) if person.irc_account else None
+        """The nick of a client that services say is logged in as ``person``'s account right
+        now; None when there is none. A nick alone is never enough.
+
+        First the users we share a channel with (their accounts are kept current); else the
+        server is asked (WHOX, or WHOIS) about the recorded nick and the account name used as
+        a nick, and a nick is returned only if its account is the person's.
+        """
+        account = person.irc_account
+        if not account:
+            return None
+        known = self.tracker.nick_of(account)
+        conn = self._conn
+        if known is not None or conn is None or not self.registered.is_set():
+            return known
+        # A nick we share a channel with is already settled: nick_of found no account there.
+        candidates = list(
+            dict.fromkeys(
+                n
+                for n in (person.irc_nick, account)
+                if n and is_nick(n) and not self.tracker.known(n)
+            )
+        )
+        found = await asyncio.gather(*(self._lookup_account(conn, n) for n in candidates))
+        for nick, logged_in in zip(candidates, found, strict=True):
+            if logged_in is not None and irc_lower(logged_in) == irc_lower(account):
+                return nick
+        return None
 
     def is_person(self, sender: Sender, person: Handles) -> bool:
         """Whether ``sender`` is logged in as ``person``'s services account (never by nick)."""
