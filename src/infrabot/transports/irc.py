@@ -755,6 +755,8 @@ class IrcTransport:
         :class:`TransportError` when a line could not be handed over: a target that is not one
         nick or channel (then nothing is written), the connection lost or the bot stopping
         first, lines left out of a full queue, or no chance to write within the send timeout.
+        Lines to a nick are refused while the bot is not connected; lines to a channel wait
+        for the connection, within the send timeout (see :mod:`.irc_output`).
         """
         lines = [clean for clean in (sanitize(line) for line in reply.lines) if clean]
         if not lines:
