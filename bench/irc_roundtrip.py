@@ -229,6 +229,7 @@ async def measure(
         f"""
 store: {workdir / "infrabot.db"}
 log_level: WARNING
+rate_limit: {{rate: 0}}
 irc:
   host: 127.0.0.1
   port: {servers.port}
