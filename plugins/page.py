@@ -31,15 +31,9 @@ def _not_found(ctx: Context, exc: PageNotFound) -> CommandError:
     return CommandError(f"no page '{exc.page_id}'; {ctx.prefix}pages lists the open ones")
 
 
-def _outcome(ctx: Context, outcome: PageOutcome) -> Reply:
+def _outcome(ctx: Context, outcome: PageOutcome) -> list[Reply]:
     if isinstance(outcome, Created):
-        return Reply(
-            room=ctx.message.room,
-            lines=outcome.highlight.lines,
-            in_reply_to=ctx.message,
-            mentions=outcome.highlight.mentions,
-            address_asker=False,
-        )
+        return []  # the pager has sent the highlight, as the answer, before the private texts
     if isinstance(outcome, Merged):
         page = outcome.page
         line = (
@@ -53,7 +47,7 @@ def _outcome(ctx: Context, outcome: PageOutcome) -> Reply:
             f"this would page {outcome.count} people ({outcome.label}); say "
             f"{ctx.prefix}page confirm within {within} to go ahead"
         )
-    return Reply(room=ctx.message.room, lines=(line,), in_reply_to=ctx.message)
+    return [Reply(room=ctx.message.room, lines=(line,), in_reply_to=ctx.message)]
 
 
 @command(
@@ -64,7 +58,7 @@ def _outcome(ctx: Context, outcome: PageOutcome) -> Reply:
     usage="<service|person|group> <what is wrong>",
     example="page pypi uploads failing",
 )
-async def page(ctx: Context, args: str) -> Reply:
+async def page(ctx: Context, args: str) -> list[Reply]:
     """Create a page, or confirm one that reaches many people (``!page confirm``)."""
     pager = _pager(ctx)
     words = args.split()

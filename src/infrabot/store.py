@@ -297,6 +297,14 @@ class Store:
         ).fetchall()
         return [(int(r[0]), str(r[1]), str(r[2])) for r in rows]
 
+    def unconfirmed(self, page_id: str, step: int) -> int:
+        """How many deliveries of a page's ``step`` are claimed but not confirmed as made."""
+        row = self._db.execute(
+            "SELECT COUNT(*) FROM deliveries WHERE page_id = ? AND step = ? AND delivered = 0",
+            (page_id, step),
+        ).fetchone()
+        return int(row[0])
+
     def _event(self, page_id: str, kind: str, detail: str) -> None:
         self._db.execute(
             "INSERT INTO page_events (page_id, at, kind, detail) VALUES (?, ?, ?, ?)",

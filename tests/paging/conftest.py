@@ -113,10 +113,17 @@ class Chat:
     """
 
     def __init__(
-        self, index: Index, pager: Pager, *, prefix: str = "!", admins: tuple[str, ...] = ("root",)
+        self,
+        index: Index,
+        pager: Pager,
+        nets: RecordingNetworks,
+        *,
+        prefix: str = "!",
+        admins: tuple[str, ...] = ("root",),
     ) -> None:
         plugins = load_plugins([builtin_plugin_dir()], installed=False)
         self.pager = pager
+        self.nets = nets
         self.prefix = prefix
         self.router = Router(
             plugins=plugins,
@@ -135,9 +142,11 @@ class Chat:
         return [line for reply in await self.replies(text, **kw) for line in reply.lines]
 
     async def page(self, args: str, **kw: Any) -> tuple[Reply, str]:
-        """``!page args``: the highlight and the new page's ID."""
-        (reply,) = await self.replies(f"{self.prefix}page {args}", **kw)
-        assert reply.lines[0].startswith("PAGE "), reply.lines
+        """``!page args``: the highlight (the pager sends it, as the answer) and the ID."""
+        sent = len(self.nets.sent)
+        answer = await self.lines(f"{self.prefix}page {args}", **kw)
+        assert answer == [], answer
+        (reply,) = [r for r in self.nets.sent[sent:] if not r.room.private]
         return reply, reply.lines[0].split()[1]
 
 
@@ -145,7 +154,8 @@ def make_chat(
     index: Index, nets: RecordingNetworks, store: Store | None = None, **options: Any
 ) -> Chat:
     """A :class:`Chat` over a pager made by :func:`make_pager` with the same options."""
-    return Chat(index, make_pager(index, nets, store, **options), prefix=options.get("prefix", "!"))
+    prefix = options.get("prefix", "!")
+    return Chat(index, make_pager(index, nets, store, **options), nets, prefix=prefix)
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
 
-from infrabot.messages import Mention, Network, Reply, Room
+from infrabot.messages import IncomingMessage, Mention, Network, Reply, Room
 from infrabot.paging.channels import EmailSender, WebhookSender
 from infrabot.paging.notices import Notices
 from infrabot.paging.plan import Level, Recipient
@@ -46,6 +46,7 @@ class Deliveries:
         self._people = people
         self._email = email
         self._webhook = webhook
+        self._failed: set[tuple[str, int, str, str]] = set()
 
     async def step(
         self,
@@ -55,15 +56,18 @@ class Deliveries:
         *,
         announce: bool = True,
         preface: str | None = None,
+        in_reply_to: IncomingMessage | None = None,
     ) -> Reply:
-        """Make every delivery of ``step`` not made yet; return the room's highlight.
+        """Make every delivery of ``step`` not made yet, the room's highlight first (as an
+        answer to ``in_reply_to`` when given); return the highlight.
 
-        Without ``announce`` the highlight is the caller's to send (a command's own reply).
+        Without ``announce`` the highlight is the caller's to send.
         """
         networks = dict(self._people())
         highlight = self.highlight(page, level, networks, preface)
         if announce:
-            keyed = replace(highlight, delivery_key=_delivery_key(page, step, "#room", "announce"))
+            key = _delivery_key(page, step, "#room", "announce")
+            keyed = replace(highlight, delivery_key=key, in_reply_to=in_reply_to)
             await self._once(page, step, "#room", "announce", self._send_reply(keyed))
         elif self.store.claim_delivery(page.id, step, "#room", "announce"):
             self.store.delivered(page.id, step, "#room", "announce")
@@ -156,8 +160,8 @@ class Deliveries:
         """Make one delivery unless an earlier run made it: claim, send, confirm.
 
         When sending fails, the claim stays unconfirmed and the failure goes into the page's
-        history: a restarted bot tries that delivery again. A delivery with nowhere to go
-        (``sending`` gives False) is settled, so it is not retried.
+        history: the escalation loop (and a restarted bot) tries that delivery again. A
+        delivery with nowhere to go (``sending`` gives False) is settled, never retried.
         """
         if not self.store.claim_delivery(page.id, step, recipient, channel):
             if inspect.iscoroutine(sending):
@@ -167,8 +171,11 @@ class Deliveries:
             await sending
         except Exception as exc:  # one network failing must not stop the others' deliveries
             log.warning("%s: delivery to %s by %s failed: %s", page.id, recipient, channel, exc)
-            what = channel if recipient == "*" else f"{channel} to {recipient}"
-            self.store.update_page(page.id, ("delivery failed", f"{what}: {exc}"))
+            attempt = (page.id, step, recipient, channel)
+            if attempt not in self._failed:  # retried until it goes: its history says it once
+                self._failed.add(attempt)
+                what = channel if recipient == "*" else f"{channel} to {recipient}"
+                self.store.update_page(page.id, ("delivery failed", f"{what}: {exc}"))
             return
         self.store.delivered(page.id, step, recipient, channel)
 

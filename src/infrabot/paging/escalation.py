@@ -37,6 +37,8 @@ class Escalation:
     ) -> None:
         self.store = store
         self.after = after
+        self.retry = 10.0
+        """Seconds between attempts at deliveries that failed."""
         self._plan = plan
         self._deliveries = deliveries
         self._clock = clock
@@ -47,29 +49,50 @@ class Escalation:
         self._wake.set()
 
     async def run(self) -> None:
-        """Finish interrupted deliveries, then escalate on time, forever."""
-        for page in self.store.unclosed_pages():
+        """Finish interrupted deliveries, then escalate on time, forever.
+
+        A delivery that failed (a network down, the bot just started and not connected yet)
+        is tried again every :attr:`retry` seconds while its step is the page's current one.
+        """
+        for page in self.store.unclosed_pages():  # steps a crash interrupted, first
             if page.state == "open":
-                levels = self._plan(page.target_kind, page.target)
-                level = levels[min(page.level, len(levels) - 1)]
-                await self._deliveries.step(page, page.level, level)
-                log.info("resumed deliveries of %s step %d", page.id, page.level)
+                await self._deliver_again(page)
+        retry_at: dict[str, float] = {}
         while True:
-            now = self._clock()
-            deadlines: list[float] = []
-            for page in self.store.unclosed_pages():
-                if page.state != "open" or page.next_at is None:
-                    continue
-                if page.next_at <= now:
-                    await self._escalate(page)
-                    deadlines.append(now + self.after)
-                else:
-                    deadlines.append(page.next_at)
+            deadlines = await self._one_pass(retry_at)
             wait = min(deadlines) - self._clock() if deadlines else 60.0
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(max(0.01, min(wait, 60.0))):
                     await self._wake.wait()
+
+    async def _one_pass(self, retry_at: dict[str, float]) -> list[float]:
+        """Escalate what is due, retry what failed; return when to look again."""
+        now = self._clock()
+        deadlines: list[float] = []
+        for page in self.store.unclosed_pages():
+            if page.state != "open" or page.next_at is None:
+                continue
+            if page.next_at <= now:
+                await self._escalate(page)
+                deadlines.append(now + self.after)
+                continue
+            deadlines.append(page.next_at)
+            if not self.store.unconfirmed(page.id, page.level):
+                continue
+            due = retry_at.setdefault(page.id, now + self.retry)
+            if due <= now:
+                await self._deliver_again(page)
+                retry_at[page.id] = due = now + self.retry
+            deadlines.append(due)
+        return deadlines
+
+    async def _deliver_again(self, page: PageRecord) -> None:
+        """Make the deliveries of the page's current step that are not confirmed yet."""
+        levels = self._plan(page.target_kind, page.target)
+        level = levels[min(page.level, len(levels) - 1)]
+        await self._deliveries.step(page, page.level, level)
+        log.info("made what was left of the deliveries of %s step %d", page.id, page.level)
 
     async def _escalate(self, page: PageRecord) -> None:
         levels = self._plan(page.target_kind, page.target)

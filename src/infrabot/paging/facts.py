@@ -29,7 +29,8 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class Created:
-    """A new page, its first step delivered; ``highlight`` is its announcement in the room."""
+    """A new page, its first step delivered; ``highlight`` is its announcement in the room
+    (already sent for a page asked for in chat, as the answer to the asking message)."""
 
     page: PageRecord
     highlight: Reply

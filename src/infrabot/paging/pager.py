@@ -216,6 +216,8 @@ class Pager:
         levels: tuple[Level, ...],
         alert_key: str | None = None,
     ) -> Created:
+        """Record a new page and make its first step's deliveries, the room's highlight first
+        (for an alert the highlight is the intake's to send, with its batch)."""
         now = self.clock()
         page = PageRecord(
             id=self._new_id(),
@@ -235,8 +237,9 @@ class Pager:
         self.store.add_page(page, f"{reason} (asked by {page.requester})")
         self._recent.setdefault(_requester(message), deque()).append(now)
         self.escalation.wake()
-        # the first step's highlight is the command's own reply, sent by the router
-        highlight = await self.deliveries.step(page, 0, levels[0], announce=False)
+        highlight = await self.deliveries.step(
+            page, 0, levels[0], announce=alert_key is None, in_reply_to=message
+        )
         return Created(page, highlight)
 
     def _plan(self, kind: str, target: str) -> tuple[Level, ...]:

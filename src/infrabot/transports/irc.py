@@ -181,7 +181,8 @@ class IrcTransport:
 
     async def private_address(self, person: Handles) -> str | None:
         """The nick of a client that services say is logged in as ``person``'s account right
-        now; None when there is none. A nick alone is never enough.
+        now; None when there is none. A nick alone is never enough. Raises
+        :class:`TransportError` while not connected (the question cannot be asked).
 
         First the users we share a channel with (their accounts are kept current); else the
         server is asked (WHOX, or WHOIS) about the recorded nick and the account name used as
@@ -192,8 +193,11 @@ class IrcTransport:
             return None
         known = self.tracker.nick_of(account)
         conn = self._conn
-        if known is not None or conn is None or not self.registered.is_set():
+        if known is not None:
             return known
+        if conn is None or not self.registered.is_set():
+            # nobody can vouch for anyone yet: a failure to retry, not "not logged in"
+            raise TransportError("irc: not connected, so nobody can be vouched for yet")
         # A nick we share a channel with is already settled: nick_of found no account there.
         candidates = list(
             dict.fromkeys(
