@@ -61,9 +61,11 @@ class FailingNetworks(RecordingNetworks):
     """The IRC network refuses every private message until ``healed``."""
 
     healed = False
+    refused = 0
 
     async def send(self, reply: Reply) -> None:
         if reply.room.private and reply.room.network == "irc" and not self.healed:
+            self.refused += 1
             raise TransportError("irc: connection lost before the line was written")
         await super().send(reply)
 
@@ -102,3 +104,27 @@ async def test_every_attempt_at_one_delivery_carries_the_same_key(handles_index:
     page_id = created.page.id
     keys = [r.delivery_key for r in nets.sent if r.room.private]
     assert keys == [f"page.{page_id}.0.Ada.matrix", f"page.{page_id}.0.Bob.matrix"]
+
+
+async def test_a_failed_delivery_is_retried_while_its_step_lasts(handles_index: Index) -> None:
+    store = Store(":memory:")
+    nets = FailingNetworks()
+    pager = make_pager(handles_index, nets, store)
+    pager.escalation.retry = 0.05
+    created = await pager.page(said("x"), ["pypi", "down"])
+    assert isinstance(created, Created)
+    runner = asyncio.create_task(pager.run())
+    try:
+        assert store.unconfirmed(created.page.id, 0) == 1  # Ada's IRC message
+        async with asyncio.timeout(5):
+            while nets.refused < 3:  # refused when paged, on the loop's start, and again
+                await asyncio.sleep(0.01)
+        nets.healed = True
+        async with asyncio.timeout(5):
+            while store.unconfirmed(created.page.id, 0):
+                await asyncio.sleep(0.01)
+    finally:
+        runner.cancel()
+    assert nets.private().count(("irc", "ada")) == 1
+    _, events = pager.history(created.page.id)
+    assert [e.kind for e in events].count("delivery failed") == 1  # said once, not per try
