@@ -236,7 +236,6 @@ irc:
   nick: infrabot
   channels: [{", ".join(repr(c) for c in chans["infrabot"])}]
   flood_rate: 0
-  user_rate: 0
 """
     )
     # Started once, before anything is measured: a blocking start costs nothing here.

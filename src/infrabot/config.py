@@ -105,10 +105,6 @@ class IrcConfig(_Section):
     channel_max_lines: int = Field(
         default=4, ge=1, description="Longer answers go privately, with a pointer"
     )
-    user_rate: float = Field(
-        default=0.5, description="Commands a second per user sustained; 0 turns it off"
-    )
-    user_burst: int = Field(default=5, ge=1, description="Commands a user may send at once")
     lookup_timeout: float = Field(
         default=5.0, gt=0, description="Seconds to wait for a WHOX/WHOIS account answer"
     )

@@ -76,7 +76,6 @@ async def test_page_reaches_a_maintainer_on_irc_and_matrix(tmp_path: Path) -> No
                 sasl_username="infrabot",
                 sasl_password="bot-pw",
                 channels=[CHANNEL],
-                user_rate=0,
             ),
             matrix=MatrixConfig(
                 homeserver=synapse.url,

@@ -55,7 +55,7 @@ class Harness:
 
     def __init__(self, transport: dict[str, Any] | None = None, **config: Any) -> None:
         transport = transport or {}
-        settings: dict[str, Any] = {"channels": ["#python-infra"], "user_rate": 0, "flood_rate": 0}
+        settings: dict[str, Any] = {"channels": ["#python-infra"], "flood_rate": 0}
         settings.update(config)
         self.clock = Clock()
         self.transport = IrcTransport(IrcConfig(**settings), clock=self.clock, **transport)

@@ -8,7 +8,7 @@ import pytest
 from irc_harness import Clock, settle
 
 from infrabot.errors import TransportError
-from infrabot.transports.irc_flood import TokenBucket
+from infrabot.rate_limit import TokenBucket
 from infrabot.transports.irc_output import Output
 from infrabot.transports.irc_queue import FairQueue, OutLine
 

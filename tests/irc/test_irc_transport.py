@@ -145,18 +145,6 @@ async def test_ctcp_version_and_ping() -> None:
     assert h.delivered == []
 
 
-async def test_user_flood_is_ignored_politely() -> None:
-    h = Harness(user_rate=0.1, user_burst=2)
-    h.register()
-    for _ in range(6):
-        h.feed(":eve!e@h PRIVMSG #python-infra :!owner pypi")
-    await settle()
-    assert len(h.delivered) == 2
-    assert h.sent() == [
-        "NOTICE eve :you are sending commands too fast; I'll ignore them for a minute"
-    ]
-
-
 def _reply(text_lines: list[str], *, room: Room | None = None, asker: str = "alice") -> Reply:
     room = room or Room(IRC, "#python-infra")
     asked = IncomingMessage(

@@ -27,9 +27,9 @@ from irc.client_aio import AioReactor  # type: ignore[import-untyped]
 from infrabot.config import IrcConfig
 from infrabot.errors import TransportError
 from infrabot.messages import Handles, IncomingMessage, Network, Reply, Room, Sender
+from infrabot.rate_limit import TokenBucket, UserRateLimiter, Verdict
 from infrabot.transports.base import Deliver
 from infrabot.transports.irc_connection import IrcConnection, tls_context
-from infrabot.transports.irc_flood import TokenBucket, UserRateLimiter, Verdict
 from infrabot.transports.irc_identity import (
     AccountTracker,
     account_from_tags,
@@ -88,7 +88,9 @@ class IrcTransport:
         )
         self.output = Output(self.bucket, queue, timeout=send_timeout)
         """Every paced line leaves through here (:mod:`.irc_output`)."""
-        self.limiter = UserRateLimiter(config.user_rate, config.user_burst, clock=clock)
+        # CTCP is answered by the transport itself: it gets a limit of its own (commands have
+        # the router's, the same on every network)
+        self.ctcp_limiter = UserRateLimiter(0.5, 5, clock=clock)
         self.caps: set[str] = set()
         self.account: str | None = None
         """The account the bot itself is logged in to, once services say so."""
@@ -663,14 +665,6 @@ class IrcTransport:
         text: str = event.arguments[0] if event.arguments else ""
         if not self._is_command(text, private):
             return
-        verdict = self.limiter.check(irc_lower(f"{event.source.user}@{event.source.host}"))
-        if verdict == Verdict.IGNORE:
-            return
-        if verdict == Verdict.WARN:
-            log.warning("%s is sending commands too fast; ignoring for a while", nick)
-            warning = "you are sending commands too fast; I'll ignore them for a minute"
-            self._enqueue(irc_lower(nick), [OutLine("NOTICE", nick, warning)])
-            return
         channel = None if private else event.target
         settled, account = self._known_account(nick, event, channel)
         room = Room(IRC, nick if private else event.target, private=private)
@@ -717,7 +711,7 @@ class IrcTransport:
         if kind not in ("VERSION", "PING"):
             return
         if (
-            self.limiter.check(irc_lower(f"{event.source.user}@{event.source.host}"))
+            self.ctcp_limiter.check(irc_lower(f"{event.source.user}@{event.source.host}"))
             != Verdict.ALLOW
         ):
             return

@@ -25,7 +25,7 @@ from collections.abc import Hashable, Sequence
 from typing import Protocol
 
 from infrabot.errors import TransportError
-from infrabot.transports.irc_flood import TokenBucket
+from infrabot.rate_limit import TokenBucket
 from infrabot.transports.irc_identity import irc_lower
 from infrabot.transports.irc_queue import FairQueue, OutLine, Queued, Ticket
 

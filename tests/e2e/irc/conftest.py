@@ -90,7 +90,6 @@ async def start_bot(tmp_path: Path) -> AsyncIterator[BotFactory]:
             "sasl_username": BOT_ACCOUNT[0],
             "sasl_password": BOT_ACCOUNT[1],
             "channels": [CHANNEL],
-            "user_rate": 0,
         }
         settings.update(irc)
         options: dict[str, Any] = {

@@ -52,7 +52,6 @@ def _config(folder: Path, port: int) -> Path:
             "sasl_username": BOT_ACCOUNT[0],
             "sasl_password": BOT_ACCOUNT[1],
             "channels": [CHANNEL],
-            "user_rate": 0,
             "flood_rate": 2,
             "flood_burst": 1,
         },

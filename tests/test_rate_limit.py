@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from irc_harness import Clock
 
-from infrabot.transports.irc_flood import TokenBucket, UserRateLimiter, Verdict
+from infrabot.rate_limit import TokenBucket, UserRateLimiter, Verdict
 
 
 def test_bucket_bursts_then_paces() -> None:
