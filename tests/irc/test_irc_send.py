@@ -8,7 +8,7 @@ import pytest
 from irc_harness import Harness, settle
 
 from infrabot.errors import TransportError
-from infrabot.messages import IncomingMessage, Reply, Room, Sender
+from infrabot.messages import IncomingMessage, Mention, Reply, Room, Sender
 from infrabot.transports.irc import IRC
 
 
@@ -238,3 +238,18 @@ def _disconnect():  # type: ignore[no-untyped-def]
     from irc.client import Event  # type: ignore[import-untyped]
 
     return Event("disconnect", "irc.test", "", ["Connection reset"])
+
+
+async def test_a_mentioned_name_is_sent_as_the_nick_that_highlights() -> None:
+    h = Harness()
+    h.register()
+    reply = Reply(
+        room=Room(IRC, "#python-infra"),
+        lines=("PAGE k7m2 · owners: Ada Lovelace, Ada, Adam · !ack k7m2",),
+        mentions=(Mention("ada", "Ada"), Mention("lovelace", "Ada Lovelace")),
+        address_asker=False,
+    )
+    await h.transport.send(reply)
+    assert h.sent() == [
+        "PRIVMSG #python-infra :PAGE k7m2 · owners: lovelace, ada, Adam · !ack k7m2"
+    ]

@@ -33,7 +33,7 @@ async def test_page_reaches_every_known_network_and_highlights(
         reply.in_reply_to is not None and reply.delivery_key == f"page.{page_id}.0.#room.announce"
     )
     assert reply.lines == (
-        f"PAGE {page_id} for PyPI: uploads failing · the owners of PyPI: ada, bob, Dee · "
+        f"PAGE {page_id} for PyPI: uploads failing · the owners of PyPI: Ada, Bob, Dee · "
         f"!ack {page_id} to acknowledge",
         "No chat handle recorded for Dee; try infra@example.org, #infra",
     )
@@ -179,7 +179,7 @@ async def test_escalation_climbs_and_ack_stops_it(
         f"{page_id} (PyPI) not acknowledged after 0.5 s: escalating to escalation 1 (Cy)"
     )
     await until(lambda: announced(nets, "escalating to the Infra lead"))
-    assert "escalating to the Infra lead · the Infra lead: lead ·" in nets.public()[-1]
+    assert "escalating to the Infra lead · the Infra lead: Lead ·" in nets.public()[-1]
     await chat.lines(f"!ack {page_id}", account="lead", nick="lead")
     count = len(nets.sent)
     await asyncio.sleep(1.2)  # two more escalation periods

@@ -112,16 +112,11 @@ class Deliveries:
         """The room's announcement of a step, mentioning whoever its network can highlight."""
         origin = networks.get(Network(page.origin_network))
         mentions = []
-        shown = []
         for person in level.recipients:
             address = origin.mention_address(person.handles) if origin else None
-            if address:
+            if address:  # each transport renders it its way (a nick, a pill)
                 mentions.append(Mention(address=address, name=person.name))
-                # IRC highlights by nick in the text; Matrix pills the name
-                shown.append(address if page.origin_network == "irc" else person.name)
-            else:
-                shown.append(person.name)
-        who = ", ".join(shown) or "nobody recorded"
+        who = ", ".join(p.name for p in level.recipients) or "nobody recorded"
         lines = [self.notices.highlight(page, level.label, who, preface)]
         unreachable = [p.name for p in level.recipients if not self._reachable(p, networks)]
         if unreachable or not level.recipients:

@@ -16,6 +16,7 @@ import base64
 import contextlib
 import logging
 import random
+import re
 import ssl
 import time
 from collections.abc import Callable, Coroutine
@@ -756,7 +757,7 @@ class IrcTransport:
         Lines to a nick are refused while the bot is not connected; lines to a channel wait
         for the connection, within the send timeout (see :mod:`.irc_output`).
         """
-        lines = [clean for clean in (sanitize(line) for line in reply.lines) if clean]
+        lines = [clean for clean in (sanitize(line) for line in _with_nicks(reply)) if clean]
         if not lines:
             return
         target = reply.room.id
@@ -869,3 +870,15 @@ class IrcTransport:
         "privmsg": _on_message,
         "ctcp": _on_ctcp,
     }
+
+
+def _with_nicks(reply: Reply) -> list[str]:
+    """The reply's lines with each mentioned person's name replaced by their nick: on IRC a
+    highlight is the nick in the text (Matrix pills the name instead)."""
+    mentions = [m for m in reply.mentions if m.name and m.address != m.name]
+    if not mentions:
+        return list(reply.lines)
+    by_name = {m.name: m.address for m in mentions}
+    names = sorted(by_name, key=len, reverse=True)  # "Ada Lovelace" before "Ada"
+    pattern = re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, names)) + r")(?!\w)")
+    return [pattern.sub(lambda match: by_name[match.group(0)], line) for line in reply.lines]
