@@ -229,13 +229,13 @@ async def measure(
         f"""
 store: {workdir / "infrabot.db"}
 log_level: WARNING
+rate_limit: {{rate: 0}}
 irc:
   host: 127.0.0.1
   port: {servers.port}
   nick: infrabot
   channels: [{", ".join(repr(c) for c in chans["infrabot"])}]
   flood_rate: 0
-  user_rate: 0
 """
     )
     # Started once, before anything is measured: a blocking start costs nothing here.

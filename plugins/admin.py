@@ -29,13 +29,13 @@ def whoami(ctx: Context, args: str) -> str:
 )
 async def reload(ctx: Context, args: str) -> list[Reply] | str:
     """Reload the inventory, or the plugins with ``!reload plugins``."""
-    if ctx.reloader is None:
+    if ctx.reloads is None:
         raise CommandError("reloading is not available here")
     what = args.strip().lower()
     if what in ("plugins", "plugin"):
-        result = await ctx.reloader.reload_plugins()
+        result = await ctx.reloads.reload_plugins()
     elif what in ("", "inventory"):
-        result = await ctx.reloader.reload_inventory()
+        result = await ctx.reloads.reload_inventory()
     else:
         raise CommandError(f"reload what? '{ctx.prefix}reload' or '{ctx.prefix}reload plugins'")
     answer = Reply(room=ctx.message.room, lines=(result.summary,), in_reply_to=ctx.message)
@@ -57,12 +57,12 @@ async def reload(ctx: Context, args: str) -> list[Reply] | str:
 )
 def audit(ctx: Context, args: str) -> list[str]:
     """Show the newest ``N`` audit entries (default 5, at most 50)."""
-    if ctx.store is None:
+    if ctx.audit is None:
         raise CommandError("there is no audit trail here")
     text = args.strip() or "5"
     if not text.isdigit() or not 1 <= int(text) <= 50:
         raise CommandError("give a number from 1 to 50")
-    entries = ctx.store.recent_audit(int(text))
+    entries = ctx.audit.recent_audit(int(text))
     if not entries:
         return ["no admin actions recorded yet"]
     lines = []

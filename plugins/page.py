@@ -1,14 +1,24 @@
-"""!page, !ack, !resolve, !pages and !page-info: reach the people who can fix it."""
+"""!page, !ack, !resolve, !pages and !page-info: reach the people who can fix it.
 
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
+The paging service decides and answers with facts; every answer a person reads here is
+worded from them, with the configured prefix.
+"""
 
-from infrabot.errors import CommandError, PagingError
+import time
+
+from infrabot.errors import CommandError
 from infrabot.messages import Reply
 from infrabot.paging import Pager
+from infrabot.paging.facts import (
+    Closed,
+    Created,
+    Merged,
+    PageNotFound,
+    PageOutcome,
+    ReasonMissing,
+)
+from infrabot.paging.notices import ago
 from infrabot.plugin import Context, command
-
-T = TypeVar("T")
 
 
 def _pager(ctx: Context) -> Pager:
@@ -17,11 +27,27 @@ def _pager(ctx: Context) -> Pager:
     return ctx.pager
 
 
-async def _user_facing(call: Callable[[], Awaitable[T]]) -> T:
-    try:
-        return await call()
-    except PagingError as exc:
-        raise CommandError(str(exc)) from None
+def _not_found(ctx: Context, exc: PageNotFound) -> CommandError:
+    return CommandError(f"no page '{exc.page_id}'; {ctx.prefix}pages lists the open ones")
+
+
+def _outcome(ctx: Context, outcome: PageOutcome) -> list[Reply]:
+    if isinstance(outcome, Created):
+        return []  # the pager has sent the highlight, as the answer, before the private texts
+    if isinstance(outcome, Merged):
+        page = outcome.page
+        line = (
+            f"{page.target} is already paged as {page.id} ({ago(outcome.age)}, {page.state}); "
+            "added your note to it"
+        )
+    else:
+        minutes = outcome.within / 60
+        within = f"{minutes:g} minutes" if minutes >= 1 else f"{outcome.within:g} seconds"
+        line = (
+            f"this would page {outcome.count} people ({outcome.label}); say "
+            f"{ctx.prefix}page confirm within {within} to go ahead"
+        )
+    return [Reply(room=ctx.message.room, lines=(line,), in_reply_to=ctx.message)]
 
 
 @command(
@@ -35,9 +61,24 @@ async def _user_facing(call: Callable[[], Awaitable[T]]) -> T:
 async def page(ctx: Context, args: str) -> list[Reply]:
     """Create a page, or confirm one that reaches many people (``!page confirm``)."""
     pager = _pager(ctx)
-    if args.strip().lower() == "confirm":
-        return await _user_facing(lambda: pager.confirm(ctx.message))
-    return await _user_facing(lambda: pager.page(ctx.message, args))
+    words = args.split()
+    if not words:
+        raise CommandError(f"page whom? {ctx.prefix}page <service|person|group> <what is wrong>")
+    if len(words) == 1 and words[0].lower() == "confirm":
+        return _outcome(ctx, await pager.confirm(ctx.message))
+    try:
+        return _outcome(ctx, await pager.page(ctx.message, words))
+    except ReasonMissing as exc:
+        raise CommandError(
+            f"what is wrong with {exc.target}? {ctx.prefix}page {exc.typed} <reason>"
+        ) from None
+
+
+def _closed(closed: Closed, done: str) -> str:
+    page = closed.page
+    if closed.already:
+        return f"{page.id} is already {page.state}"
+    return f"{done} {page.id} ({page.target})"
 
 
 @command(
@@ -51,10 +92,13 @@ async def ack(ctx: Context, args: str) -> str:
     """Acknowledge the page named in ``args``."""
     pager = _pager(ctx)
     if not args.strip():
-        raise CommandError("acknowledge which page? !pages lists them")
-    return await _user_facing(
-        lambda: pager.ack(ctx.message, args.split()[0], is_admin=ctx.is_admin)
-    )
+        raise CommandError(f"acknowledge which page? {ctx.prefix}pages lists them")
+    try:
+        closed = await pager.ack(ctx.message, args.split()[0], is_admin=ctx.is_admin)
+    except PageNotFound as exc:
+        raise _not_found(ctx, exc) from None
+    answer = _closed(closed, "acknowledged")
+    return answer if closed.already else f"{answer}; escalation stopped"
 
 
 @command(
@@ -68,16 +112,26 @@ async def resolve(ctx: Context, args: str) -> str:
     pager = _pager(ctx)
     page_id, _, note = args.strip().partition(" ")
     if not page_id:
-        raise CommandError("resolve which page? !pages lists them")
-    return await _user_facing(
-        lambda: pager.resolve(ctx.message, page_id, note.strip(), is_admin=ctx.is_admin)
-    )
+        raise CommandError(f"resolve which page? {ctx.prefix}pages lists them")
+    try:
+        closed = await pager.resolve(ctx.message, page_id, note.strip(), is_admin=ctx.is_admin)
+    except PageNotFound as exc:
+        raise _not_found(ctx, exc) from None
+    return _closed(closed, "resolved")
 
 
 @command("pages", help="The open pages.", example="pages")
 def pages(ctx: Context, args: str) -> list[str]:
     """List open and acknowledged pages."""
-    return _pager(ctx).listing()
+    pager = _pager(ctx)
+    unclosed = pager.unclosed()
+    if not unclosed:
+        return ["no open pages"]
+    now = pager.clock()
+    return [
+        f"{p.id} {p.target}: {p.reason} · {p.state}, step {p.level}, {ago(now - p.created_at)}"
+        for p in unclosed
+    ]
 
 
 @command(
@@ -90,8 +144,14 @@ def pages(ctx: Context, args: str) -> list[str]:
 def page_info(ctx: Context, args: str) -> list[str]:
     """Show one page and every event in its history."""
     if not args.strip():
-        raise CommandError("which page? !pages lists them")
+        raise CommandError(f"which page? {ctx.prefix}pages lists them")
     try:
-        return _pager(ctx).info(args.split()[0])
-    except PagingError as exc:
-        raise CommandError(str(exc)) from None
+        found, events = _pager(ctx).history(args.split()[0])
+    except PageNotFound as exc:
+        raise _not_found(ctx, exc) from None
+    head = (
+        f"{found.id} {found.target} ({found.target_kind}): {found.reason} · {found.state} · "
+        f"asked by {found.requester} in {found.origin_room}"
+    )
+    stamps = (time.strftime("%H:%M:%S", time.gmtime(event.at)) for event in events)
+    return [head, *(f"{at} {e.kind}: {e.detail}" for at, e in zip(stamps, events, strict=True))]

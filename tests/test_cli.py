@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import socket
 import subprocess
 import sys
+import time
 import venv
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from infrabot.cli import main
 from tests.conftest import PSF_INVENTORY, ROOT
+from tests.test_store import made_store, read_only
 
 OWNER_PYPI = "PyPI (pypi.python.org) is maintained by Ernest W. Durbin III, Donald Stufft and Richard Jones\n"
 
@@ -169,3 +174,130 @@ def test_relative_paths_in_the_config_are_relative_to_it(tmp_path: Path) -> None
     assert config.plugins == [folder / "plugins"]
     assert config.irc is not None and config.irc.tls_ca_file == folder / "ca.pem"
     assert config.matrix is not None and config.matrix.store_path == folder / "matrix"
+
+
+# --- infrabot run: one bot per store, and a store that cannot be used ---
+
+
+def _run_config(tmp_path: Path) -> Path:
+    """A bot that needs no server: its IRC network is a closed port, retried patiently."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    cfg = tmp_path / "bot.yaml"
+    cfg.write_text(
+        f"store: infrabot.db\nirc: {{host: 127.0.0.1, port: {port}, reconnect_min: 30}}\n"
+    )
+    return cfg
+
+
+class BackgroundRun:
+    """``infrabot run`` in the background, its stderr in a file the test reads."""
+
+    def __init__(self, cfg: Path, *options: str) -> None:
+        self.err_path = cfg.parent / f"stderr-{time.monotonic_ns()}.txt"
+        with self.err_path.open("w") as err:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "infrabot", "run", "--config", str(cfg), *options],
+                stdout=subprocess.DEVNULL,
+                stderr=err,
+                env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+            )
+
+    @property
+    def stderr(self) -> str:
+        return self.err_path.read_text()
+
+    def wait_until(self, what: str, done: Callable[[], bool], within: float = 30.0) -> None:
+        deadline = time.monotonic() + within
+        while not done():
+            assert self.proc.poll() is None, f"exited {self.proc.returncode}: {self.stderr}"
+            assert time.monotonic() < deadline, f"not {what} within {within} s: {self.stderr}"
+            time.sleep(0.05)
+
+    def stop(self, sig: int = signal.SIGTERM) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        return self.proc.wait(timeout=30)
+
+
+def _holds(lock: Path, bot: BackgroundRun) -> Callable[[], bool]:
+    return lambda: lock.exists() and lock.read_text() == f"{bot.proc.pid}\n"
+
+
+def _serving(bot: BackgroundRun) -> Callable[[], bool]:
+    # its transport has tried the (closed) port: the bot is up, signal handlers and all
+    return lambda: "cannot connect to 127.0.0.1" in bot.stderr
+
+
+@pytest.fixture
+def running(tmp_path: Path) -> Iterator[Callable[..., BackgroundRun]]:
+    bots: list[BackgroundRun] = []
+
+    def start(*options: str) -> BackgroundRun:
+        bot = BackgroundRun(tmp_path / "bot.yaml", *options)
+        bots.append(bot)
+        return bot
+
+    _run_config(tmp_path)
+    yield start
+    for bot in bots:
+        bot.stop(signal.SIGKILL)
+
+
+def test_a_second_bot_on_the_same_store_refuses_at_once(
+    tmp_path: Path, running: Callable[..., BackgroundRun]
+) -> None:
+    first = running()
+    lock = tmp_path / "infrabot.db.lock"
+    first.wait_until("holding the store", _holds(lock, first))
+    second = run("run", "--config", str(tmp_path / "bot.yaml"))
+    assert second.returncode == 1
+    assert second.stderr == (
+        f"infrabot: the store {tmp_path / 'infrabot.db'} is in use by another infrabot "
+        f"(PID {first.proc.pid}); stop it, or start this one with --standby\n"
+    )
+    assert first.proc.poll() is None  # the first one serves on, undisturbed
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
+def test_a_standby_takes_over_when_the_first_stops(
+    tmp_path: Path, running: Callable[..., BackgroundRun], sig: int
+) -> None:
+    first = running()
+    lock = tmp_path / "infrabot.db.lock"
+    first.wait_until("serving", _serving(first))
+    assert _holds(lock, first)()
+    standby = running("--standby")
+    standby.wait_until("standing by", lambda: "standing by" in standby.stderr)
+    assert f"in use by another infrabot (PID {first.proc.pid}); standing by" in standby.stderr
+    assert "taking over" not in standby.stderr
+    assert lock.read_text() == f"{first.proc.pid}\n"
+    assert first.stop(sig) == (0 if sig == signal.SIGTERM else -signal.SIGKILL)
+    standby.wait_until("taking over", lambda: "taking over" in standby.stderr)
+    standby.wait_until("serving", _serving(standby))
+    assert _holds(lock, standby)()
+    assert standby.stop() == 0
+    assert "Traceback" not in standby.stderr
+
+
+def test_a_corrupt_store_is_one_line_and_a_failure(tmp_path: Path) -> None:
+    cfg = _run_config(tmp_path)
+    (tmp_path / "infrabot.db").write_bytes(b"not a database\n" * 300)
+    result = run("run", "--config", str(cfg))
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"infrabot: cannot use the store {tmp_path / 'infrabot.db'}: "
+        "not a database (damaged, or some other file)\n"
+    )
+
+
+def test_a_read_only_store_is_one_line_and_a_failure(tmp_path: Path) -> None:
+    cfg = _run_config(tmp_path)
+    store = made_store(tmp_path)
+    with read_only(store):
+        result = run("run", "--config", str(cfg))
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"infrabot: cannot use the store {store}: read-only (the bot must be able to write it)\n"
+    )

@@ -14,8 +14,9 @@ from infrabot.app import App
 from infrabot.config import AdminsConfig, Config
 from infrabot.inventory import load_inventory
 from infrabot.loader import builtin_plugin_dir
-from infrabot.messages import Network, Reply
+from infrabot.messages import Reply
 from infrabot.store import Store
+from infrabot.testing import FakeTransport
 from tests.conftest import PSF_INVENTORY, message
 from tests.inventory.test_malformed import CASES
 
@@ -132,24 +133,6 @@ async def test_plugin_reload_rolls_back(app: App, plugin_dir: Path) -> None:
     assert (await first_lines(app, "!owner pypi")) == [OWNER_PYPI]
 
 
-class IdleTransport:
-    """A transport that only waits, so App.run has something to serve."""
-
-    network = Network("idle")
-
-    def __init__(self) -> None:
-        self.stopped = asyncio.Event()
-
-    async def run(self, deliver: object) -> None:
-        await self.stopped.wait()
-
-    async def send(self, reply: Reply) -> None:
-        pass
-
-    async def stop(self) -> None:
-        self.stopped.set()
-
-
 async def wait_for(condition: object, seconds: float = 5.0) -> None:
     async with asyncio.timeout(seconds):
         while not condition():  # type: ignore[operator]
@@ -157,9 +140,9 @@ async def wait_for(condition: object, seconds: float = 5.0) -> None:
 
 
 async def test_sighup_reloads(app: App, inventory: Path) -> None:
-    transport = IdleTransport()
+    transport = FakeTransport("idle")
     runner = asyncio.create_task(app.run([transport]))
-    await asyncio.sleep(0.05)
+    await asyncio.wait_for(transport.running.wait(), 5)  # the signal handlers are in place
     inventory.write_text(inventory.read_text().replace("status: legacy", "status: unreachable"))
     os.kill(os.getpid(), signal.SIGHUP)
     await wait_for(lambda: app.index.host("dinsdale").status == "unreachable")
@@ -211,14 +194,15 @@ async def test_large_files_load_in_a_child_process_with_the_same_result(
 
 
 async def test_sigterm_stops_every_transport(app: App) -> None:
-    first, second = IdleTransport(), IdleTransport()
-    second.network = Network("idle2")
+    first, second = FakeTransport("idle"), FakeTransport("idle2")
     runner = asyncio.create_task(app.run([first, second]))
-    await asyncio.sleep(0.05)
+    async with asyncio.timeout(5):
+        await first.running.wait()
+        await second.running.wait()
     os.kill(os.getpid(), signal.SIGTERM)
     async with asyncio.timeout(5):
-        await runner
-    assert first.stopped.is_set() and second.stopped.is_set()
+        await runner  # returns only once both transports were stopped
+    assert not first.running.is_set() and not second.running.is_set()
 
 
 async def test_people_with_the_admin_role_are_admins_by_account(tmp_path: Path) -> None:

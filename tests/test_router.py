@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from infrabot.inventory import Index
 from infrabot.loader import builtin_plugin_dir, load_plugins
+from infrabot.rate_limit import UserRateLimiter
 from infrabot.router import Router, RouterLimits
 from tests.conftest import message
 
@@ -92,12 +93,6 @@ async def test_nick_is_not_identity(router: Router) -> None:
     ]
 
 
-async def test_guard_can_refuse(psf_index: Index) -> None:
-    plugins = load_plugins([builtin_plugin_dir()], installed=False)
-    router = Router(plugins=plugins, index=lambda: psf_index, guards=[lambda m, s: "slow down"])
-    assert await lines(router, "!owner pypi") == ["slow down"]
-
-
 async def test_configurable_prefix(psf_index: Index) -> None:
     plugins = load_plugins([builtin_plugin_dir()], installed=False)
     router = Router(plugins=plugins, index=lambda: psf_index, prefix=".")
@@ -162,3 +157,23 @@ def test_fuzz_router_never_raises_or_injects(
         for line in reply.lines:
             assert line
             assert not set(line) & {"\r", "\n", "\x00"}
+
+
+async def test_a_user_over_the_rate_limit_is_told_once_in_private_then_ignored(
+    psf_index: Index,
+) -> None:
+    plugins = load_plugins([builtin_plugin_dir()], installed=False)
+    now = [0.0]
+    limiter = UserRateLimiter(rate=0.1, burst=2, quiet_seconds=60, clock=lambda: now[0])
+    router = Router(plugins=plugins, index=lambda: psf_index, limiter=limiter)
+    for network in ("irc", "matrix"):  # one rule for every network
+        answers = [await router.handle(message("!dc iad1", network=network)) for _ in range(4)]
+        assert [len(a) for a in answers] == [1, 1, 1, 0]
+        assert answers[0][0].lines[0] == "iad1: Rackspace, region IAD"
+        (notice,) = answers[2]
+        assert notice.room.private and notice.room.id == "alice"
+        assert notice.lines == ("you are sending commands too fast; I'll ignore them for 60 s",)
+    assert await router.handle(message("!dc iad1", account="bob", nick="bob"))  # others answered
+    assert await router.handle(message("not a command")) == []  # chatter costs nothing
+    now[0] += 10.0  # a token back: answered again
+    assert (await router.handle(message("!dc iad1")))[0].lines[0].startswith("iad1")

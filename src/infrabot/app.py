@@ -9,20 +9,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 import signal
 from collections.abc import Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
+from infrabot.backoff import Backoff
 from infrabot.config import Config, WebConfig
 from infrabot.heap import gc_paused
 from infrabot.inventory.index import Index
 from infrabot.inventory.load import load_inventory
 from infrabot.loader import PluginSet, builtin_plugin_dir, load_plugins
 from infrabot.messages import IncomingMessage, Network, Reply, Sender
+from infrabot.paging.alerts import AlertIntake
 from infrabot.paging.channels import EmailSender, WebhookSender
 from infrabot.paging.pager import Pager
+from infrabot.rate_limit import UserRateLimiter
 from infrabot.reload import Reloader
 from infrabot.router import Router
 from infrabot.store import AuditEntry, Store
@@ -63,8 +65,9 @@ class App:
                 store=store,
                 index=lambda: self._index,
                 send=self.send,
-                networks=lambda: self.transports.keys(),
+                people=lambda: self.transports,
                 config=config.paging,
+                prefix=config.prefix,
                 email=EmailSender(config.paging.smtp) if config.paging.smtp else None,
                 webhook=WebhookSender(config.paging.webhook) if config.paging.webhook else None,
             )
@@ -76,11 +79,16 @@ class App:
             index=lambda: self._index,
             prefix=config.prefix,
             is_admin=self.is_admin,
-            reloader=self.reloader,
+            reloads=self.reloader,
             store=store,
+            limiter=UserRateLimiter(
+                config.rate_limit.rate, config.rate_limit.burst, config.rate_limit.quiet
+            ),
             pager=self.pager,
         )
         self.transports: dict[Network, Transport] = {}
+        self.restart_delays = (1.0, 60.0)
+        """The first and the longest wait before restarting a crashed transport, seconds."""
         self._background: set[asyncio.Task[None]] = set()
         self._admin_handles: tuple[Index | None, frozenset[tuple[str, str]]] = (None, frozenset())
 
@@ -179,7 +187,9 @@ class App:
         return services
 
     async def _serve_web(self, config: WebConfig) -> None:
-        server = AlertServer(config, self.pager)
+        pager = self.pager
+        intake = AlertIntake(pager, index=lambda: self._index, send=self.send) if pager else None
+        server = AlertServer(config, intake)
         await server.start()
         try:
             await asyncio.Event().wait()
@@ -239,7 +249,7 @@ class App:
 
     async def _supervise(self, transport: Transport) -> None:
         """Run ``transport``; if it crashes, restart it after a growing, jittered delay."""
-        delay = 1.0
+        backoff = Backoff(*self.restart_delays, jitter=0.2)
         while True:
             try:
                 await transport.run(self.deliver)
@@ -247,11 +257,11 @@ class App:
             except asyncio.CancelledError:
                 raise
             except Exception:
+                delay = backoff.next_delay()
                 log.exception(
                     "%s transport crashed; restarting in %.0f s", transport.network, delay
                 )
-            await asyncio.sleep(delay * random.uniform(0.8, 1.2))
-            delay = min(delay * 2, 60.0)
+            await asyncio.sleep(delay)
 
 
 def _admin_handles(index: Index) -> frozenset[tuple[str, str]]:

@@ -12,15 +12,18 @@ from pathlib import Path
 
 from infrabot.app import App, build_transports
 from infrabot.config import Config, load_config
-from infrabot.errors import ConfigError, InventoryError
+from infrabot.errors import ConfigError, InventoryError, StoreError
 from infrabot.inventory.index import Index
 from infrabot.inventory.load import load_inventory
 from infrabot.inventory.model import Inventory
+from infrabot.logs import setup_logging
 from infrabot.messages import IncomingMessage, Network, Room, Sender
-from infrabot.store import Store
+from infrabot.store import Store, StoreInUse, StoreLock
 from infrabot.transports.console import ConsoleTransport
 
 __all__ = ["main"]
+
+log = logging.getLogger(__name__)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -36,6 +39,12 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument(
         "--config", type=Path, default=argparse.SUPPRESS, help="configuration file (YAML)"
     )
+    common.add_argument(
+        "--log-libraries",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="let libraries (irc, nio, aiohttp, ...) log below WARNING too; secrets stay hidden",
+    )
     parser = argparse.ArgumentParser(
         prog="infrabot", description="A chat bot for an infrastructure team.", parents=[common]
     )
@@ -49,7 +58,14 @@ def _parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", parents=[common], help="validate an inventory file")
     check.add_argument("file", nargs="?", type=Path, help="the file (default: the configured one)")
     sub.add_parser("schema", parents=[common], help="print the inventory's JSON Schema")
-    sub.add_parser("run", parents=[common], help="connect to the configured networks and serve")
+    run = sub.add_parser(
+        "run", parents=[common], help="connect to the configured networks and serve"
+    )
+    run.add_argument(
+        "--standby",
+        action="store_true",
+        help="if another bot runs on this store, wait and take over when it stops",
+    )
     return parser
 
 
@@ -63,32 +79,95 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"infrabot: {exc}", file=sys.stderr)
         return 2
-    quiet = args.command in ("console", "query", "check", "schema")
-    logging.basicConfig(
-        level=logging.WARNING if quiet else config.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    logs = setup_logging(
+        config,
+        quiet=args.command != "run",
+        libraries=getattr(args, "log_libraries", False),
     )
+    try:
+        return _command(args, config)
+    except Exception:  # logged, so that it is redacted like every other line
+        log.critical("infrabot stopped on an unexpected error", exc_info=True)
+        return 1
+    finally:
+        logs.close()
+
+
+def _command(args: argparse.Namespace, config: Config) -> int:
     if args.command == "schema":
         print(json.dumps(Inventory.model_json_schema(), indent=2))
         return 0
     if args.command == "check":
         return _check(args.file or config.inventory)
+    if args.command == "run":
+        return _serve(config, standby=args.standby)
     # console and query keep their state in memory; a running bot keeps it on disk
-    store = Store(config.store if args.command == "run" else ":memory:")
     try:
-        app = App(config, store=store)
+        app = App(config, store=Store(":memory:"))
     except InventoryError as exc:
         _print_problems(exc)
         return 1
+    app.router.limiter = None  # the person at the terminal runs the process: no rate limit
     if args.command == "query":
         return asyncio.run(_query(app, args.text, private=not args.channel))
-    if args.command == "console":
-        asyncio.run(_console(app))
-        return 0
+    asyncio.run(_console(app))
+    return 0
+
+
+def _serve(config: Config, *, standby: bool) -> int:
+    """``infrabot run``: take the store (or wait for it), open it, and serve until stopped."""
+    if config.irc is None and config.matrix is None:
+        print(
+            "infrabot: no network configured (add an 'irc' or 'matrix' section to the config); "
+            "try 'infrabot console'",
+            file=sys.stderr,
+        )
+        return 2
+    lock = StoreLock(config.store)
+    waited: list[int | None] = []
     try:
+        lock.acquire(wait=standby, waiting=lambda pid: _standing_by(config.store, pid, waited))
+    except StoreInUse as exc:
+        print(
+            f"infrabot: the store {exc.store} is in use by another infrabot{_pid(exc.pid)}; "
+            "stop it, or start this one with --standby",
+            file=sys.stderr,
+        )
+        return 1
+    except StoreError as exc:
+        print(f"infrabot: cannot use the store {exc}", file=sys.stderr)
+        return 1
+    with lock:
+        if waited:
+            log.warning("the other infrabot%s stopped; taking over", _pid(waited[0]))
+        return _serve_store(config)
+
+
+def _standing_by(store: Path, pid: int | None, waited: list[int | None]) -> None:
+    waited.append(pid)
+    log.warning("the store %s is in use by another infrabot%s; standing by", store, _pid(pid))
+
+
+def _pid(pid: int | None) -> str:
+    return f" (PID {pid})" if pid is not None else ""
+
+
+def _serve_store(config: Config) -> int:
+    try:
+        store = Store(config.store)
+    except StoreError as exc:
+        print(f"infrabot: cannot use the store {exc}", file=sys.stderr)
+        return 1
+    try:
+        app = App(config, store=store)
         return asyncio.run(_run(app, config))
+    except InventoryError as exc:
+        _print_problems(exc)
+        return 1
     except KeyboardInterrupt:  # Ctrl-C before the bot had installed its own handler
         return 130
+    finally:
+        store.close()
 
 
 def _check(path: Path) -> int:
@@ -137,15 +216,7 @@ async def _console(app: App) -> None:
 
 
 async def _run(app: App, config: Config) -> int:
-    transports = build_transports(config)
-    if not transports:
-        print(
-            "infrabot: no network configured (add an 'irc' or 'matrix' section to the config); "
-            "try 'infrabot console'",
-            file=sys.stderr,
-        )
-        return 2
-    await app.run(transports)
+    await app.run(build_transports(config))
     return 0
 
 

@@ -8,14 +8,25 @@ paths in the file are relative to the file's folder.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from infrabot.errors import ConfigError
+from infrabot.redact import Redactor, secret_key
 
 __all__ = [
     "AdminsConfig",
@@ -94,10 +105,6 @@ class IrcConfig(_Section):
     channel_max_lines: int = Field(
         default=4, ge=1, description="Longer answers go privately, with a pointer"
     )
-    user_rate: float = Field(
-        default=0.5, description="Commands a second per user sustained; 0 turns it off"
-    )
-    user_burst: int = Field(default=5, ge=1, description="Commands a user may send at once")
     lookup_timeout: float = Field(
         default=5.0, gt=0, description="Seconds to wait for a WHOX/WHOIS account answer"
     )
@@ -179,6 +186,9 @@ class PagingConfig(_Section):
     rate_window: float = 600.0
     confirm_over: int = Field(default=8, ge=1, description="ask first above this many people")
     announce: list[RoomRef] = Field(default_factory=list)
+    alert_window: float = Field(
+        default=2.0, ge=0, description="seconds alerts are gathered into one announcement"
+    )
     page_severities: list[str] = Field(default_factory=lambda: ["critical", "page"])
     smtp: SmtpConfig | None = None
     webhook: WebhookConfig | None = None
@@ -200,6 +210,18 @@ def default_inventory_path() -> Path:
     return Path(__file__).resolve().parents[2] / "inventory.yaml"
 
 
+class RateLimitConfig(_Section):
+    """How many commands one user may send, on every network alike."""
+
+    rate: float = Field(
+        default=0.5, ge=0, description="Commands a second per user sustained; 0 turns it off"
+    )
+    burst: int = Field(default=5, ge=1, description="Commands a user may send at once")
+    quiet: float = Field(
+        default=60.0, gt=0, description="Seconds a user over the limit is ignored after the notice"
+    )
+
+
 class Config(BaseSettings):
     """Everything ``infrabot run`` needs; every key has a working default."""
 
@@ -215,39 +237,117 @@ class Config(BaseSettings):
     store: Path = Path("infrabot.db")
     admins: AdminsConfig = Field(default_factory=AdminsConfig)
     paging: PagingConfig = Field(default_factory=PagingConfig)
+    rate_limit: RateLimitConfig = Field(default_factory=RateLimitConfig)
     web: WebConfig | None = None
     irc: IrcConfig | None = None
     matrix: MatrixConfig | None = None
     watch_inventory: bool = Field(
         default=False, description="Reload the inventory when its file changes."
     )
-    log_level: str = "INFO"
+    log_level: str = Field(
+        default="INFO", description="DEBUG, INFO, WARNING, ERROR or CRITICAL (the bot's own logs)"
+    )
+    log_libraries: bool = Field(
+        default=False,
+        description="Let libraries (irc, nio, aiohttp, ...) log below WARNING too (redacted)",
+    )
     max_inventory_bytes: int = 64 * 1024 * 1024
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in _LEVELS:
+            raise ValueError(f"must be one of {', '.join(_LEVELS)}")
+        return level
+
+
+_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 _PATH_KEYS = ("inventory", "store")
 
 
 def load_config(path: Path | None, **overrides: Any) -> Config:
-    """Read ``path`` (or only the environment and defaults when None) into a :class:`Config`."""
+    """Read ``path`` (or only the environment and defaults when None) into a :class:`Config`.
+
+    Errors name the file and line and never repeat a secret from it.
+    """
     data: dict[str, Any] = {}
     if path is not None:
         try:
-            loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            raise ConfigError(f"{path}: cannot read: {reason}") from None
+        try:
+            loaded = yaml.safe_load(text)
         except yaml.YAMLError as exc:
-            raise ConfigError(f"{path}: {exc}") from None
+            raise ConfigError(_yaml_problem(path, exc, _redactor_from_text(text))) from None
         if loaded is not None and not isinstance(loaded, dict):
             raise ConfigError(f"{path}: the top level must be a mapping")
         data = _resolve_paths(loaded or {}, path.parent)
     data.update({k: v for k, v in overrides.items() if v is not None})
+    where = str(path) if path else "configuration"
     try:
         return Config(**data)
     except ValidationError as exc:
-        where = str(path) if path else "configuration"
         lines = [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
-        raise ConfigError(f"{where}: " + "; ".join(lines)) from None
+        message = f"{where}: " + "; ".join(lines)
+    except SettingsError as exc:  # an INFRABOT_* variable that does not parse
+        message = f"{where}: {exc}"
+    raise ConfigError(Redactor(_secrets_in(data)).redact(message))
+
+
+def _yaml_problem(path: Path, exc: yaml.YAMLError, redactor: Redactor) -> str:
+    """Where and what, from PyYAML's marks, without the quoted line (it may hold a secret)."""
+    problem = getattr(exc, "problem", None) or "not valid YAML"
+    mark = getattr(exc, "problem_mark", None)
+    where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
+    context, start = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+    if context and start is not None and (mark is None or start.line != mark.line):
+        problem += f" ({context} that starts at line {start.line + 1})"
+    elif context:
+        problem += f" ({context})"
+    return redactor.redact(f"{where}: {problem}")
+
+
+_KEY_VALUE = re.compile(r"""\b([A-Za-z0-9_]+)["']?[ \t]*:[ \t]*(\S.*)$""", re.MULTILINE)
+_QUOTES = "\"'"
+
+
+def _redactor_from_text(text: str) -> Redactor:
+    """Secrets of a file that does not parse: what follows a secret's key, on its line."""
+    redactor = Redactor()
+    for match in _KEY_VALUE.finditer(text):
+        if secret_key(match.group(1)):
+            rest = match.group(2).rstrip()
+            tokens = (t.strip(_QUOTES + ",}]") for t in rest.split())
+            redactor.add(rest, _value_at(rest), *(t for t in tokens if len(t) >= 3))
+    return redactor
+
+
+def _value_at(rest: str) -> str:
+    """The scalar at the start of ``rest``: quoted (maybe unterminated), or plain."""
+    if rest[0] in _QUOTES:
+        end = rest.find(rest[0], 1)
+        return rest[1:end] if end > 0 else rest[1:]
+    return re.split(r"[,}\]]|\s+#", rest, maxsplit=1)[0].strip()
+
+
+def _secrets_in(data: object, *, secret: bool = False) -> Iterator[str]:
+    """Scalars under a secret's key (``*password``, ``*token``, ``channel_keys``, ...)."""
+    if isinstance(data, dict):
+        for key, value in data.items():
+            inner = secret or secret_key(str(key)) or key == "channel_keys"
+            yield from _secrets_in(value, secret=inner)
+    elif isinstance(data, list | tuple):
+        for item in data:
+            yield from _secrets_in(item, secret=secret)
+    elif secret and isinstance(data, str | int | float) and not isinstance(data, bool):
+        yield str(data)
+    elif isinstance(data, SecretStr):
+        yield data.get_secret_value()
 
 
 def _resolve_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from infrabot.inventory.index import Index
 from infrabot.inventory.model import Contact, Group, Hosting, Person, Service
+from infrabot.text import fit_list
 
 __all__ = [
     "NOT_RECORDED",
@@ -26,7 +27,11 @@ NOT_RECORDED = "not recorded"
 
 
 def and_join(items: Sequence[str]) -> str:
-    """``a``, ``a and b``, ``a, b and c``."""
+    """``a``, ``a and b``, ``a, b and c``; a list too long for one line ends in
+    ``a, b, c … and N more``."""
+    shown = fit_list(items)
+    if shown < len(items):
+        return f"{', '.join(items[:shown])} … and {len(items) - shown} more"
     if len(items) <= 1:
         return "".join(items)
     return f"{', '.join(items[:-1])} and {items[-1]}"

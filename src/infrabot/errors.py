@@ -2,10 +2,11 @@
 
 InfrabotError
 ├── CommandError        a message meant for the user who typed the command
+│   └── PagingError     a page could not be created, changed or delivered
 ├── InventoryError      an inventory that cannot be used (carries every problem found)
 ├── ConfigError         a configuration file that cannot be used
-├── TransportError      a chat network misbehaved
-└── PagingError         a page could not be created or delivered
+├── StoreError          the bot's database cannot be used (damaged, read-only, in use)
+└── TransportError      a chat network misbehaved
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ __all__ = [
     "InventoryError",
     "InventoryProblem",
     "PagingError",
+    "StoreError",
     "TransportError",
 ]
 
@@ -60,9 +62,13 @@ class ConfigError(InfrabotError):
     """A configuration file that cannot be used."""
 
 
+class StoreError(InfrabotError):
+    """The bot's database cannot be used: damaged, read-only, or in use by another bot."""
+
+
 class TransportError(InfrabotError):
     """A chat network connection failed in a way the transport could not absorb."""
 
 
-class PagingError(InfrabotError):
-    """A page could not be created or delivered."""
+class PagingError(CommandError):
+    """A page could not be created, changed or delivered; the text says why."""

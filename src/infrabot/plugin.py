@@ -18,24 +18,27 @@ return a string, a sequence of lines, a :class:`~infrabot.messages.Reply`, or No
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeAlias
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol, TypeAlias
 
 from infrabot.errors import CommandError
 from infrabot.messages import IncomingMessage, Reply, Room
+from infrabot.text import fit_list
 
 if TYPE_CHECKING:
     from infrabot.inventory.index import Index
     from infrabot.paging.pager import Pager
-    from infrabot.reload import Reloader
-    from infrabot.store import Store
+    from infrabot.store import AuditEntry
 
 __all__ = [
+    "AuditTrail",
     "CommandError",
     "CommandSpec",
     "Context",
     "Handler",
     "HandlerResult",
+    "ReloadOutcome",
+    "Reloads",
     "command",
     "private",
     "summarize",
@@ -67,14 +70,47 @@ class CommandSpec:
         return (self.name, *self.aliases)
 
 
+class ReloadOutcome(Protocol):
+    """How a reload ended: a one-line summary, and every problem when it failed."""
+
+    @property
+    def ok(self) -> bool: ...
+
+    @property
+    def summary(self) -> str: ...
+
+    @property
+    def problems(self) -> tuple[str, ...]: ...
+
+
+class Reloads(Protocol):
+    """Reloading the inventory or the plugins; the running ones stay unless the new are whole."""
+
+    async def reload_inventory(self) -> ReloadOutcome:
+        """Load and validate the inventory again; install it only if it is valid."""
+        ...
+
+    async def reload_plugins(self) -> ReloadOutcome:
+        """Import every plugin again; install them only if all of them load."""
+        ...
+
+
+class AuditTrail(Protocol):
+    """The record of admin actions and refused attempts."""
+
+    def recent_audit(self, limit: int = 10) -> list[AuditEntry]:
+        """The newest ``limit`` entries, newest first."""
+        ...
+
+
 @dataclass(slots=True)
 class Context:
     """Everything a handler may use to answer one message.
 
     ``full`` is true where long answers may be given whole (private conversations and the
     console); in a channel, handlers summarize and point to a private message.
-    ``reloader`` and ``store`` are there when the bot runs with them (not in a one-off query).
-    ``extras`` carries anything a deployment adds, by name.
+    ``reloads``, ``audit`` and ``pager`` are there when the bot runs with them (not in a
+    one-off query).
     """
 
     message: IncomingMessage
@@ -83,10 +119,9 @@ class Context:
     full: bool
     commands: Sequence[CommandSpec] = ()
     is_admin: bool = False
-    reloader: Reloader | None = None
-    store: Store | None = None
+    reloads: Reloads | None = None
+    audit: AuditTrail | None = None
     pager: Pager | None = None
-    extras: dict[str, Any] = field(default_factory=dict)
 
     def private_room(self) -> Room:
         """The private conversation with the sender, on the network they wrote from."""
@@ -147,6 +182,9 @@ def spec_of(obj: object) -> CommandSpec | None:
 def summarize(items: Sequence[str], ctx: Context, limit: int = 6) -> str:
     """Join ``items`` for a reply: all of them where ``ctx.full``, else the first ``limit``."""
     if ctx.full or len(items) <= limit:
-        return ", ".join(items)
+        # even in private, one line holds only so much: say how many did not fit
+        fits = fit_list(items)
+        shown = ", ".join(items[:fits])
+        return shown if fits == len(items) else f"{shown} … and {len(items) - fits} more"
     shown = ", ".join(items[:limit])
     return f"{shown} … and {len(items) - limit} more (ask me in private for all)"

@@ -13,28 +13,24 @@ import inspect
 import logging
 import re
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 from rapidfuzz import fuzz, process
 
 from infrabot.errors import CommandError
 from infrabot.inventory.index import Index
 from infrabot.loader import PluginSet
-from infrabot.messages import IncomingMessage, Reply, Sender
+from infrabot.messages import IncomingMessage, Reply, Room, Sender
 from infrabot.paging.pager import Pager
-from infrabot.plugin import CommandSpec, Context, HandlerResult
-from infrabot.reload import Reloader
+from infrabot.plugin import CommandSpec, Context, HandlerResult, Reloads
+from infrabot.rate_limit import UserRateLimiter, Verdict
 from infrabot.store import AuditEntry, Store
 from infrabot.text import clean_line, split_lines
 
-__all__ = ["Guard", "ParsedCommand", "Router", "RouterLimits"]
+__all__ = ["ParsedCommand", "Router", "RouterLimits"]
 
 log = logging.getLogger(__name__)
-
-Guard = Callable[[IncomingMessage, CommandSpec], str | Awaitable[str | None] | None]
-"""Runs before a command: returns a refusal to send, or None to let the command run."""
 
 _ANSWER_MEMO = 512  # pure answers remembered per inventory
 _WORD = re.compile(r"[a-z][a-z0-9_-]{0,31}")
@@ -66,12 +62,11 @@ class Router:
     index: Callable[[], Index]
     prefix: str = "!"
     is_admin: Callable[[Sender], bool] = lambda sender: False
-    guards: Sequence[Guard] = ()
-    reloader: Reloader | None = None
+    reloads: Reloads | None = None
     store: Store | None = None
     pager: Pager | None = None
     limits: RouterLimits = RouterLimits()
-    extras: dict[str, Any] = field(default_factory=dict)
+    limiter: UserRateLimiter | None = None
     # answers of pure commands for the current index, most recent last; bounded
     _answers: OrderedDict[tuple[str, str, bool], list[str]] = field(
         default_factory=OrderedDict, init=False, repr=False
@@ -104,11 +99,30 @@ class Router:
             parsed = self.parse(message)
             if parsed is None:
                 return []
+            refusal = self._over_limit(message)
+            if refusal is not None:
+                return refusal
             result = await self._run(message, parsed)
         except Exception:  # the last line of defence: the bot keeps serving
             log.exception("router failed on %r", message.text[:200])
             result = ["sorry, something went wrong (logged)"]
         return self._replies(message, result)
+
+    def _over_limit(self, message: IncomingMessage) -> list[Reply] | None:
+        """None when ``message`` may run; else what to say (once, in private) or nothing."""
+        if self.limiter is None:
+            return None
+        sender = message.sender
+        verdict = self.limiter.check(f"{sender.network}:{sender.account or sender.address}")
+        if verdict == Verdict.ALLOW:
+            return None
+        if verdict == Verdict.IGNORE:
+            return []
+        log.warning("%s on %s is sending commands too fast", sender.name, sender.network)
+        quiet = f"{self.limiter.quiet_seconds:g} s"
+        notice = f"you are sending commands too fast; I'll ignore them for {quiet}"
+        room = Room(network=sender.network, id=sender.address, private=True)
+        return [Reply(room=room, lines=(notice,), in_reply_to=message)]
 
     async def _run(
         self, message: IncomingMessage, parsed: ParsedCommand
@@ -129,12 +143,6 @@ class Router:
             not_admin = f"sorry, {self.prefix}{spec.name} is for admins only"
             self._audit(message, parsed, allowed=False, result=not_admin)
             return [not_admin]
-        for guard in self.guards:
-            refusal = guard(message, spec)
-            if inspect.isawaitable(refusal):
-                refusal = await refusal
-            if refusal:
-                return [refusal]
         index = self.index()
         key = (spec.name, parsed.args, message.room.private)
         if spec.pure:
@@ -152,10 +160,9 @@ class Router:
             full=message.room.private,
             commands=self.plugins.specs,
             is_admin=bool(message.sender.account) and self.is_admin(message.sender),
-            reloader=self.reloader,
-            store=self.store,
+            reloads=self.reloads,
+            audit=self.store,
             pager=self.pager,
-            extras=self.extras,
         )
         result, answered = await self._call(spec, ctx, parsed)
         if spec.pure and answered and all(isinstance(line, str) for line in result):

@@ -1,19 +1,26 @@
 """The bot's durable state in SQLite: the only module that writes SQL.
 
 The schema evolves by numbered migrations, recorded in SQLite's ``user_version``; a database
-from an older release is upgraded in place when the store opens.
+from an older release is upgraded in place when the store opens. A store that cannot be used
+(damaged, not a database, read-only) is refused when it opens, with a one-line reason, rather
+than at its first write. :class:`StoreLock` keeps a store to one running bot.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import os
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import TracebackType
 
-__all__ = ["AuditEntry", "PageEvent", "PageRecord", "Store"]
+from infrabot.errors import StoreError
+
+__all__ = ["AuditEntry", "PageEvent", "PageRecord", "Store", "StoreInUse", "StoreLock"]
 
 _MIGRATIONS: tuple[str, ...] = (
     # 1: the audit trail of admin actions
@@ -124,12 +131,33 @@ class Store:
 
     def __init__(self, path: Path | str) -> None:
         self.path = str(path)
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA busy_timeout=5000")
-        self._migrate()
+        try:
+            if self.path != ":memory:":
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"{self.path}: {_reason(exc)}") from None
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA busy_timeout=5000")
+            self._check_usable()
+            self._migrate()
+        except (StoreError, sqlite3.Error) as exc:
+            self._db.close()
+            raise StoreError(f"{self.path}: {_reason(exc)}") from None
+
+    def _check_usable(self) -> None:
+        """Refuse a damaged or read-only database now, not at the first page it should keep."""
+        problems = [row[0] for row in self._db.execute("PRAGMA quick_check(3)").fetchall()]
+        if problems != ["ok"]:
+            detail = " ".join(" ".join(problems).replace("*** in database main ***", "").split())
+            raise StoreError(f"damaged: {detail[:200]}")
+        # a read-only file opens and reads; only a write shows it, so try one and undo it
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            self._db.execute(f"PRAGMA user_version = {self.schema_version}")
+        finally:
+            self._db.execute("ROLLBACK")
 
     @property
     def schema_version(self) -> int:
@@ -269,6 +297,14 @@ class Store:
         ).fetchall()
         return [(int(r[0]), str(r[1]), str(r[2])) for r in rows]
 
+    def unconfirmed(self, page_id: str, step: int) -> int:
+        """How many deliveries of a page's ``step`` are claimed but not confirmed as made."""
+        row = self._db.execute(
+            "SELECT COUNT(*) FROM deliveries WHERE page_id = ? AND step = ? AND delivered = 0",
+            (page_id, step),
+        ).fetchone()
+        return int(row[0])
+
     def _event(self, page_id: str, kind: str, detail: str) -> None:
         self._db.execute(
             "INSERT INTO page_events (page_id, at, kind, detail) VALUES (?, ?, ?, ?)",
@@ -288,3 +324,98 @@ class Store:
     def close(self) -> None:
         """Close the database."""
         self._db.close()
+
+
+_REASONS = {
+    "file is not a database": "not a database (damaged, or some other file)",
+    "database disk image is malformed": "damaged (database disk image is malformed)",
+    "attempt to write a readonly database": "read-only (the bot must be able to write it)",
+    "unable to open database file": "cannot open it (a missing or read-only folder?)",
+}
+
+
+def _reason(exc: BaseException) -> str:
+    """A short reason for a store that cannot be used, from SQLite's or the OS's words."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    text = str(exc)
+    return _REASONS.get(text, text)
+
+
+class StoreInUse(StoreError):
+    """Another process holds the store's lock: it is running a bot on this store."""
+
+    def __init__(self, store: str, pid: int | None) -> None:
+        self.store = store
+        self.pid = pid
+        holder = f" (PID {pid})" if pid is not None else ""
+        super().__init__(f"{store}: in use by another process{holder}")
+
+
+class StoreLock:
+    """One running bot per store: an exclusive ``flock`` on ``<store>.lock`` beside it.
+
+    The kernel drops the lock when its holder ends, however it ends (SIGKILL included), so a
+    crashed bot never leaves a stale lock behind. The file keeps the holder's PID, to name it.
+    The file itself stays: removing it would let two processes lock two different files.
+    """
+
+    def __init__(self, store: Path | str) -> None:
+        self.store = str(store)
+        self.path = Path(f"{self.store}.lock")
+        self._fd: int | None = None
+
+    def acquire(
+        self, *, wait: bool = False, waiting: Callable[[int | None], None] | None = None
+    ) -> None:
+        """Take the lock, or raise :class:`StoreInUse`; with ``wait``, wait for it instead.
+
+        ``waiting`` is told the holder's PID (None if unknown) before the wait begins.
+        """
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        except OSError as exc:
+            raise StoreError(
+                f"{self.store}: cannot create its lock file {self.path}: {_reason(exc)}"
+            ) from None
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if not wait:
+                    raise StoreInUse(self.store, _read_pid(fd)) from None
+                if waiting is not None:
+                    waiting(_read_pid(fd))
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        except BaseException:
+            os.close(fd)
+            raise
+        self._fd = fd
+
+    def release(self) -> None:
+        """Let the next bot have the store."""
+        if self._fd is not None:
+            os.close(self._fd)  # closing the descriptor drops the flock
+            self._fd = None
+
+    def __enter__(self) -> StoreLock:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.release()
+
+
+def _read_pid(fd: int) -> int | None:
+    try:
+        text = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+    except OSError:
+        return None
+    return int(text) if text.isdigit() else None

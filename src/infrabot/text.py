@@ -7,11 +7,15 @@ protocol line (CR/LF), a NUL, or terminal escapes, whatever the inventory or a u
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
-__all__ = ["MAX_LINE_CHARS", "clean_line", "shorten", "split_lines"]
+__all__ = ["LIST_CHARS", "MAX_LINE_CHARS", "clean_line", "fit_list", "shorten", "split_lines"]
 
 MAX_LINE_CHARS = 1000
 """No single line of a reply is longer than this; transports split further by bytes."""
+
+LIST_CHARS = 800
+"""How much of one line a list may take, leaving room for the words around it."""
 
 # C0 and C1 controls, DEL, and the Unicode line/paragraph separators some clients break on.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u0085]+")
@@ -31,6 +35,24 @@ def clean_line(text: str, limit: int = MAX_LINE_CHARS) -> str:
 def shorten(text: str, limit: int) -> str:
     """``text`` cut to at most ``limit`` characters, with an ellipsis when cut."""
     return text if len(text) <= limit else text[: max(limit - 1, 0)].rstrip() + "…"
+
+
+def fit_list(items: Sequence[str], limit: int = LIST_CHARS, sep: str = ", ") -> int:
+    """How many leading ``items`` to show when joined by ``sep`` in ``limit`` characters.
+
+    All of them when they fit; else as many as leave room for the `` … and N more`` that then
+    ends the list (at least one), so a long list is never cut mid-name by :func:`clean_line`.
+    """
+    if sum(map(len, items)) + len(sep) * (len(items) - 1) <= limit:
+        return len(items)
+    budget = limit - len(f" … and {len(items)} more")
+    used = count = 0
+    for item in items:
+        used += len(item) + (len(sep) if count else 0)
+        if used > budget:
+            break
+        count += 1
+    return max(count, 1)
 
 
 def split_lines(text: str) -> list[str]:

@@ -3,38 +3,30 @@
 ``/alerts`` takes a Prometheus Alertmanager webhook payload, or a simple
 ``{"service": ..., "summary": ..., "severity": ..., "status": "firing"|"resolved"}``, with
 ``Authorization: Bearer <token>``. A bad token gets 401, a bad payload 400 with the reason.
+The answer, once the alerts' batch is announced, says what became of each alert (see
+:mod:`infrabot.paging.alerts`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import json
 import logging
-from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
 
 from infrabot.config import WebConfig
-from infrabot.errors import CommandError, PagingError
-from infrabot.paging.pager import Pager
+from infrabot.errors import PagingError
+from infrabot.paging.alerts import Alert, AlertIntake
+from infrabot.text import clean_line
 
-__all__ = ["Alert", "AlertServer", "parse_alerts"]
+__all__ = ["Alert", "AlertServer", "PayloadError", "parse_alerts"]
 
 log = logging.getLogger(__name__)
 
 MAX_BODY = 1024 * 1024
-
-
-@dataclass(frozen=True, slots=True)
-class Alert:
-    """One alert, whatever format it came in."""
-
-    service: str
-    summary: str
-    severity: str
-    firing: bool
-    key: str
 
 
 class PayloadError(ValueError):
@@ -42,11 +34,13 @@ class PayloadError(ValueError):
 
 
 def _text(value: Any, what: str, *, required: bool = True, default: str = "") -> str:
+    """``value`` as one clean line of at most 300 characters (no line breaks or controls)."""
     if value is None and not required:
         return default
-    if not isinstance(value, str) or not value.strip():
+    text = clean_line(value, 300) if isinstance(value, str) else ""
+    if not text:
         raise PayloadError(f"{what} must be a non-empty string")
-    return value.strip()[:300]
+    return text
 
 
 def parse_alerts(payload: Any) -> list[Alert]:
@@ -57,53 +51,76 @@ def parse_alerts(payload: Any) -> list[Alert]:
         items = payload["alerts"]
         if not isinstance(items, list) or not items:
             raise PayloadError("'alerts' must be a non-empty list")
-        return [_alertmanager(item, i) for i, item in enumerate(items)]
-    service = _text(payload.get("service"), "service")
-    status = _text(payload.get("status"), "status", required=False, default="firing")
-    if status not in ("firing", "resolved"):
-        raise PayloadError("status must be 'firing' or 'resolved'")
+        group = _group(payload.get("groupKey"))
+        return [_alertmanager(item, i, group) for i, item in enumerate(items)]
+    status = _status(payload.get("status", "firing"), "status")
     return [
         Alert(
-            service=service,
+            service=_text(payload.get("service"), "service"),
             summary=_text(payload.get("summary"), "summary"),
             severity=_text(payload.get("severity"), "severity", required=False, default="warning"),
             firing=status == "firing",
-            key=_text(payload.get("key"), "key", required=False, default=f"generic:{service}"),
+            fingerprint=_text(payload.get("key"), "key", required=False)[:64],
         )
     ]
 
 
-def _alertmanager(item: Any, i: int) -> Alert:
+def _group(value: Any) -> str:
+    """Alertmanager's ``groupKey``, shortened to a digest: it can be long, and only its
+    identity matters."""
+    if value is None:
+        return ""
+    if not isinstance(value, str) or not value:
+        raise PayloadError("groupKey must be a non-empty string")
+    return hashlib.sha256(value.encode("utf-8", "replace")).hexdigest()[:16]
+
+
+def _status(value: Any, what: str) -> str:
+    if value not in ("firing", "resolved"):
+        raise PayloadError(f"{what} must be 'firing' or 'resolved'")
+    return str(value)
+
+
+def _alertmanager(item: Any, i: int, group: str) -> Alert:
     if not isinstance(item, dict):
         raise PayloadError(f"alerts[{i}] must be an object")
     labels = item.get("labels") or {}
     annotations = item.get("annotations") or {}
     if not isinstance(labels, dict) or not isinstance(annotations, dict):
         raise PayloadError(f"alerts[{i}]: labels and annotations must be objects")
-    service = labels.get("service") or labels.get("job")
     name = _text(labels.get("alertname"), f"alerts[{i}].labels.alertname")
-    service = _text(service, f"alerts[{i}].labels.service")
+    service = _text(labels.get("service") or labels.get("job"), f"alerts[{i}].labels.service")
     summary = annotations.get("summary") or annotations.get("description") or name
-    status = item.get("status", "firing")
-    if status not in ("firing", "resolved"):
-        raise PayloadError(f"alerts[{i}].status must be 'firing' or 'resolved'")
+    status = _status(item.get("status", "firing"), f"alerts[{i}].status")
     fingerprint = item.get("fingerprint")
-    key = fingerprint if isinstance(fingerprint, str) and fingerprint else f"{name}:{service}"
     return Alert(
         service=service,
         summary=_text(summary, f"alerts[{i}].annotations.summary"),
         severity=_text(labels.get("severity"), "severity", required=False, default="warning"),
         firing=status == "firing",
-        key=f"am:{key}",
+        fingerprint=clean_line(fingerprint, 64) if isinstance(fingerprint, str) else "",
+        group=group,
     )
 
 
-class AlertServer:
-    """An aiohttp server for health checks and alert intake."""
+def _body(data: bytes) -> Any:
+    """The JSON in ``data``; :class:`PayloadError` with a short reason if there is none."""
+    try:
+        # bytes, whatever charset the request claims: JSON is UTF-8 (or 16/32, detected)
+        return json.loads(data)
+    except RecursionError:
+        # the decoder gives up cleanly at the interpreter's depth limit; no alert nests so
+        raise PayloadError("the JSON is nested too deeply") from None
+    except ValueError as exc:
+        raise PayloadError(str(exc)) from None
 
-    def __init__(self, config: WebConfig, pager: Pager | None) -> None:
+
+class AlertServer:
+    """An aiohttp server for health checks and alert intake (none when ``intake`` is None)."""
+
+    def __init__(self, config: WebConfig, intake: AlertIntake | None) -> None:
         self.config = config
-        self.pager = pager
+        self.intake = intake
         self.app = web.Application(client_max_size=MAX_BODY)
         self.app.router.add_get("/health", self._health)
         self.app.router.add_post("/alerts", self._alerts)
@@ -118,7 +135,9 @@ class AlertServer:
         log.info("alert intake on http://%s:%d", self.config.host, self.config.port)
 
     async def stop(self) -> None:
-        """Stop listening."""
+        """Announce the alerts still waiting, then stop listening."""
+        if self.intake is not None:
+            await self.intake.close()
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -135,23 +154,17 @@ class AlertServer:
         if not self._authorized(request):
             return web.json_response({"error": "missing or wrong bearer token"}, status=401)
         try:
-            payload = json.loads(await request.text())
-            alerts = parse_alerts(payload)
-        except (ValueError, UnicodeDecodeError) as exc:
+            alerts = parse_alerts(_body(await request.read()))
+        except PayloadError as exc:
             return web.json_response({"error": f"bad payload: {exc}"}, status=400)
-        if self.pager is None:
+        if self.intake is None:
             return web.json_response({"error": "paging is not configured"}, status=503)
-        results = []
-        for alert in alerts:
-            try:
-                outcome = await self.pager.alert(
-                    service=alert.service,
-                    summary=alert.summary,
-                    severity=alert.severity,
-                    firing=alert.firing,
-                    key=alert.key,
-                )
-            except (PagingError, CommandError) as exc:
-                outcome = f"error: {exc}"
-            results.append({"service": alert.service, "result": outcome})
-        return web.json_response({"results": results})
+        try:
+            results = await self.intake.submit(alerts)
+        except PagingError as exc:
+            return web.json_response({"error": str(exc)}, status=503)
+        answers = [
+            {"service": alert.service, "result": result}
+            for alert, result in zip(alerts, results, strict=True)
+        ]
+        return web.json_response({"results": answers})

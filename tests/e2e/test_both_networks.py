@@ -16,7 +16,13 @@ from irc_e2e_servers import IrcServers, servers_installed  # noqa: E402
 from matrix_harness import PASSWORD, Person, start_synapse, synapse_python  # noqa: E402
 
 from infrabot.app import App, build_transports  # noqa: E402
-from infrabot.config import Config, IrcConfig, MatrixConfig, PagingConfig  # noqa: E402
+from infrabot.config import (  # noqa: E402
+    Config,
+    IrcConfig,
+    MatrixConfig,
+    PagingConfig,
+    RateLimitConfig,
+)
 from infrabot.store import Store  # noqa: E402
 from infrabot.transports.irc import IrcTransport  # noqa: E402
 from infrabot.transports.matrix import MatrixTransport  # noqa: E402
@@ -46,7 +52,10 @@ async def test_page_reaches_a_maintainer_on_irc_and_matrix(tmp_path: Path) -> No
     task: asyncio.Task[None] | None = None
     transports: list[object] = []
     try:
-        await asyncio.to_thread(register_account, irc.port, "infrabot", "bot-pw")
+        await asyncio.gather(
+            asyncio.to_thread(register_account, irc.port, "infrabot", "bot-pw"),
+            asyncio.to_thread(register_account, irc.port, "ada", "ada-pw"),
+        )
         boss, alice = Person(synapse.url, users.boss), Person(synapse.url, users.alice)
         people += [boss, alice]
         await asyncio.gather(boss.login(), alice.login())
@@ -54,19 +63,19 @@ async def test_page_reaches_a_maintainer_on_irc_and_matrix(tmp_path: Path) -> No
         inventory = tmp_path / "on-call.yaml"
         inventory.write_text(
             "people:\n"
-            f"  - name: Ada\n    contact: {{irc_nick: ada, matrix_id: '{users.alice}'}}\n"
+            f"  - name: Ada\n    contact: {{irc_nick: ada, irc_account: ada, matrix_id: '{users.alice}'}}\n"
             "services:\n  - name: PyPI\n    owners: [Ada]\n"
         )
         config = Config(
             inventory=inventory,
             store=tmp_path / "infrabot.db",
             paging=PagingConfig(require_identified=False),
+            rate_limit=RateLimitConfig(rate=0),
             irc=IrcConfig(
                 port=irc.port,
                 sasl_username="infrabot",
                 sasl_password="bot-pw",
                 channels=[CHANNEL],
-                user_rate=0,
             ),
             matrix=MatrixConfig(
                 homeserver=synapse.url,
@@ -82,7 +91,7 @@ async def test_page_reaches_a_maintainer_on_irc_and_matrix(tmp_path: Path) -> No
         task = asyncio.create_task(app.run(transports))  # type: ignore[arg-type]
         ada, bob = IrcClient("ada"), IrcClient("bob")
         clients += [ada, bob]
-        await asyncio.gather(ada.connect(irc.port), bob.connect(irc.port))
+        await asyncio.gather(ada.connect(irc.port, sasl=("ada", "ada-pw")), bob.connect(irc.port))
         await asyncio.gather(ada.join(CHANNEL), bob.join(CHANNEL))
         irc_bot, matrix_bot = transports
         assert isinstance(irc_bot, IrcTransport) and isinstance(matrix_bot, MatrixTransport)

@@ -126,12 +126,12 @@ async def test_server_password_is_sent_before_registration() -> None:
 def test_tls_context_verifies_by_default(tmp_path: Path) -> None:
     import ssl
 
-    from infrabot.transports.irc import _tls_context
+    from infrabot.transports.irc_connection import tls_context
 
-    assert _tls_context(IrcConfig(tls=False)) is None
-    strict = _tls_context(IrcConfig(tls=True))
+    assert tls_context(IrcConfig(tls=False)) is None
+    strict = tls_context(IrcConfig(tls=True))
     assert strict is not None
     assert strict.verify_mode == ssl.CERT_REQUIRED and strict.check_hostname
-    loose = _tls_context(IrcConfig(tls=True, tls_verify=False))
+    loose = tls_context(IrcConfig(tls=True, tls_verify=False))
     assert loose is not None
     assert loose.verify_mode == ssl.CERT_NONE and not loose.check_hostname

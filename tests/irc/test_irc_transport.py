@@ -4,82 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from typing import Any
 
 import pytest
-from irc.client_aio import AioReactor  # type: ignore[import-untyped]
+from irc_harness import Harness, settle
 
-from infrabot.config import IrcConfig
 from infrabot.messages import IncomingMessage, Reply, Room, Sender
-from infrabot.transports.irc import IRC, IrcTransport, _Connection
-
-
-class Wire:
-    """Stands in for the asyncio transport: records every line the bot writes."""
-
-    def __init__(self) -> None:
-        self.data = b""
-        self.closed = False
-
-    def write(self, data: bytes) -> None:
-        self.data += data
-
-    def is_closing(self) -> bool:
-        return self.closed
-
-    def get_extra_info(self, name: str, default: Any = None) -> Any:
-        return default
-
-    def close(self) -> None:
-        self.closed = True
-
-
-class Harness:
-    """A transport wired to a fake connection; feed it server lines, read what it sent."""
-
-    def __init__(self, **config: Any) -> None:
-        settings: dict[str, Any] = {"channels": ["#python-infra"], "user_rate": 0, "flood_rate": 0}
-        settings.update(config)
-        self.transport = IrcTransport(IrcConfig(**settings))
-        self.delivered: list[IncomingMessage] = []
-        self.wire = Wire()
-        reactor = AioReactor(loop=asyncio.get_running_loop())
-        conn = _Connection(reactor, lambda event: self.transport._on_event(conn, event))
-        conn.buffer = conn.buffer_class()
-        conn.real_server_name = "irc.test"
-        conn.real_nickname = self.transport.config.nick
-        conn.transport = self.wire
-        conn.connected = True
-        self.conn = conn
-        self.transport._conn = conn
-
-        async def deliver(message: IncomingMessage) -> None:
-            self.delivered.append(message)
-
-        self.transport._deliver = deliver
-
-    def feed(self, *lines: str) -> None:
-        self.conn.process_data("".join(line + "\r\n" for line in lines).encode())
-
-    def sent(self) -> list[str]:
-        out = self.wire.data.decode().split("\r\n")
-        self.wire.data = b""
-        return [line for line in out if line]
-
-    def register(self, caps: str = "message-tags account-tag extended-join account-notify") -> None:
-        self.feed(f":irc.test CAP * LS :{caps} multi-prefix")
-        self.feed(f":irc.test CAP * ACK :{caps} multi-prefix")
-        self.feed(
-            ":irc.test 001 infrabot :Welcome",
-            ":irc.test 005 infrabot WHOX LINELEN=512 :are supported",
-            ":infrabot!~infrabot@bot.host JOIN #python-infra * :infrabot",
-        )
-        self.sent()
-
-
-async def settle() -> None:
-    for _ in range(5):
-        await asyncio.sleep(0)
+from infrabot.transports.irc import IRC
 
 
 async def test_caps_then_sasl_plain_then_cap_end() -> None:
@@ -215,18 +145,6 @@ async def test_ctcp_version_and_ping() -> None:
     assert h.delivered == []
 
 
-async def test_user_flood_is_ignored_politely() -> None:
-    h = Harness(user_rate=0.1, user_burst=2)
-    h.register()
-    for _ in range(6):
-        h.feed(":eve!e@h PRIVMSG #python-infra :!owner pypi")
-    await settle()
-    assert len(h.delivered) == 2
-    assert h.sent() == [
-        "NOTICE eve :you are sending commands too fast; I'll ignore them for a minute"
-    ]
-
-
 def _reply(text_lines: list[str], *, room: Room | None = None, asker: str = "alice") -> Reply:
     room = room or Room(IRC, "#python-infra")
     asked = IncomingMessage(
@@ -274,14 +192,6 @@ async def test_long_channel_answer_goes_private_with_a_pointer() -> None:
     assert [s for s in sent if s.startswith("PRIVMSG alice :")] == [
         f"PRIVMSG alice :line {i}" for i in range(8)
     ]
-
-
-async def test_flood_control_paces_lines() -> None:
-    h = Harness(flood_rate=1.0, flood_burst=3)
-    h.register()
-    h.transport.bucket = type(h.transport.bucket)(1.0, 3)
-    await h.transport.send(_reply([f"l{i}" for i in range(10)], room=Room(IRC, "bob", True)))
-    assert len(h.sent()) == 3  # the burst; the sender task paces the rest
 
 
 async def test_kick_rejoins_after_delay() -> None:

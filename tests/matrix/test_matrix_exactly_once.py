@@ -98,6 +98,12 @@ async def run_with_crashes(
         task = asyncio.create_task(transport.run(deliver))
         drained = asyncio.create_task(client.drained.wait())
         await asyncio.wait({task, drained}, return_when=asyncio.FIRST_COMPLETED)
+        if not task.done():  # answers go on beside the sync loop: wait for them (or a crash)
+            answered = asyncio.create_task(transport.answered())
+            await asyncio.wait({task, answered}, return_when=asyncio.FIRST_COMPLETED)
+            if answered.done() and answered.exception() is not None:
+                await asyncio.wait({task})  # a crashed answer takes the transport down
+            answered.cancel()
         if task.done():
             drained.cancel()
             assert isinstance(task.exception(), Crash)

@@ -10,8 +10,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from nio import RoomSendError, RoomSendResponse
 
+from infrabot.backoff import Backoff
 from infrabot.errors import TransportError
-from infrabot.transports.matrix_retry import Backoff, send_until_accepted
+from infrabot.transports.matrix_retry import send_until_accepted
 
 
 class Sleeps:

@@ -13,8 +13,8 @@ from nio import SyncError
 
 from infrabot.config import MatrixConfig
 from infrabot.errors import TransportError
-from infrabot.messages import IncomingMessage, Reply
-from infrabot.transports.matrix import MatrixTransport
+from infrabot.messages import IncomingMessage, Reply, Room
+from infrabot.transports.matrix import MATRIX, MatrixTransport
 from infrabot.transports.matrix_store import MatrixStateStore
 
 
@@ -54,6 +54,7 @@ class Harness:
         if task in done:
             drained.cancel()
             task.result()
+        await self.transport.answered()  # rooms are answered beside the sync loop
         await self.transport.stop()
         await asyncio.wait_for(task, 5)
 
@@ -289,3 +290,34 @@ def join_event(user: str) -> dict[str, Any]:
         "sender": user,
         "content": {"membership": "join"},
     }
+
+
+class AliasResolvingClient(FakeClient):
+    """Resolves one more alias than the configured room's."""
+
+    async def room_resolve_alias(self, alias: str) -> Any:
+        from nio import RoomResolveAliasError, RoomResolveAliasResponse
+
+        if alias == "#announce:x.org":
+            return RoomResolveAliasResponse(alias, "!announce:x.org", [])
+        return RoomResolveAliasError("no such alias", "M_NOT_FOUND")
+
+
+async def test_a_room_given_by_alias_is_sent_to_by_its_id(tmp_path: Path) -> None:
+    client = AliasResolvingClient([sync("s1"), sync("s2", [text("$e", "!x")])])
+    harness = Harness(tmp_path, client)
+    outcomes: list[str] = []
+
+    async def announce(message: IncomingMessage) -> None:
+        for alias in (ALIAS, "#announce:x.org", "#announce:x.org", "#gone:x.org"):
+            try:
+                await harness.transport.send(Reply(room=Room(MATRIX, alias), lines=("alert",)))
+                outcomes.append("sent")
+            except TransportError as exc:
+                outcomes.append(str(exc))
+
+    harness.deliver = announce  # type: ignore[method-assign]
+    await harness.run_until_drained()
+    assert [room for room, _, _ in client.sent] == [ROOM, "!announce:x.org", "!announce:x.org"]
+    assert outcomes[:3] == ["sent"] * 3
+    assert outcomes[3].startswith("matrix: cannot resolve the room alias #gone:x.org")

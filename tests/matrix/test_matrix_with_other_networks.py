@@ -8,21 +8,20 @@ from pathlib import Path
 import pytest
 from fake_nio import ALIAS, BOT, FakeClient, sync, text
 
-from infrabot import app as app_module
 from infrabot.app import App, build_transports
 from infrabot.config import Config, MatrixConfig, load_config
 from infrabot.errors import ConfigError
-from infrabot.messages import Network, Reply
+from infrabot.messages import Reply
+from infrabot.testing import FakeTransport
 from infrabot.transports.base import Deliver
 from infrabot.transports.matrix import MatrixTransport
 
 
-class CrashingTransport:
+class CrashingTransport(FakeTransport):
     """An IRC stand-in whose connection fails every time it is started."""
 
-    network = Network("irc")
-
     def __init__(self) -> None:
+        super().__init__("irc")
         self.starts = 0
         self.restarted_twice = asyncio.Event()
 
@@ -35,15 +34,10 @@ class CrashingTransport:
     async def send(self, reply: Reply) -> None:
         raise AssertionError("nothing should be sent to a dead network")
 
-    async def stop(self) -> None:
-        pass
-
 
 async def test_matrix_keeps_answering_while_irc_keeps_crashing(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
 ) -> None:
-    # Restart the crashing transport after milliseconds, not seconds.
-    monkeypatch.setattr(app_module.random, "uniform", lambda low, high: 0.001)
     matrix_config = MatrixConfig(
         user_id=BOT, password="pw", rooms=[ALIAS], store_path=tmp_path / "m"
     )
@@ -51,6 +45,7 @@ async def test_matrix_keeps_answering_while_irc_keeps_crashing(
     matrix = MatrixTransport(matrix_config, client_factory=lambda _: client)
     irc = CrashingTransport()
     bot = App(Config(store=tmp_path / "bot.db", matrix=matrix_config))
+    bot.restart_delays = (0.001, 0.01)  # restart the crashing transport at once
 
     running = asyncio.create_task(bot.run([irc, matrix]))
     await asyncio.wait_for(client.drained.wait(), 10)

@@ -14,26 +14,20 @@ from infrabot.app import App
 from infrabot.config import Config, PagingConfig
 from infrabot.messages import IncomingMessage, Network, Reply, Room, Sender
 from infrabot.store import Store
-from infrabot.transports.base import Deliver
+from infrabot.testing import FakeTransport
 
 
-class FileNetwork:
+class FileNetwork(FakeTransport):
     """Writes every reply to a file, slowly, so a kill can land in the middle of a step."""
 
     def __init__(self, network: str, out: Path) -> None:
-        self.network = Network(network)
+        super().__init__(network)
         self.out = out
-
-    async def run(self, deliver: Deliver) -> None:
-        await asyncio.Event().wait()
 
     async def send(self, reply: Reply) -> None:
         await asyncio.sleep(0.15)
         with self.out.open("a") as handle:
             handle.write(json.dumps([reply.room.network, reply.room.id, reply.lines[0]]) + "\n")
-
-    async def stop(self) -> None:
-        pass
 
 
 async def main(db: str, inventory: str, out: str, page: bool) -> None:

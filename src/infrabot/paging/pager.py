@@ -1,35 +1,48 @@
 """Pages: created from chat or alerts, delivered everywhere, escalated until acknowledged.
 
-Everything a page needs to survive a crash is in the store: the page, its escalation step and
-deadline, its history, and a claim for every delivery. Each delivery is claimed before it is
-made, so a restarted bot finishes an interrupted step without repeating what was sent.
+The pager decides and records; it answers with facts (:mod:`infrabot.paging.facts`) that the
+``page`` plugin words for people. Everything a page needs to survive a crash is in the store:
+the page, its step and deadline, its history, and a claim for every delivery
+(:mod:`.delivery`); the escalation loop (:mod:`.escalation`) picks up from there after a
+restart.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import inspect
 import logging
 import secrets
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
 from infrabot.config import PagingConfig
-from infrabot.errors import CommandError, PagingError
+from infrabot.errors import PagingError
 from infrabot.inventory.index import Index
-from infrabot.messages import IncomingMessage, Mention, Network, Reply, Room, Sender
+from infrabot.messages import IncomingMessage, Network, Reply
 from infrabot.paging.channels import EmailSender, WebhookSender
-from infrabot.paging.plan import Level, Recipient, plan_for, resolve_target
-from infrabot.store import PageRecord, Store
+from infrabot.paging.delivery import Deliveries
+from infrabot.paging.escalation import Escalation
+from infrabot.paging.facts import (
+    Closed,
+    Created,
+    Merged,
+    NeedsConfirmation,
+    PageNotFound,
+    PageOutcome,
+    ReasonMissing,
+)
+from infrabot.paging.notices import Notices
+from infrabot.paging.plan import Level, plan_or_team, resolve_target
+from infrabot.store import PageEvent, PageRecord, Store
+from infrabot.transports.base import People
 
 __all__ = ["PageRequest", "Pager"]
 
 log = logging.getLogger(__name__)
 
 _ID_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i: read aloud at 3 a.m.
+_CONFIRM_SECONDS = 300.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,18 +57,6 @@ class PageRequest:
     expires: float
 
 
-def _duration(seconds: float) -> str:
-    return f"{seconds / 60:g} min" if seconds >= 60 else f"{seconds:g} s"
-
-
-def _ago(seconds: float) -> str:
-    if seconds < 90:
-        return f"{int(seconds)} s ago"
-    if seconds < 5400:
-        return f"{int(seconds // 60)} min ago"
-    return f"{seconds / 3600:.1f} h ago"
-
-
 class Pager:
     """Creates pages, delivers them on every network, and escalates the unacknowledged."""
 
@@ -65,8 +66,9 @@ class Pager:
         store: Store,
         index: Callable[[], Index],
         send: Callable[[Reply], Awaitable[None]],
-        networks: Callable[[], Collection[str]],
+        people: Callable[[], Mapping[Network, People]],
         config: PagingConfig,
+        prefix: str = "!",
         email: EmailSender | None = None,
         webhook: WebhookSender | None = None,
         clock: Callable[[], float] = time.time,
@@ -74,83 +76,81 @@ class Pager:
         self.store = store
         self.config = config
         self._index = index
-        self._send = send
-        self._networks = networks
-        self._email = email
-        self._webhook = webhook
-        self._clock = clock
-        self._wake = asyncio.Event()
+        self._people = people
+        self.clock = clock
+        """The time pages are stamped with."""
+        self.deliveries = Deliveries(
+            store=store,
+            send=send,
+            people=people,
+            notices=Notices(prefix),
+            email=email,
+            webhook=webhook,
+        )
+        self.escalation = Escalation(
+            store=store,
+            plan=self._plan,
+            deliveries=self.deliveries,
+            after=config.escalate_after,
+            clock=clock,
+        )
         self._recent: dict[str, deque[float]] = {}
         self._pending: dict[str, PageRequest] = {}
 
     # --- chat commands ---
 
-    async def page(self, message: IncomingMessage, args: str) -> list[Reply]:
-        """``!page <target> <reason>``: create (or merge) a page and deliver its first step."""
-        sender = message.sender
-        if self.config.require_identified and not sender.account:
+    async def page(self, message: IncomingMessage, words: list[str]) -> PageOutcome:
+        """Page the target the leading ``words`` name, for the reason the rest give."""
+        if self.config.require_identified and not message.sender.account:
             raise PagingError("paging needs an identified sender: log in to your account first")
-        words = args.split()
-        if not words:
-            raise PagingError("page whom? !page <service|person|group> <what is wrong>")
         kind, target, used = resolve_target(self._index(), words)
         reason = " ".join(words[used:])
         if not reason:
-            raise PagingError(f"what is wrong with {target}? !page {words[0]} <reason>")
+            raise ReasonMissing(target, words[0])
         merged = self._merge(target, reason, message)
-        if merged:
-            return [self._reply(message, merged)]
+        if merged is not None:
+            return merged
         self._check_rate(message)
         levels = self._plan(kind, target)
         count = len(levels[0].recipients)
         if count > self.config.confirm_over:
-            key = _requester(message)
-            self._pending[key] = PageRequest(
-                kind, target, reason, message, count, self._clock() + 300
-            )
-            return [
-                self._reply(
-                    message,
-                    [
-                        f"this would page {count} people ({levels[0].label}); "
-                        "say !page confirm within 5 minutes to go ahead"
-                    ],
-                )
-            ]
-        return [await self._create(kind, target, reason, message, levels)]
+            expires = self.clock() + _CONFIRM_SECONDS
+            request = PageRequest(kind, target, reason, message, count, expires)
+            self._pending[_requester(message)] = request
+            return NeedsConfirmation(count, levels[0].label, _CONFIRM_SECONDS)
+        return await self._create(kind, target, reason, message, levels)
 
-    async def confirm(self, message: IncomingMessage) -> list[Reply]:
-        """``!page confirm``: send the page the requester was asked to confirm."""
+    async def confirm(self, message: IncomingMessage) -> Created:
+        """Send the page the requester was asked to confirm."""
         request = self._pending.pop(_requester(message), None)
-        if request is None or request.expires < self._clock():
+        if request is None or request.expires < self.clock():
             raise PagingError("nothing to confirm: no page of yours is waiting")
         levels = self._plan(request.kind, request.target)
-        return [await self._create(request.kind, request.target, request.reason, message, levels)]
+        return await self._create(request.kind, request.target, request.reason, message, levels)
 
-    async def ack(self, message: IncomingMessage, page_id: str, *, is_admin: bool) -> str:
-        """``!ack <id>``: stop escalation, by a paged person or an admin."""
-        page = self._get(page_id)
+    async def ack(self, message: IncomingMessage, page_id: str, *, is_admin: bool) -> Closed:
+        """Stop a page's escalation: by a paged person or an admin."""
+        page = self.page_by_id(page_id)
         if page.state != "open":
-            return f"{page.id} is already {page.state}"
+            return Closed(page, already=True)
         if not (is_admin or self._is_paged(page, message)):
             raise PagingError(
                 f"only the people paged by {page.id}, or an admin, can acknowledge it"
             )
-        who = _who(message)
-        self.store.update_page(
-            page.id, ("acked", f"acknowledged by {who}"), state="acked", next_at=None
-        )
-        self._wake.set()
-        await self._announce(page, f"{page.id} ({page.target}) acknowledged by {who}")
-        return f"acknowledged {page.id} ({page.target}); escalation stopped"
+        detail = f"acknowledged by {_who(message)}"
+        self.store.update_page(page.id, ("acked", detail), state="acked", next_at=None)
+        self.escalation.wake()
+        await self.deliveries.announce(page, self.deliveries.notices.closed(page, detail))
+        return Closed(self.page_by_id(page.id))
 
     async def resolve(
         self, message: IncomingMessage | None, page_id: str, note: str, *, is_admin: bool
-    ) -> str:
-        """``!resolve <id> [note]``: close a page (a paged person, its requester, an admin)."""
-        page = self._get(page_id)
+    ) -> Closed:
+        """Close a page: by a paged person, its requester, an admin, or (``message`` None)
+        the alert source."""
+        page = self.page_by_id(page_id)
         if page.state == "resolved":
-            return f"{page.id} is already resolved"
+            return Closed(page, already=True)
         if message is not None and not (
             is_admin
             or self._is_paged(page, message)
@@ -167,121 +167,45 @@ class Pager:
             state="resolved",
             next_at=None,
             closed_by=who,
-            closed_at=self._clock(),
+            closed_at=self.clock(),
             note=note or None,
         )
-        self._wake.set()
-        await self._announce(page, f"{page.id} ({page.target}) {detail}")
-        return f"resolved {page.id} ({page.target})"
+        self.escalation.wake()
+        await self.deliveries.announce(page, self.deliveries.notices.closed(page, detail))
+        return Closed(self.page_by_id(page.id))
 
-    def listing(self) -> list[str]:
-        """``!pages``: the open and acknowledged pages."""
-        pages = self.store.unclosed_pages()
-        if not pages:
-            return ["no open pages"]
-        now = self._clock()
-        return [
-            f"{p.id} {p.target}: {p.reason} · {p.state}, step {p.level}, {_ago(now - p.created_at)}"
-            for p in pages
-        ]
+    def unclosed(self) -> list[PageRecord]:
+        """The open and acknowledged pages, oldest first."""
+        return self.store.unclosed_pages()
 
-    def info(self, page_id: str) -> list[str]:
-        """``!page-info <id>``: a page and its history."""
-        page = self._get(page_id)
-        head = (
-            f"{page.id} {page.target} ({page.target_kind}): {page.reason} · {page.state} · "
-            f"asked by {page.requester} in {page.origin_room}"
-        )
-        events = self.store.page_events(page.id)
-        lines = [head]
-        for event in events:
-            stamp = time.strftime("%H:%M:%S", time.gmtime(event.at))
-            lines.append(f"{stamp} {event.kind}: {event.detail}")
-        return lines
+    def history(self, page_id: str) -> tuple[PageRecord, list[PageEvent]]:
+        """A page and its history, oldest first."""
+        page = self.page_by_id(page_id)
+        return page, self.store.page_events(page.id)
+
+    def page_by_id(self, page_id: str) -> PageRecord:
+        """The page with ``page_id`` (any case); :class:`PageNotFound` when there is none."""
+        page = self.store.page(page_id.strip().lower())
+        if page is None:
+            raise PageNotFound(page_id.strip()[:20])
+        return page
 
     # --- alerts ---
 
-    async def alert(
-        self, *, service: str, summary: str, severity: str, firing: bool, key: str
-    ) -> str:
-        """An alert from monitoring: announce it, page for serious ones, resolve when it clears."""
-        open_page = next((p for p in self.store.unclosed_pages() if p.alert_key == key), None)
-        if not firing:
-            if open_page is None:
-                await self._announce_alert(f"RESOLVED {service}: {summary}")
-                return "resolved (no open page)"
-            await self.resolve(None, open_page.id, f"alert cleared: {summary}", is_admin=True)
-            return f"resolved {open_page.id}"
-        if open_page is not None:
-            return f"already paging as {open_page.id}"
-        await self._announce_alert(f"ALERT [{severity}] {service}: {summary}")
-        if severity.lower() not in {s.lower() for s in self.config.page_severities}:
-            return "announced"
-        index = self._index()
-        kind, target, _ = resolve_target(index, service.split())
-        origin = self.config.announce[0] if self.config.announce else None
-        if origin is None:
-            raise PagingError("no room is configured to announce pages in (paging.announce)")
-        net = Network(origin.network)
-        message = IncomingMessage(
-            sender=Sender(network=net, name="alertmanager", account=None, address="alertmanager"),
-            room=Room(network=net, id=origin.room),
-            text=summary,
-        )
-        reply = await self._create(
-            kind,
-            target,
-            f"[{severity}] {summary}",
-            message,
-            self._plan(kind, target),
-            alert_key=key,
-        )
-        await self._send(reply)
-        return f"paged as {reply.lines[0].split()[1]}"
+    async def open_alert_page(
+        self, kind: str, target: str, reason: str, message: IncomingMessage, alert_key: str
+    ) -> Created:
+        """Page ``target`` for an alert group; the highlight is the caller's to send."""
+        levels = self._plan(kind, target)
+        return await self._create(kind, target, reason, message, levels, alert_key=alert_key)
 
     # --- escalation ---
 
     async def run(self) -> None:
         """Finish interrupted deliveries, then escalate unacknowledged pages on time, forever."""
-        for page in self.store.unclosed_pages():
-            if page.state == "open":
-                await self._deliver(page, page.level, resumed=True)
-        while True:
-            now = self._clock()
-            deadlines: list[float] = []
-            for page in self.store.unclosed_pages():
-                if page.state != "open" or page.next_at is None:
-                    continue
-                if page.next_at <= now:
-                    await self._escalate(page)
-                    deadlines.append(now + self.config.escalate_after)
-                else:
-                    deadlines.append(page.next_at)
-            wait = min(deadlines) - self._clock() if deadlines else 60.0
-            self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(max(0.01, min(wait, 60.0))):
-                    await self._wake.wait()
+        await self.escalation.run()
 
-    async def _escalate(self, page: PageRecord) -> None:
-        levels = self._plan(page.target_kind, page.target)
-        step = page.level + 1
-        level = levels[min(step, len(levels) - 1)]
-        verb = "escalating to" if step < len(levels) else "reminding"
-        detail = f"{verb} {level.label}"
-        self.store.update_page(
-            page.id,
-            ("escalated" if step < len(levels) else "reminded", detail),
-            level=step,
-            next_at=self._clock() + self.config.escalate_after,
-        )
-        fresh = self.store.page(page.id)
-        assert fresh is not None
-        waited = _duration(self.config.escalate_after)
-        preface = f"{page.id} ({page.target}) not acknowledged after {waited}: {detail}"
-        await self._deliver(fresh, step, preface=preface)
-
-    # --- delivery ---
+    # --- helpers ---
 
     async def _create(
         self,
@@ -291,8 +215,10 @@ class Pager:
         message: IncomingMessage,
         levels: tuple[Level, ...],
         alert_key: str | None = None,
-    ) -> Reply:
-        now = self._clock()
+    ) -> Created:
+        """Record a new page and make its first step's deliveries, the room's highlight first
+        (for an alert the highlight is the intake's to send, with its batch)."""
+        now = self.clock()
         page = PageRecord(
             id=self._new_id(),
             target=target,
@@ -310,155 +236,26 @@ class Pager:
         )
         self.store.add_page(page, f"{reason} (asked by {page.requester})")
         self._recent.setdefault(_requester(message), deque()).append(now)
-        self._wake.set()
-        announcement = await self._deliver(page, 0, announce=False)
-        return Reply(
-            room=message.room,
-            lines=tuple(announcement.lines),
-            in_reply_to=message,
-            mentions=announcement.mentions,
-            address_asker=False,
+        self.escalation.wake()
+        highlight = await self.deliveries.step(
+            page, 0, levels[0], announce=alert_key is None, in_reply_to=message
         )
-
-    async def _deliver(
-        self,
-        page: PageRecord,
-        step: int,
-        *,
-        announce: bool = True,
-        resumed: bool = False,
-        preface: str | None = None,
-    ) -> Reply:
-        """Make every delivery of ``step`` not made yet; return the channel highlight."""
-        levels = self._plan(page.target_kind, page.target)
-        level = levels[min(step, len(levels) - 1)]
-        networks = set(self._networks())
-        highlight = self._highlight(page, level, networks, preface)
-        if announce:
-            await self._once(page, step, "#room", "announce", self._safe_send(highlight))
-        elif self.store.claim_delivery(page.id, step, "#room", "announce"):
-            # the first step's highlight is the command's own reply, sent by the router
-            self.store.delivered(page.id, step, "#room", "announce")
-        text = (
-            f"PAGE {page.id} for {page.target}: {page.reason} (asked by {page.requester} "
-            f"in {page.origin_room}). Reply !ack {page.id} to acknowledge."
-        )
-        for person in level.recipients:
-            for network in sorted(networks):
-                address = person.address_on(network)
-                if address:
-                    room = Room(network=Network(network), id=address, private=True)
-                    reply = Reply(room=room, lines=(text,), address_asker=False)
-                    await self._once(page, step, person.name, network, self._safe_send(reply))
-            if self._email and person.email:
-                subject = f"[page {page.id}] {page.target}"
-                sending = self._try(
-                    self._email.send(person.email, subject, text), page, f"email to {person.name}"
-                )
-                await self._once(page, step, person.name, "email", sending)
-        if self._webhook:
-            payload = {
-                "page": page.id,
-                "target": page.target,
-                "kind": page.target_kind,
-                "reason": page.reason,
-                "step": step,
-                "level": level.label,
-                "recipients": [p.name for p in level.recipients],
-                "requester": page.requester,
-            }
-            sending = self._try(self._webhook.send(payload), page, "webhook")
-            await self._once(page, step, "*", "webhook", sending)
-        if resumed:
-            log.info("resumed deliveries of %s step %d", page.id, step)
-        return highlight
-
-    async def _once(
-        self, page: PageRecord, step: int, recipient: str, channel: str, sending: Awaitable[None]
-    ) -> None:
-        """Make one delivery unless an earlier run made it: claim, send, confirm."""
-        if not self.store.claim_delivery(page.id, step, recipient, channel):
-            if inspect.iscoroutine(sending):
-                sending.close()  # already delivered: never started, never sent
-            return
-        await sending
-        self.store.delivered(page.id, step, recipient, channel)
-
-    def _highlight(
-        self, page: PageRecord, level: Level, networks: set[str], preface: str | None
-    ) -> Reply:
-        network = page.origin_network
-        mentions = []
-        shown = []
-        for person in level.recipients:
-            address = person.address_on(network)
-            if address:
-                mentions.append(Mention(address=address, name=person.name))
-                shown.append(address if network == "irc" else person.name)
-            else:
-                shown.append(person.name)
-        who = ", ".join(shown) or "nobody recorded"
-        first = preface or f"PAGE {page.id} for {page.target}: {page.reason}"
-        lines = [f"{first} · {level.label}: {who} · !ack {page.id} to acknowledge"]
-        unreachable = [p.name for p in level.recipients if not _reachable(p, networks, self._email)]
-        if unreachable or not level.recipients:
-            fallback = ", ".join(level.fallbacks) or "no other contact recorded"
-            names = ", ".join(unreachable) if unreachable else "anyone"
-            lines.append(f"No chat handle recorded for {names}; try {fallback}")
-        room = Room(network=Network(network), id=page.origin_room)
-        return Reply(room=room, lines=tuple(lines), mentions=tuple(mentions), address_asker=False)
-
-    async def _announce(self, page: PageRecord, text: str) -> None:
-        room = Room(network=Network(page.origin_network), id=page.origin_room)
-        await self._safe_send(Reply(room=room, lines=(text,), address_asker=False))
-
-    async def _announce_alert(self, text: str) -> None:
-        for ref in self.config.announce:
-            room = Room(network=Network(ref.network), id=ref.room)
-            await self._safe_send(Reply(room=room, lines=(text,), address_asker=False))
-
-    async def _safe_send(self, reply: Reply) -> None:
-        try:
-            await self._send(reply)
-        except Exception:  # one network failing must not stop the others' deliveries
-            log.exception("page delivery to %s on %s failed", reply.room.id, reply.room.network)
-
-    async def _try(self, sending: Awaitable[None], page: PageRecord, what: str) -> None:
-        try:
-            await sending
-        except PagingError as exc:
-            log.error("%s: %s", page.id, exc)
-            self.store.update_page(page.id, ("delivery failed", f"{what}: {exc}"))
-
-    # --- helpers ---
+        return Created(page, highlight)
 
     def _plan(self, kind: str, target: str) -> tuple[Level, ...]:
-        index = self._index()
-        try:
-            return plan_for(index, kind, target)
-        except (CommandError, PagingError):
-            # the target left the inventory since the page was made: the team still hears of it
-            team = index.team
-            if team is None:
-                raise PagingError(f"{target} is not in the inventory any more") from None
-            return plan_for(index, "group", team.name)
+        return plan_or_team(self._index(), kind, target)
 
-    def _merge(self, target: str, reason: str, message: IncomingMessage) -> list[str] | None:
-        now = self._clock()
+    def _merge(self, target: str, reason: str, message: IncomingMessage) -> Merged | None:
+        now = self.clock()
         for page in self.store.unclosed_pages():
             if page.target == target and now - page.created_at <= self.config.merge_window:
-                who = _who(message)
-                self.store.update_page(page.id, ("merged", f"{reason} (from {who})"))
-                return [
-                    f"{target} is already paged as {page.id} ({_ago(now - page.created_at)}, "
-                    f"{page.state}); added your note to it"
-                ]
+                self.store.update_page(page.id, ("merged", f"{reason} (from {_who(message)})"))
+                return Merged(page, now - page.created_at)
         return None
 
     def _check_rate(self, message: IncomingMessage) -> None:
-        key = _requester(message)
-        window = self._recent.setdefault(key, deque())
-        now = self._clock()
+        window = self._recent.setdefault(_requester(message), deque())
+        now = self.clock()
         while window and now - window[0] > self.config.rate_window:
             window.popleft()
         if len(window) >= self.config.rate_limit:
@@ -468,27 +265,24 @@ class Pager:
             )
 
     def _is_paged(self, page: PageRecord, message: IncomingMessage) -> bool:
+        """Whether the sender is one of the people a step so far has paged, by the identity
+        their network vouches for."""
         levels = self._plan(page.target_kind, page.target)
         sender = message.sender
-        for level in levels[: page.level + 1]:
-            if any(r.is_identity(sender.network, sender.account) for r in level.recipients):
-                return True
-        return False
-
-    def _get(self, page_id: str) -> PageRecord:
-        page = self.store.page(page_id.strip().lower())
-        if page is None:
-            raise PagingError(f"no page '{page_id.strip()[:20]}'; !pages lists the open ones")
-        return page
+        people = self._people().get(sender.network)
+        if people is None:
+            return False
+        return any(
+            people.is_person(sender, r.handles)
+            for level in levels[: page.level + 1]
+            for r in level.recipients
+        )
 
     def _new_id(self) -> str:
         while True:
             candidate = "".join(secrets.choice(_ID_ALPHABET) for _ in range(4))
             if self.store.page(candidate) is None:
                 return candidate
-
-    def _reply(self, message: IncomingMessage, lines: list[str]) -> Reply:
-        return Reply(room=message.room, lines=tuple(lines), in_reply_to=message)
 
 
 def _requester(message: IncomingMessage) -> str:
@@ -501,7 +295,3 @@ def _who(message: IncomingMessage) -> str:
     if sender.account and sender.account != sender.name:
         return f"{sender.name} ({sender.account})"
     return sender.name
-
-
-def _reachable(person: Recipient, networks: set[str], email: EmailSender | None) -> bool:
-    return any(person.address_on(n) for n in networks) or bool(email and person.email)

@@ -10,48 +10,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from infrabot.errors import PagingError
+from infrabot.errors import CommandError, PagingError
 from infrabot.inventory.index import Index
 from infrabot.inventory.model import Group, Person, Service
+from infrabot.messages import Handles
 
-__all__ = ["Level", "Recipient", "plan_for", "resolve_target"]
+__all__ = ["Level", "Recipient", "plan_for", "plan_or_team", "resolve_target"]
 
 
 @dataclass(frozen=True, slots=True)
 class Recipient:
-    """A person to reach, with every handle the inventory has for them."""
+    """A person to reach, with every handle the inventory has for them.
+
+    What a handle means on its network (where a private message goes, who may acknowledge)
+    is each transport's to say; see :class:`infrabot.transports.base.People`.
+    """
 
     name: str
-    irc_nick: str | None = None
-    irc_account: str | None = None
-    matrix_id: str | None = None
+    handles: Handles
     email: str | None = None
-
-    @property
-    def reachable_in_chat(self) -> bool:
-        """Whether any chat network knows this person."""
-        return bool(self.irc_nick or self.irc_account or self.matrix_id)
-
-    def address_on(self, network: str) -> str | None:
-        """Where a private message to this person goes on ``network``, if anywhere."""
-        if network == "irc":
-            return self.irc_nick or self.irc_account
-        if network == "matrix":
-            return self.matrix_id
-        return None
-
-    def is_identity(self, network: str, account: str | None) -> bool:
-        """Whether an authenticated ``account`` on ``network`` is this person."""
-        if not account:
-            return False
-        if network == "irc":
-            # a services account is usually the nick people know; either names them
-            return account.casefold() in {
-                h.casefold() for h in (self.irc_account, self.irc_nick) if h
-            }
-        if network == "matrix":
-            return account == self.matrix_id
-        return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +42,8 @@ class Level:
 
 def _recipient(person: Person) -> Recipient:
     c = person.contact
-    return Recipient(person.name, c.irc_nick, c.irc_account, c.matrix_id, c.email)
+    handles = Handles(irc_nick=c.irc_nick, irc_account=c.irc_account, matrix_id=c.matrix_id)
+    return Recipient(person.name, handles, c.email)
 
 
 def _expand(index: Index, ref: str) -> tuple[list[Recipient], list[str]]:
@@ -162,3 +140,15 @@ def plan_for(index: Index, kind: str, name: str) -> tuple[Level, ...]:
         Level(lv.label, lv.recipients, tuple(dict.fromkeys((*lv.fallbacks, *last_resort))))
         for lv in levels
     )
+
+
+def plan_or_team(index: Index, kind: str, target: str) -> tuple[Level, ...]:
+    """:func:`plan_for`, or the team's when ``target`` left the inventory since it was paged:
+    the team still hears of its page."""
+    try:
+        return plan_for(index, kind, target)
+    except (CommandError, PagingError):
+        team = index.team
+        if team is None:
+            raise PagingError(f"{target} is not in the inventory any more") from None
+        return plan_for(index, "group", team.name)

@@ -33,7 +33,8 @@ class People(Protocol):
 
     async def private_address(self, person: Handles) -> str | None:
         """Where a private message reaches ``person`` and nobody else, as the network vouches
-        right now; None when it cannot (not recorded, not logged in, nobody to vouch)."""
+        right now; None when there is no such place (not recorded, not logged in). Raises
+        :class:`~infrabot.errors.TransportError` when the network cannot be asked now."""
         ...
 
     def is_person(self, sender: Sender, person: Handles) -> bool:
@@ -51,9 +52,10 @@ class Transport(People, Protocol):
     async def send(self, reply: Reply) -> None:
         """Send ``reply`` to its room (or privately), within the network's limits.
 
-        Returns once the network has the message (IRC: written to the socket after pacing;
-        Matrix: the homeserver answered with an event ID); raises :class:`TransportError`
-        when it could not be handed over.
+        Returns once the network has the message (IRC: written to the socket after pacing,
+        and for a reply with a ``delivery_key`` acknowledged by the server's side; Matrix: the
+        homeserver answered with an event ID); raises :class:`TransportError` when it could
+        not be handed over.
         """
         ...
 

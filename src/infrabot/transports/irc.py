@@ -2,9 +2,11 @@
 
 It runs on ``irc.client_aio`` inside the app's own event loop. Around the library it adds
 what a bot needs on a real network: capability negotiation and SASL PLAIN before
-registration (the asyncio client has neither), identity tracking (:mod:`.irc_identity`),
-byte-safe splitting (:mod:`.irc_text`), flood control (:mod:`.irc_flood`), nick recovery,
-a PING watchdog, and reconnection forever with exponential backoff and jitter.
+registration (the asyncio client has neither, :mod:`.irc_connection`), identity tracking
+(:mod:`.irc_identity`), byte-safe splitting (:mod:`.irc_text`), targets checked by IRC's
+grammar (:mod:`.irc_names`), flood control (:mod:`.irc_flood`), a fair output queue whose
+sends return once the lines are written (:mod:`.irc_queue`, :mod:`.irc_output`), nick
+recovery, a PING watchdog, and reconnection forever with exponential backoff and jitter.
 """
 
 from __future__ import annotations
@@ -14,26 +16,36 @@ import base64
 import contextlib
 import logging
 import random
-import socket
+import re
 import ssl
 import time
 from collections.abc import Callable, Coroutine
 from typing import Any, ClassVar
 
-from irc.client import Event, MessageTooLong  # type: ignore[import-untyped]
-from irc.client_aio import AioConnection, AioReactor  # type: ignore[import-untyped]
-from jaraco.stream.buffer import LenientDecodingLineBuffer  # type: ignore[import-untyped]
+from irc.client import Event  # type: ignore[import-untyped]
+from irc.client_aio import AioReactor  # type: ignore[import-untyped]
 
 from infrabot.config import IrcConfig
+from infrabot.errors import TransportError
 from infrabot.messages import Handles, IncomingMessage, Network, Reply, Room, Sender
+from infrabot.rate_limit import TokenBucket, UserRateLimiter, Verdict
 from infrabot.transports.base import Deliver
-from infrabot.transports.irc_flood import FairQueue, OutLine, TokenBucket, UserRateLimiter, Verdict
+from infrabot.transports.irc_connection import IrcConnection, tls_context
 from infrabot.transports.irc_identity import (
     AccountTracker,
     account_from_tags,
     irc_lower,
     normalize_account,
 )
+from infrabot.transports.irc_names import (
+    DEFAULT_CHANNELLEN,
+    DEFAULT_CHANTYPES,
+    DEFAULT_NICKLEN,
+    is_channel,
+    is_nick,
+)
+from infrabot.transports.irc_output import SEND_TIMEOUT, Output
+from infrabot.transports.irc_queue import FairQueue, OutLine, Ticket
 from infrabot.transports.irc_text import DEFAULT_LINELEN, payload_bytes, sanitize, split_bytes
 
 __all__ = ["IRC", "WANTED_CAPS", "IrcTransport"]
@@ -49,107 +61,6 @@ WANTED_CAPS = ("message-tags", "account-tag", "extended-join", "account-notify",
 _WHOX_CHANNEL_TOKEN = "71"
 _WHOX_LOOKUP_TOKEN = "72"
 _CAP_TIMEOUT = 10.0
-_QUICKACK: int | None = getattr(socket, "TCP_QUICKACK", None)
-
-
-class _Connection(AioConnection):  # type: ignore[misc]
-    """The library's asyncio connection, with the gaps a bot cannot live with filled.
-
-    - ``CAP LS 302`` goes out before NICK/USER, so registration waits for CAP END (and SASL).
-    - Undecodable bytes from other users are replaced instead of killing the connection.
-    - Events go straight to one callback; the reactor's global handlers are not used.
-    - Lines may be as long as the server's advertised ``LINELEN``.
-    """
-
-    buffer_class = LenientDecodingLineBuffer
-
-    def __init__(self, reactor: AioReactor, on_event: Callable[[Event], None]) -> None:
-        super().__init__(reactor)
-        self._on_event = on_event
-        self.linelen = DEFAULT_LINELEN
-
-    async def open(
-        self,
-        *,
-        host: str,
-        port: int,
-        nick: str,
-        username: str,
-        realname: str,
-        password: str | None,
-        tls: ssl.SSLContext | None,
-    ) -> None:
-        """Connect and start registration (CAP LS first); the answers arrive as events."""
-        self.buffer = self.buffer_class()
-        self.handlers: dict[str, list[Any]] = {}
-        self.real_server_name = ""
-        self.real_nickname = nick
-        self.server = host
-        self.port = port
-        self.server_address = (host, port)
-        self.nickname = nick
-        self.username = username
-        self.ircname = realname
-        self.password = password
-        protocol = self.protocol_class(self, self.reactor.loop)
-        kwargs: dict[str, Any] = {"ssl": tls, "server_hostname": host} if tls else {}
-        transport, _ = await self.reactor.loop.create_connection(
-            lambda: protocol, host, port, **kwargs
-        )
-        self.transport = transport
-        self.protocol = protocol
-        self.connected = True
-        self.send_raw("CAP LS 302")
-        if password:
-            self.send_raw(f"PASS :{password}")
-        self.nick(nick)
-        self.user(username, realname)
-
-    def process_data(self, new_data: bytes) -> None:
-        """Feed received bytes to the parser; one bad line never kills the connection."""
-        self._ack_now()
-        self.buffer.feed(new_data)
-        for line in self.buffer:
-            if not line:
-                continue
-            try:
-                self._process_line(line)
-            except Exception:
-                log.exception("failed to handle line from server: %r", line[:300])
-
-    def _ack_now(self) -> None:
-        """Acknowledge received data at once (Linux ``TCP_QUICKACK``; a no-op elsewhere).
-
-        Servers write to clients with Nagle's algorithm on: a second line for us waits until
-        our kernel acknowledges the first, and a delayed ACK takes 40 ms. Measured through
-        InspIRCd with 10 users asking at once, that stalled 1 answer in 50 by 40 ms.
-        """
-        sock = self.transport.get_extra_info("socket") if self.transport is not None else None
-        if sock is not None and _QUICKACK is not None:
-            with contextlib.suppress(OSError):
-                sock.setsockopt(socket.IPPROTO_TCP, _QUICKACK, 1)
-
-    def _handle_event(self, event: Event) -> None:
-        self._on_event(event)
-
-    def _prep_message(self, string: str) -> bytes:
-        if "\n" in string or "\r" in string or "\0" in string:
-            raise ValueError("line breaks and NUL are never sent")
-        data: bytes = string.encode("utf-8") + b"\r\n"
-        if len(data) > self.linelen:
-            raise MessageTooLong(f"{len(data)} bytes > {self.linelen}")
-        return data
-
-
-def _tls_context(config: IrcConfig) -> ssl.SSLContext | None:
-    if not config.tls:
-        return None
-    cafile = str(config.tls_ca_file) if config.tls_ca_file else None
-    context = ssl.create_default_context(cafile=cafile)
-    if not config.tls_verify:
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    return context
 
 
 class IrcTransport:
@@ -163,6 +74,7 @@ class IrcTransport:
         *,
         prefix: str = "!",
         clock: Callable[[], float] = time.monotonic,
+        send_timeout: float = SEND_TIMEOUT,
     ) -> None:
         self.config = config
         self.prefix = prefix
@@ -170,11 +82,16 @@ class IrcTransport:
         self.nick = config.nick
         self.tracker = AccountTracker()
         self.bucket = TokenBucket(config.flood_rate, config.flood_burst, clock)
-        self.queue = FairQueue(
+        queue = FairQueue(
             per_key=config.max_queued_lines,
             total=max(config.max_queued_lines, config.max_private_lines) * 25,
+            clock=clock,
         )
-        self.limiter = UserRateLimiter(config.user_rate, config.user_burst, clock=clock)
+        self.output = Output(self.bucket, queue, timeout=send_timeout)
+        """Every paced line leaves through here (:mod:`.irc_output`)."""
+        # CTCP is answered by the transport itself: it gets a limit of its own (commands have
+        # the router's, the same on every network)
+        self.ctcp_limiter = UserRateLimiter(0.5, 5, clock=clock)
         self.caps: set[str] = set()
         self.account: str | None = None
         """The account the bot itself is logged in to, once services say so."""
@@ -184,13 +101,12 @@ class IrcTransport:
         """How many times the bot has registered on the network (1 + reconnects)."""
         self.registered = asyncio.Event()
         self._deliver: Deliver | None = None
-        self._conn: _Connection | None = None
+        self._conn: IrcConnection | None = None
         self._closed = asyncio.Event()
         self._stopping = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
         self._session_tasks: list[asyncio.Task[None]] = []
         self._sender_task: asyncio.Task[None] | None = None
-        self._sender_wake = asyncio.Event()
         self._room_cache: dict[tuple[str, str, str | None, str | None, int], int] = {}
         self._reset_session()
 
@@ -205,6 +121,7 @@ class IrcTransport:
         self._sasl_state = "none"
         self._nick_tries = 0
         self._isupport: dict[str, str] = {}
+        self._good_targets: set[tuple[str, bool]] = set()  # checked under these limits
         self._stay_out: set[str] = set()
         self._user: str | None = None
         self._host: str | None = None
@@ -220,7 +137,7 @@ class IrcTransport:
         self._deliver = deliver
         self._stopping.clear()
         reactor = AioReactor(loop=asyncio.get_running_loop())
-        self._sender_task = asyncio.create_task(self._sender(), name="irc-sender")
+        self._sender_task = asyncio.create_task(self.output.run(), name="irc-sender")
         delay = self.config.reconnect_min
         try:
             while not self._stopping.is_set():
@@ -243,6 +160,7 @@ class IrcTransport:
                     await asyncio.wait_for(self._stopping.wait(), wait)
                 delay = min(delay * 2, self.config.reconnect_max)
         finally:
+            self.output.close("the bot is stopping")
             self._sender_task.cancel()
             for task in list(self._tasks):
                 task.cancel()
@@ -251,6 +169,7 @@ class IrcTransport:
         """Say goodbye (QUIT) and make :meth:`run` return."""
         self._stopping.set()
         self._closed.set()  # also ends a session still waiting to register
+        self.output.close("the bot is stopping")
         conn = self._conn
         if conn is not None and conn.connected:
             with contextlib.suppress(Exception):
@@ -260,12 +179,41 @@ class IrcTransport:
 
     def mention_address(self, person: Handles) -> str | None:
         """The recorded nick: a highlight reaches whoever holds it, and says nothing private."""
-        return person.irc_nick
+        nick = person.irc_nick
+        return nick if nick and is_nick(nick) else None
 
     async def private_address(self, person: Handles) -> str | None:
-        """The nick of a client that services say is logged in as ``person``'s account, if one
-        shares a channel with the bot right now; a nick alone is never enough."""
-        return self.tracker.nick_of(person.irc_account) if person.irc_account else None
+        """The nick of a client that services say is logged in as ``person``'s account right
+        now; None when there is none. A nick alone is never enough. Raises
+        :class:`TransportError` while not connected (the question cannot be asked).
+
+        First the users we share a channel with (their accounts are kept current); else the
+        server is asked (WHOX, or WHOIS) about the recorded nick and the account name used as
+        a nick, and a nick is returned only if its account is the person's.
+        """
+        account = person.irc_account
+        if not account:
+            return None
+        known = self.tracker.nick_of(account)
+        conn = self._conn
+        if known is not None:
+            return known
+        if conn is None or not self.registered.is_set():
+            # nobody can vouch for anyone yet: a failure to retry, not "not logged in"
+            raise TransportError("irc: not connected, so nobody can be vouched for yet")
+        # A nick we share a channel with is already settled: nick_of found no account there.
+        candidates = list(
+            dict.fromkeys(
+                n
+                for n in (person.irc_nick, account)
+                if n and is_nick(n) and not self.tracker.known(n)
+            )
+        )
+        found = await asyncio.gather(*(self._lookup_account(conn, n) for n in candidates))
+        for nick, logged_in in zip(candidates, found, strict=True):
+            if logged_in is not None and irc_lower(logged_in) == irc_lower(account):
+                return nick
+        return None
 
     def is_person(self, sender: Sender, person: Handles) -> bool:
         """Whether ``sender`` is logged in as ``person``'s services account (never by nick)."""
@@ -281,7 +229,7 @@ class IrcTransport:
         self._closed = asyncio.Event()
         if self._stopping.is_set():
             return False
-        conn = _Connection(reactor, lambda event: self._on_event(conn, event))
+        conn = IrcConnection(reactor, lambda event: self._on_event(conn, event))
         self._conn = conn
         cfg = self.config
         async with asyncio.timeout(cfg.connect_timeout):
@@ -292,7 +240,7 @@ class IrcTransport:
                 username=cfg.username or cfg.nick,
                 realname=cfg.realname,
                 password=cfg.server_password.get_secret_value() if cfg.server_password else None,
-                tls=_tls_context(cfg),
+                tls=tls_context(cfg),
             )
             self._spawn(self._cap_guard(conn))
             registered = asyncio.ensure_future(self.registered.wait())
@@ -320,6 +268,7 @@ class IrcTransport:
             with contextlib.suppress(Exception):
                 conn.disconnect("reconnecting")
         self.registered.clear()
+        self.output.detach()
         for futures in self._lookups.values():
             for future in futures:
                 if not future.done():
@@ -333,7 +282,7 @@ class IrcTransport:
 
     # ----------------------------------------------------------------- events
 
-    def _on_event(self, conn: _Connection, event: Event) -> None:
+    def _on_event(self, conn: IrcConnection, event: Event) -> None:
         if conn is not self._conn:
             return  # a late event from a connection we already gave up on
         handler = self._handlers.get(event.type)
@@ -344,20 +293,21 @@ class IrcTransport:
         if handler is not None:
             handler(self, conn, event)
 
-    def _on_disconnect(self, conn: _Connection, event: Event) -> None:
+    def _on_disconnect(self, conn: IrcConnection, event: Event) -> None:
         log.warning("disconnected from %s: %s", self.config.host, " ".join(event.arguments))
         self.registered.clear()
+        self.output.detach()
         self._closed.set()
 
-    def _on_ping(self, conn: _Connection, event: Event) -> None:
+    def _on_ping(self, conn: IrcConnection, event: Event) -> None:
         conn.send_raw(f"PONG :{event.target}")
 
-    def _on_error(self, conn: _Connection, event: Event) -> None:
+    def _on_error(self, conn: IrcConnection, event: Event) -> None:
         log.warning("server error: %s", event.target)
 
     # --- capability negotiation and SASL
 
-    def _on_cap(self, conn: _Connection, event: Event) -> None:
+    def _on_cap(self, conn: IrcConnection, event: Event) -> None:
         args = list(event.arguments)
         sub = args[0].upper() if args else ""
         if sub == "LS":
@@ -384,7 +334,7 @@ class IrcTransport:
                 self.caps.discard(name)
                 self._offered.pop(name, None)
 
-    def _on_cap_new(self, conn: _Connection, items: list[str]) -> None:
+    def _on_cap_new(self, conn: IrcConnection, items: list[str]) -> None:
         """Capabilities that appeared later (cap-notify), e.g. SASL once services link."""
         new = {}
         for item in items:
@@ -406,7 +356,7 @@ class IrcTransport:
         if self._cap_pending == 0:
             self._end_caps(conn)
 
-    def _request_caps(self, conn: _Connection) -> None:
+    def _request_caps(self, conn: IrcConnection) -> None:
         wanted = [c for c in WANTED_CAPS if c in self._offered and c not in self.caps]
         if wanted:
             self._cap_pending += 1
@@ -427,14 +377,14 @@ class IrcTransport:
     def _want_sasl(self) -> bool:
         return bool(self.config.sasl_username and self.config.sasl_password)
 
-    def _caps_settled(self, conn: _Connection) -> None:
+    def _caps_settled(self, conn: IrcConnection) -> None:
         if "sasl" in self.caps and self._sasl_state == "none":
             self._sasl_state = "started"
             conn.send_raw("AUTHENTICATE PLAIN")
         elif self._sasl_state != "started":
             self._end_caps(conn)
 
-    def _on_authenticate(self, conn: _Connection, event: Event) -> None:
+    def _on_authenticate(self, conn: IrcConnection, event: Event) -> None:
         if event.target != "+" or self._sasl_state != "started":
             return
         user = self.config.sasl_username or ""
@@ -447,29 +397,29 @@ class IrcTransport:
             conn.send_raw("AUTHENTICATE +")
         self._sasl_state = "sent"
 
-    def _on_loggedin(self, conn: _Connection, event: Event) -> None:
+    def _on_loggedin(self, conn: IrcConnection, event: Event) -> None:
         # 900 <nick> <nick!user@host> <account> :You are now logged in as <account>
         if len(event.arguments) >= 2:
             self.account = event.arguments[1]
             log.info("logged in to services as %s", self.account)
 
-    def _on_sasl_success(self, conn: _Connection, event: Event) -> None:
+    def _on_sasl_success(self, conn: IrcConnection, event: Event) -> None:
         self._sasl_state = "done"
         self._end_caps(conn)
 
-    def _on_sasl_failure(self, conn: _Connection, event: Event) -> None:
+    def _on_sasl_failure(self, conn: IrcConnection, event: Event) -> None:
         log.error("SASL login failed (%s): %s", event.type, " ".join(event.arguments))
         self._sasl_state = "failed"
         if self.registered.is_set():
             self._identify(conn)  # a late SASL try failed: NickServ is the way left
         self._end_caps(conn)
 
-    def _end_caps(self, conn: _Connection) -> None:
+    def _end_caps(self, conn: IrcConnection) -> None:
         if not self._cap_done:
             self._cap_done = True
             conn.send_raw("CAP END")
 
-    async def _cap_guard(self, conn: _Connection) -> None:
+    async def _cap_guard(self, conn: IrcConnection) -> None:
         """Never let a server that stalls negotiation hold registration forever."""
         await asyncio.sleep(_CAP_TIMEOUT)
         if conn is self._conn and conn.connected and not self._cap_done:
@@ -478,7 +428,7 @@ class IrcTransport:
 
     # --- registration, nick, channels
 
-    def _on_welcome(self, conn: _Connection, event: Event) -> None:
+    def _on_welcome(self, conn: IrcConnection, event: Event) -> None:
         self.nick = event.target
         self.connections += 1
         log.info(
@@ -489,24 +439,25 @@ class IrcTransport:
         for channel in self.config.channels:
             self._join(conn, channel)
         self.registered.set()
-        self._wake_sender()
+        self.output.attach(conn)
 
-    def _identify(self, conn: _Connection) -> None:
+    def _identify(self, conn: IrcConnection) -> None:
         """Log in the old way, by a message to NickServ, when that is configured."""
         if self.config.nickserv_password and self.account is None:
             account = self.config.sasl_username or self.config.nick
             secret = self.config.nickserv_password.get_secret_value()
             conn.send_raw(f"PRIVMSG NickServ :IDENTIFY {account} {secret}")
 
-    def _on_isupport(self, conn: _Connection, event: Event) -> None:
+    def _on_isupport(self, conn: IrcConnection, event: Event) -> None:
         for token in event.arguments[:-1]:
             name, _, value = token.partition("=")
             self._isupport[name.upper()] = value
+        self._good_targets.clear()
         linelen = self._isupport.get("LINELEN", "")
         if linelen.isdigit() and int(linelen) >= DEFAULT_LINELEN:
             conn.linelen = int(linelen)
 
-    def _join(self, conn: _Connection, channel: str) -> None:
+    def _join(self, conn: IrcConnection, channel: str) -> None:
         key = self.config.channel_keys.get(channel)
         self.bucket.charge()
         if key is not None:
@@ -514,7 +465,7 @@ class IrcTransport:
         else:
             conn.send_raw(f"JOIN {channel}")
 
-    def _on_nick_taken(self, conn: _Connection, event: Event) -> None:
+    def _on_nick_taken(self, conn: IrcConnection, event: Event) -> None:
         if self.registered.is_set():
             return  # a regain attempt failed; keep the nick we have
         candidates = [*self.config.alt_nicks, self.config.nick + "_", self.config.nick + "__"]
@@ -528,28 +479,31 @@ class IrcTransport:
         )
         conn.nick(nick)
 
-    def _on_nick(self, conn: _Connection, event: Event) -> None:
+    def _on_nick(self, conn: IrcConnection, event: Event) -> None:
         old, new = event.source.nick, event.target
         if irc_lower(old) == irc_lower(self.nick):
             self.nick = new
             log.info("now known as %s", new)
         else:
             self.tracker.renamed(old, new)
+            # whoever holds the old nick next is someone else: nothing private goes to them
+            self.output.withdraw_to(old, f"{old} changed nick")
             if irc_lower(old) == irc_lower(self.config.nick):
                 self._try_regain(conn)
 
-    def _on_quit(self, conn: _Connection, event: Event) -> None:
+    def _on_quit(self, conn: IrcConnection, event: Event) -> None:
         nick = event.source.nick
         self.tracker.quit(nick)
+        self.output.withdraw_to(nick, f"{nick} quit")
         if irc_lower(nick) == irc_lower(self.config.nick):
             self._try_regain(conn)
 
-    def _try_regain(self, conn: _Connection) -> None:
+    def _try_regain(self, conn: IrcConnection) -> None:
         if irc_lower(self.nick) != irc_lower(self.config.nick) and self.registered.is_set():
             self.bucket.charge()
             conn.nick(self.config.nick)
 
-    async def _regain_nick(self, conn: _Connection) -> None:
+    async def _regain_nick(self, conn: IrcConnection) -> None:
         """Now and then: take back the main nick, and log in if services were away."""
         while conn.connected:
             await asyncio.sleep(self.config.regain_nick_interval)
@@ -557,7 +511,7 @@ class IrcTransport:
             self._retry_login(conn)
             self._rejoin_missing(conn)
 
-    def _rejoin_missing(self, conn: _Connection) -> None:
+    def _rejoin_missing(self, conn: IrcConnection) -> None:
         """Join again any configured channel we are not in (a failed join, a lost rejoin).
 
         A channel we were kicked from stays left when ``rejoin_on_kick`` is off.
@@ -569,7 +523,7 @@ class IrcTransport:
             if name not in self.channels and name not in self._stay_out:
                 self._join(conn, channel)
 
-    def _retry_login(self, conn: _Connection) -> None:
+    def _retry_login(self, conn: IrcConnection) -> None:
         """Ask again for capabilities when SASL was not offered at connect time.
 
         Servers with cap-notify say ``CAP NEW sasl`` when services link; for the others,
@@ -585,7 +539,7 @@ class IrcTransport:
             self.bucket.charge()
             conn.send_raw("CAP LS 302")
 
-    def _on_join(self, conn: _Connection, event: Event) -> None:
+    def _on_join(self, conn: IrcConnection, event: Event) -> None:
         nick, channel = event.source.nick, event.target
         extended = "extended-join" in self.caps
         if irc_lower(nick) == irc_lower(self.nick):
@@ -598,23 +552,23 @@ class IrcTransport:
         account = event.arguments[0] if extended and event.arguments else None
         self.tracker.joined(nick, channel, account, extended=extended)
 
-    def _who_channel(self, conn: _Connection, channel: str) -> None:
+    def _who_channel(self, conn: IrcConnection, channel: str) -> None:
         if "WHOX" in self._isupport:
             self.bucket.charge()
             conn.send_raw(f"WHO {channel} %tna,{_WHOX_CHANNEL_TOKEN}")
 
-    def _on_join_refused(self, conn: _Connection, event: Event) -> None:
+    def _on_join_refused(self, conn: IrcConnection, event: Event) -> None:
         # 471/473/474/475 <me> <channel> :reason; we try again every regain_nick_interval.
         channel = event.arguments[0] if event.arguments else "?"
         log.warning("cannot join %s: %s (%s)", channel, event.arguments[-1:], event.type)
 
-    def _on_namreply(self, conn: _Connection, event: Event) -> None:
+    def _on_namreply(self, conn: IrcConnection, event: Event) -> None:
         if len(event.arguments) >= 3:
             channel = event.arguments[1]
             for name in event.arguments[2].split():
                 self.tracker.seen_in(name.lstrip("~&@%+"), channel)
 
-    def _on_part(self, conn: _Connection, event: Event) -> None:
+    def _on_part(self, conn: IrcConnection, event: Event) -> None:
         nick, channel = event.source.nick, event.target
         if irc_lower(nick) == irc_lower(self.nick):
             self.channels.discard(irc_lower(channel))
@@ -622,7 +576,7 @@ class IrcTransport:
         else:
             self.tracker.parted(nick, channel)
 
-    def _on_kick(self, conn: _Connection, event: Event) -> None:
+    def _on_kick(self, conn: IrcConnection, event: Event) -> None:
         channel = event.target
         kicked = event.arguments[0] if event.arguments else ""
         if irc_lower(kicked) != irc_lower(self.nick):
@@ -636,17 +590,17 @@ class IrcTransport:
         else:
             self._stay_out.add(irc_lower(channel))
 
-    async def _rejoin_later(self, conn: _Connection, channel: str) -> None:
+    async def _rejoin_later(self, conn: IrcConnection, channel: str) -> None:
         await asyncio.sleep(self.config.rejoin_delay)
         if conn is self._conn and conn.connected and irc_lower(channel) not in self.channels:
             self._join(conn, channel)
 
     # --- identity
 
-    def _on_account(self, conn: _Connection, event: Event) -> None:
+    def _on_account(self, conn: IrcConnection, event: Event) -> None:
         self.tracker.set_account(event.source.nick, event.target)
 
-    def _on_whox(self, conn: _Connection, event: Event) -> None:
+    def _on_whox(self, conn: IrcConnection, event: Event) -> None:
         # 354 <me> <token> <nick> <account>
         args = event.arguments
         if len(args) >= 3 and args[0] in (_WHOX_CHANNEL_TOKEN, _WHOX_LOOKUP_TOKEN):
@@ -654,12 +608,12 @@ class IrcTransport:
             if args[0] == _WHOX_LOOKUP_TOKEN:
                 self._resolve(args[1], normalize_account(args[2]))
 
-    def _on_whois_account(self, conn: _Connection, event: Event) -> None:
+    def _on_whois_account(self, conn: IrcConnection, event: Event) -> None:
         # 330 <me> <nick> <account> :is logged in as
         if len(event.arguments) >= 2:
             self._resolve(event.arguments[0], event.arguments[1])
 
-    def _on_lookup_end(self, conn: _Connection, event: Event) -> None:
+    def _on_lookup_end(self, conn: IrcConnection, event: Event) -> None:
         # 315 end of WHO / 318 end of WHOIS: whoever was not answered has no account.
         if event.arguments:
             self._resolve(event.arguments[0], None)
@@ -669,7 +623,7 @@ class IrcTransport:
             if not future.done():
                 future.set_result(account)
 
-    async def _lookup_account(self, conn: _Connection, nick: str) -> str | None:
+    async def _lookup_account(self, conn: IrcConnection, nick: str) -> str | None:
         """Ask the server which account ``nick`` is logged in to (WHOX, else WHOIS)."""
         key = irc_lower(nick)
         future: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
@@ -704,29 +658,13 @@ class IrcTransport:
 
     # --- messages and CTCP
 
-    def _on_message(self, conn: _Connection, event: Event) -> None:
+    def _on_message(self, conn: IrcConnection, event: Event) -> None:
         nick = event.source.nick
         if not nick or irc_lower(nick) == irc_lower(self.nick):
             return
         private = event.type == "privmsg"
         text: str = event.arguments[0] if event.arguments else ""
         if not self._is_command(text, private):
-            return
-        verdict = self.limiter.check(irc_lower(f"{event.source.user}@{event.source.host}"))
-        if verdict == Verdict.IGNORE:
-            return
-        if verdict == Verdict.WARN:
-            log.warning("%s is sending commands too fast; ignoring for a while", nick)
-            self._enqueue(
-                ("notice", irc_lower(nick)),
-                [
-                    OutLine(
-                        "NOTICE",
-                        nick,
-                        "you are sending commands too fast; I'll ignore them for a minute",
-                    )
-                ],
-            )
             return
         channel = None if private else event.target
         settled, account = self._known_account(nick, event, channel)
@@ -744,7 +682,7 @@ class IrcTransport:
         return irc_lower(head[:-1]) == irc_lower(self.nick) and head[-1:] in (":", ",")
 
     async def _lookup_and_dispatch(
-        self, conn: _Connection, nick: str, room: Room, text: str, msgid: str | None
+        self, conn: IrcConnection, nick: str, room: Room, text: str, msgid: str | None
     ) -> None:
         account = await self._lookup_account(conn, nick)
         await self._dispatch(nick, account, room, text, msgid)
@@ -763,16 +701,18 @@ class IrcTransport:
         )
         try:
             await self._deliver(message)
+        except TransportError as exc:  # a full queue in a flood, a lost connection: said once
+            log.info("could not answer %s in %s: %s", nick, room.id, exc)
         except Exception:
             log.exception("failed to answer %s in %s", nick, room.id)
 
-    def _on_ctcp(self, conn: _Connection, event: Event) -> None:
+    def _on_ctcp(self, conn: IrcConnection, event: Event) -> None:
         nick = event.source.nick
         kind = event.arguments[0].upper() if event.arguments else ""
         if kind not in ("VERSION", "PING"):
             return
         if (
-            self.limiter.check(irc_lower(f"{event.source.user}@{event.source.host}"))
+            self.ctcp_limiter.check(irc_lower(f"{event.source.user}@{event.source.host}"))
             != Verdict.ALLOW
         ):
             return
@@ -781,11 +721,11 @@ class IrcTransport:
         else:
             param = sanitize(event.arguments[1] if len(event.arguments) > 1 else "")[:64]
             body = f"PING {param}".rstrip()
-        self._enqueue(("ctcp", irc_lower(nick)), [OutLine("NOTICE", nick, f"\x01{body}\x01")])
+        self._enqueue(irc_lower(nick), [OutLine("NOTICE", nick, f"\x01{body}\x01")])
 
     # --- staying alive
 
-    async def _watchdog(self, conn: _Connection) -> None:
+    async def _watchdog(self, conn: IrcConnection) -> None:
         """PING after ``ping_interval`` quiet seconds; no answer in ``ping_timeout``: dead."""
         cfg = self.config
         step = max(min(cfg.ping_interval, cfg.ping_timeout) / 4, 0.05)
@@ -807,26 +747,67 @@ class IrcTransport:
     # ----------------------------------------------------------------- output
 
     async def send(self, reply: Reply) -> None:
-        """Queue ``reply``: cleaned, addressed, split by bytes, private when long."""
-        target = reply.room.id
-        lines = [clean for clean in (sanitize(line) for line in reply.lines) if clean]
+        """Send ``reply``: cleaned, addressed, split by bytes, private when long, paced fairly.
+
+        Returns once every line is written to the socket; for a reply with a ``delivery_key``
+        (a durable delivery), once the server's side has acknowledged it too. Raises
+        :class:`TransportError` when a line could not be handed over: a target that is not one
+        nick or channel (then nothing is written), the connection lost or the bot stopping
+        first, lines left out of a full queue, or no chance to write within the send timeout.
+        Lines to a nick are refused while the bot is not connected; lines to a channel wait
+        for the connection, within the send timeout (see :mod:`.irc_output`).
+        """
+        lines = [clean for clean in (sanitize(line) for line in _with_nicks(reply)) if clean]
         if not lines:
             return
+        target = reply.room.id
+        self._check_target(target, private=reply.room.private)
         asker = reply.in_reply_to.sender.name if reply.in_reply_to is not None else None
-        asker_key = irc_lower(asker) if asker else None
+        # Fair shares are per asker; a reply to nobody in particular (a page) is its target's.
+        flow = irc_lower(asker or target)
         if reply.room.private or not asker:
-            self._enqueue((irc_lower(target), asker_key), self._privmsgs(target, lines))
-            return
+            tickets = [self._enqueue(flow, self._privmsgs(target, lines))]
+        else:
+            tickets = self._answer_in_channel(reply, target, asker, flow, lines)
+        acknowledged = reply.delivery_key is not None
+        if not self.output.confirmed(tickets, acknowledged=acknowledged):
+            await self.output.confirm(tickets, acknowledged=acknowledged)
+
+    def _answer_in_channel(
+        self, reply: Reply, target: str, asker: str, flow: str, lines: list[str]
+    ) -> list[Ticket]:
         addressed = [f"{asker}: {line}" for line in lines] if reply.address_asker else lines
         out = self._privmsgs(target, addressed)
         if len(out) <= self.config.channel_max_lines:
-            self._enqueue((irc_lower(target), asker_key), out)
-            return
+            return [self._enqueue(flow, out)]
         # Too long for the channel: the whole answer in private, a pointer in the channel.
+        self._check_target(asker, private=True)
         private = self._privmsgs(asker, lines)
-        self._enqueue((asker_key, asker_key), private)
         pointer = f"{asker}: that answer is {len(private)} lines; I sent it to you in private"
-        self._enqueue((irc_lower(target), asker_key), self._privmsgs(target, [pointer]))
+        in_private = self._enqueue(flow, private)
+        return [in_private, self._enqueue(flow, self._privmsgs(target, [pointer]))]
+
+    def _check_target(self, target: str, *, private: bool) -> None:
+        """Refuse any target that is not one nick (or, for a room, one channel)."""
+        if (target, private) in self._good_targets:
+            return
+        chantypes = self._isupport.get("CHANTYPES") or DEFAULT_CHANTYPES
+        channellen = self._isupport_int("CHANNELLEN", DEFAULT_CHANNELLEN)
+        if not (
+            is_nick(target, self._isupport_int("NICKLEN", DEFAULT_NICKLEN))
+            or (not private and is_channel(target, chantypes, channellen))
+        ):
+            wanted = "nick" if private else "nick or channel"
+            raise TransportError(
+                f"irc: refusing to send to {target[:80]!r}: not one valid {wanted}"
+            )
+        if len(self._good_targets) > 1000:
+            self._good_targets.clear()
+        self._good_targets.add((target, private))
+
+    def _isupport_int(self, name: str, default: int) -> int:
+        value = self._isupport.get(name, "")
+        return int(value) if value.isdigit() and int(value) > 0 else default
 
     def _privmsgs(self, target: str, lines: list[str]) -> list[OutLine]:
         linelen = self._conn.linelen if self._conn is not None else DEFAULT_LINELEN
@@ -847,77 +828,12 @@ class IrcTransport:
             OutLine("PRIVMSG", target, piece) for line in lines for piece in split_bytes(line, room)
         ]
 
-    def _enqueue(self, key: tuple[str | None, str | None], lines: list[OutLine]) -> None:
-        target = lines[0].target if lines else ""
-        channel = target[:1] in ("#", "&", "!", "+")
+    def _enqueue(self, flow: str, lines: list[OutLine]) -> Ticket:
+        channel = bool(lines) and lines[0].target.startswith(("#", "&", "!", "+"))
         limit = self.config.max_queued_lines if channel else self.config.max_private_lines
-        conn = self._conn
-        if (
-            not len(self.queue)
-            and len(lines) <= limit
-            and conn is not None
-            and self.registered.is_set()
-            and self.bucket.try_take(len(lines))
-        ):
-            # Nothing waits and the bucket allows every line: straight out, in one write.
-            self._write(conn, lines)
-            return
-        hidden = self.queue.push(key, lines, limit)
-        if hidden:
-            log.info("queue for %s full; %d lines summarized", key[0], hidden)
-        self._flush()
+        return self.output.submit(flow, lines, limit)
 
-    def _flush(self) -> None:
-        """Send what the bucket allows right now; the sender task paces the rest.
-
-        Lines that may go now leave in one write: an answer's lines then reach the server in
-        one segment, and its relay to users is not held back by Nagle's algorithm.
-        """
-        conn = self._conn
-        if conn is None or not self.registered.is_set():
-            return
-        batch: list[OutLine] = []
-        while len(self.queue) and self.bucket.try_take():
-            line = self.queue.pop()
-            if line is None:
-                break
-            batch.append(line)
-        if batch:
-            self._write(conn, batch)
-        if len(self.queue):
-            self._wake_sender()
-
-    def _write(self, conn: _Connection, lines: list[OutLine]) -> None:
-        data = bytearray()
-        for line in lines:
-            try:
-                data += conn._prep_message(f"{line.command} {line.target} :{line.text}")
-            except Exception as exc:  # a line we built wrong is dropped, never fatal
-                log.warning("could not send to %s: %s", line.target, exc)
-        if data and conn.transport is not None and not conn.transport.is_closing():
-            conn.transport.write(bytes(data))
-
-    def _wake_sender(self) -> None:
-        self._sender_wake.set()
-
-    async def _sender(self) -> None:
-        """Pace queued lines out as the token bucket allows, while registered."""
-        while True:
-            await self._sender_wake.wait()
-            self._sender_wake.clear()
-            while len(self.queue) and self.registered.is_set():
-                await asyncio.sleep(self.bucket.delay())
-                self._flush_one()
-
-    def _flush_one(self) -> None:
-        conn = self._conn
-        if conn is None or not self.registered.is_set() or not self.bucket.try_take():
-            return
-        line = self.queue.pop()
-        if line is not None:
-            self._write(conn, [line])
-
-    _handlers: ClassVar[dict[str, Callable[[IrcTransport, _Connection, Event], None]]] = {
+    _handlers: ClassVar[dict[str, Callable[[IrcTransport, IrcConnection, Event], None]]] = {
         "disconnect": _on_disconnect,
         "ping": _on_ping,
         "error": _on_error,
@@ -954,3 +870,15 @@ class IrcTransport:
         "privmsg": _on_message,
         "ctcp": _on_ctcp,
     }
+
+
+def _with_nicks(reply: Reply) -> list[str]:
+    """The reply's lines with each mentioned person's name replaced by their nick: on IRC a
+    highlight is the nick in the text (Matrix pills the name instead)."""
+    mentions = [m for m in reply.mentions if m.name and m.address != m.name]
+    if not mentions:
+        return list(reply.lines)
+    by_name = {m.name: m.address for m in mentions}
+    names = sorted(by_name, key=len, reverse=True)  # "Ada Lovelace" before "Ada"
+    pattern = re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, names)) + r")(?!\w)")
+    return [pattern.sub(lambda match: by_name[match.group(0)], line) for line in reply.lines]

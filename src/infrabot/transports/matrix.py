@@ -2,8 +2,9 @@
 
 How exactly once holds:
 
-* The sync token is saved only after every event of that sync was dealt with, so a crash
-  re-reads the batch rather than losing it.
+* Rooms are answered side by side, each in order (:mod:`.matrix_lanes`); a sync token is
+  saved only after every event of that sync and the ones before it was dealt with, so a
+  crash re-reads the batch rather than losing it.
 * Each answered event's ID is saved once its reply is sent, so a re-read batch (after a
   crash, a reconnect or a restart) answers nothing twice.
 * A reply's transaction IDs derive from the event it answers, so when the process dies
@@ -19,40 +20,43 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import hashlib
 import logging
 import time
-import uuid
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 from nio import (  # type: ignore[import-untyped]
-    AsyncClient,
-    AsyncClientConfig,
     ErrorResponse,
     JoinError,
-    LoginError,
     RoomPreset,
     SyncError,
     UploadFilterResponse,
-    WhoamiError,
 )
 
+from infrabot.backoff import Backoff
 from infrabot.config import MatrixConfig
 from infrabot.errors import TransportError
 from infrabot.messages import Handles, IncomingMessage, Network, Reply, Room, Sender
 from infrabot.transports.base import Deliver
-from infrabot.transports.matrix_events import Verdict, commands_in_timeline, judge
-from infrabot.transports.matrix_format import notice_contents
+from infrabot.transports.matrix_events import (
+    Verdict,
+    commands_in_timeline,
+    is_direct_invite,
+    judge,
+    stripped_event,
+    thread_root,
+)
+from infrabot.transports.matrix_format import notice_contents, transaction_id
+from infrabot.transports.matrix_lanes import Job, RoomLanes
+from infrabot.transports.matrix_login import AUTH_ERRORS, ClientFactory, log_in, nio_client
 from infrabot.transports.matrix_retry import (
     CONNECTION_ERRORS,
-    Backoff,
     is_rate_limited,
     rate_limit_delay,
     send_until_accepted,
 )
-from infrabot.transports.matrix_store import MatrixSession, MatrixStateStore
+from infrabot.transports.matrix_store import MatrixStateStore
 
 __all__ = ["MATRIX", "MatrixTransport"]
 
@@ -61,9 +65,6 @@ log = logging.getLogger(__name__)
 MATRIX = Network("matrix")
 
 _T = TypeVar("_T")
-
-_AUTH_ERRORS = frozenset({"M_UNKNOWN_TOKEN", "M_MISSING_TOKEN"})
-"""What the homeserver answers when our token is no longer valid."""
 
 # Only what the bot reads: messages and memberships in joined rooms, members loaded lazily
 # (the senders' display names still arrive with their messages).
@@ -87,21 +88,6 @@ class _Stopped(TransportError):
     """
 
 
-ClientFactory = Callable[[MatrixConfig], Any]
-"""Builds the nio client; tests pass a fake."""
-
-
-def _nio_client(config: MatrixConfig) -> Any:
-    # nio must never retry on its own: our loops honour retry_after_ms and bound the backoff.
-    client_config = AsyncClientConfig(
-        max_limit_exceeded=0,
-        max_timeouts=0,
-        request_timeout=30,
-        store_sync_tokens=False,
-    )
-    return AsyncClient(config.homeserver, config.user_id, config=client_config)
-
-
 class MatrixTransport:
     """One Matrix account in the configured rooms; see the module docstring for guarantees."""
 
@@ -111,7 +97,7 @@ class MatrixTransport:
         self,
         config: MatrixConfig,
         *,
-        client_factory: ClientFactory = _nio_client,
+        client_factory: ClientFactory = nio_client,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
     ) -> None:
@@ -124,6 +110,9 @@ class MatrixTransport:
         self._stopped = asyncio.Event()
         self._allowed_rooms: set[str] = set(config.rooms)
         self._direct_rooms: set[str] = set()
+        self._lanes: RoomLanes | None = None
+        # Room alias -> room ID: a room given by alias (paging.announce) is sent to by its ID.
+        self._aliases: dict[str, str] = {}
         # Question event ID -> its thread's root, so the answer lands in the same thread.
         self._threads: OrderedDict[str, str] = OrderedDict()
         self.ready = asyncio.Event()
@@ -181,9 +170,9 @@ class MatrixTransport:
                         room_id,
                         "m.room.message",
                         content,
-                        tx_id=_transaction_id(event_id, position),
+                        tx_id=transaction_id(reply.delivery_key or event_id, position),
                     ),
-                    is_error=_is_error,
+                    is_error=lambda response: isinstance(response, ErrorResponse),
                     backoff=backoff,
                     sleep=self._sleep,
                     what=f"send to {reply.room.id}",
@@ -197,6 +186,8 @@ class MatrixTransport:
         page reaches someone who never talked to the bot, and every later message to them
         lands in the same conversation.
         """
+        if room.id.startswith("#"):
+            return await self._resolve_alias(client, room.id)
         if not (room.private and room.id.startswith("@")):
             return room.id
         store = self._require_store()
@@ -215,6 +206,17 @@ class MatrixTransport:
         self._direct_rooms.add(room_id)
         log.info("matrix: opened a direct room with %s", room.id)
         return room_id
+
+    async def _resolve_alias(self, client: Any, alias: str) -> str:
+        """The room ID behind ``alias``: events can only be sent to a room ID."""
+        known = self._aliases.get(alias)
+        if known is not None:
+            return known
+        response = await self._until_stopped(client.room_resolve_alias(alias))
+        if isinstance(response, ErrorResponse):
+            raise TransportError(f"matrix: cannot resolve the room alias {alias}: {response}")
+        self._aliases[alias] = str(response.room_id)
+        return self._aliases[alias]
 
     async def stop(self) -> None:
         """Stop syncing; :meth:`run` returns promptly, closing the connection."""
@@ -269,63 +271,15 @@ class MatrixTransport:
         backoff = self._backoff()
         while True:
             try:
-                await self._until_stopped(self._login())
+                await self._until_stopped(
+                    log_in(self._client, self.config, self._require_store(), self._pause)
+                )
                 await self._until_stopped(self._join_rooms())
                 return
             except CONNECTION_ERRORS as exc:
                 delay = backoff.next_delay()
                 log.warning("matrix: cannot reach the homeserver (%s); retry in %.1f s", exc, delay)
                 await self._pause(delay)
-
-    async def _login(self) -> None:
-        client, store, config = self._client, self._require_store(), self.config
-        if config.access_token is not None:
-            client.user_id = config.user_id
-            client.access_token = config.access_token.get_secret_value()
-            whoami = await client.whoami()
-            if isinstance(whoami, WhoamiError):
-                refused = whoami.status_code in _AUTH_ERRORS
-                what = "the configured access token is refused" if refused else "cannot log in"
-                raise TransportError(f"matrix: {what}: {whoami}")
-            log.info("matrix: logged in as %s (token), device %s", client.user_id, client.device_id)
-            return
-        session = store.session
-        if session is not None and session.user_id == config.user_id:
-            client.restore_login(session.user_id, session.device_id, session.access_token)
-            whoami = await client.whoami()
-            if not isinstance(whoami, WhoamiError):
-                log.info("matrix: resumed device %s as %s", session.device_id, session.user_id)
-                return
-            if whoami.status_code not in _AUTH_ERRORS:
-                raise TransportError(f"matrix: cannot check the saved login: {whoami}")
-            log.warning("matrix: saved token refused; logging in again on the same device")
-            store.forget_token()
-            client.access_token = ""
-        await self._password_login()
-
-    async def _password_login(self) -> None:
-        client, store, config = self._client, self._require_store(), self.config
-        if config.password is None:
-            raise TransportError("matrix: set a password or an access_token")
-        client.user = config.user_id
-        saved = store.session
-        # Reusing the device ID keeps one device per bot instead of one per restart.
-        client.device_id = (
-            store.device_id if saved is None or saved.user_id == config.user_id else None
-        )
-        while True:
-            response = await client.login(
-                config.password.get_secret_value(), device_name=config.device_name
-            )
-            if not (isinstance(response, LoginError) and is_rate_limited(response)):
-                break
-            await self._pause(rate_limit_delay(response, self.config.backoff_max))
-        if isinstance(response, LoginError):
-            raise TransportError(f"matrix: login refused: {response}")
-        store.save_session(
-            MatrixSession(response.user_id, response.device_id, response.access_token)
-        )
-        log.info("matrix: logged in as %s, device %s", response.user_id, response.device_id)
 
     async def _join_rooms(self) -> None:
         """Join every configured room; remember their IDs so only they are served."""
@@ -340,8 +294,11 @@ class MatrixTransport:
                 )
                 if resolved is not None and not isinstance(resolved, ErrorResponse):
                     self._allowed_rooms.add(resolved.room_id)
+                    self._aliases[room] = resolved.room_id
                 continue
             self._allowed_rooms.add(response.room_id)
+            if room.startswith("#"):
+                self._aliases[room] = response.room_id
             log.info("matrix: in %s (%s)", room, response.room_id)
 
     def _require_store(self) -> MatrixStateStore:
@@ -361,15 +318,39 @@ class MatrixTransport:
         # are known again, and the commands sent while the bot was away.
         answer = since is not None
         full_state = since is not None
+        # rooms are answered side by side, each in order; a position is saved once answered
+        lanes = self._lanes = RoomLanes(store.save_sync_token)
+        try:
+            await self._sync_loop(deliver, lanes, sync_filter, since, answer, full_state)
+        finally:
+            lanes.cancel()
+            self._lanes = None
+
+    async def answered(self) -> None:
+        """Wait until every command received so far is answered (for tests)."""
+        if self._lanes is not None:
+            await self._lanes.drain()
+
+    async def _sync_loop(
+        self,
+        deliver: Deliver,
+        lanes: RoomLanes,
+        sync_filter: str | dict[str, Any],
+        since: str | None,
+        answer: bool,
+        full_state: bool,
+    ) -> None:
         backoff = self._backoff()
         while True:
             try:
                 response = await self._until_stopped(
-                    self._client.sync(
-                        timeout=int(self.config.sync_timeout * 1000),
-                        sync_filter=sync_filter,
-                        since=since,
-                        full_state=full_state,
+                    lanes.guard(
+                        self._client.sync(
+                            timeout=int(self.config.sync_timeout * 1000),
+                            sync_filter=sync_filter,
+                            since=since,
+                            full_state=full_state,
+                        )
                     )
                 )
             except CONNECTION_ERRORS as exc:
@@ -382,9 +363,9 @@ class MatrixTransport:
                 continue
             backoff.reset()
             log.debug("matrix: sync %s -> %s", since, response.next_batch)
-            await self._handle_sync(response, deliver, answer=answer)
+            jobs = await self._handle_sync(response, deliver, answer=answer)
             since = response.next_batch
-            store.save_sync_token(since)
+            await lanes.add_sync(since, jobs)
             answer, full_state = True, False
             self.ready.set()
 
@@ -407,7 +388,7 @@ class MatrixTransport:
         return _SYNC_FILTER
 
     async def _sync_failed(self, response: Any, backoff: Backoff) -> None:
-        if response.status_code in _AUTH_ERRORS:
+        if response.status_code in AUTH_ERRORS:
             raise TransportError(f"matrix: logged out by the homeserver: {response}")
         delay = (
             rate_limit_delay(response, backoff.next_delay())
@@ -417,7 +398,11 @@ class MatrixTransport:
         log.warning("matrix: sync refused (%s); retry in %.1f s", response, delay)
         await self._pause(delay)
 
-    async def _handle_sync(self, response: Any, deliver: Deliver, *, answer: bool) -> None:
+    async def _handle_sync(
+        self, response: Any, deliver: Deliver, *, answer: bool
+    ) -> list[tuple[str, Job]]:
+        """Accept invites now; return the answering of this sync's commands, room by room."""
+        jobs: list[tuple[str, Job]] = []
         for room_id, invite in response.rooms.invite.items():
             await self._on_invite(room_id, invite)
         own = self._client.user_id
@@ -442,19 +427,25 @@ class MatrixTransport:
                     log.info("matrix: not answering %s: %s", event.get("event_id"), verdict.value)
                 if verdict is not Verdict.ANSWER or not answer:
                     continue
-                await deliver(self._incoming(room_id, event))
-                # Only now: a crash before this line re-answers, and the homeserver drops
-                # the duplicate by its transaction ID.
-                self._require_store().mark_handled(event["event_id"], now=self._clock())
+                message = self._incoming(room_id, event)  # names as of this sync
+                jobs.append((room_id, functools.partial(self._answer, deliver, message)))
+        return jobs
+
+    async def _answer(self, deliver: Deliver, message: IncomingMessage) -> None:
+        await deliver(message)
+        # Only now: a crash before this line re-answers, and the homeserver drops the
+        # duplicate by its transaction ID.
+        if message.event_id is not None:
+            self._require_store().mark_handled(message.event_id, now=self._clock())
 
     async def _on_invite(self, room_id: str, invite: Any) -> None:
-        state = [_stripped_event(e) for e in invite.invite_state]
+        state = [stripped_event(e) for e in invite.invite_state]
         aliases = {
             str(e.get("content", {}).get("alias"))
             for e in state
             if e.get("type") == "m.room.canonical_alias"
         }
-        if self.config.direct_messages and _is_direct_invite(state, self._client.user_id):
+        if self.config.direct_messages and is_direct_invite(state, self._client.user_id):
             response = await self._client.join(room_id)
             if not isinstance(response, JoinError):
                 self._direct_rooms.add(room_id)
@@ -471,7 +462,7 @@ class MatrixTransport:
         await self._client.room_leave(room_id)
 
     def _remember_thread(self, event: Mapping[str, Any]) -> None:
-        root = _thread_root(event)
+        root = thread_root(event)
         if root is None:
             return
         self._threads[str(event["event_id"])] = root
@@ -504,44 +495,3 @@ class MatrixTransport:
 
 _THREADS_KEPT = 1000
 """Questions whose thread is remembered: answers are sent within seconds of the question."""
-
-
-def _thread_root(event: Mapping[str, Any]) -> str | None:
-    relates = event.get("content", {}).get("m.relates_to")
-    if isinstance(relates, Mapping) and relates.get("rel_type") == "m.thread":
-        root = relates.get("event_id")
-        return root if isinstance(root, str) else None
-    return None
-
-
-def _stripped_event(event: Any) -> dict[str, Any]:
-    """An invite-state event as JSON again: nio moves its ``content`` out of ``source``."""
-    source = dict(getattr(event, "source", {}) or {})
-    content = source.get("content") or getattr(event, "content", None) or {}
-    alias = getattr(event, "canonical_alias", None)
-    if alias is not None:
-        content = {**content, "alias": alias}
-    source["content"] = content
-    return source
-
-
-def _is_direct_invite(state: Sequence[Mapping[str, Any]], own_user_id: str) -> bool:
-    """Whether an invite's stripped state marks it as a direct (1:1) chat with the bot."""
-    return any(
-        e.get("type") == "m.room.member"
-        and e.get("state_key") == own_user_id
-        and e.get("content", {}).get("is_direct") is True
-        for e in state
-    )
-
-
-def _is_error(response: Any) -> bool:
-    return isinstance(response, ErrorResponse)
-
-
-def _transaction_id(event_id: str | None, position: int) -> str:
-    """A transaction ID the homeserver deduplicates on: the same for a re-sent answer."""
-    if event_id is None:
-        return f"infrabot.{uuid.uuid4().hex}"
-    digest = hashlib.sha256(event_id.encode()).hexdigest()[:32]
-    return f"infrabot.{digest}.{position}"

@@ -7,10 +7,18 @@ duplicates, history from before the bot joined) can be tested on plain dicts.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-__all__ = ["Verdict", "commands_in_timeline", "event_age_ms", "judge"]
+__all__ = [
+    "Verdict",
+    "commands_in_timeline",
+    "event_age_ms",
+    "is_direct_invite",
+    "judge",
+    "stripped_event",
+    "thread_root",
+]
 
 
 class Verdict(enum.Enum):
@@ -101,3 +109,33 @@ def commands_in_timeline(
         if _is_own_join(event, own_user_id):
             start = position + 1
     yield from listed[start:]
+
+
+def thread_root(event: Mapping[str, Any]) -> str | None:
+    """The root event of the thread ``event`` was said in, if any."""
+    relates = event.get("content", {}).get("m.relates_to")
+    if isinstance(relates, Mapping) and relates.get("rel_type") == "m.thread":
+        root = relates.get("event_id")
+        return root if isinstance(root, str) else None
+    return None
+
+
+def stripped_event(event: Any) -> dict[str, Any]:
+    """An invite-state event as JSON again: nio moves its ``content`` out of ``source``."""
+    source = dict(getattr(event, "source", {}) or {})
+    content = source.get("content") or getattr(event, "content", None) or {}
+    alias = getattr(event, "canonical_alias", None)
+    if alias is not None:
+        content = {**content, "alias": alias}
+    source["content"] = content
+    return source
+
+
+def is_direct_invite(state: Sequence[Mapping[str, Any]], own_user_id: str) -> bool:
+    """Whether an invite's stripped state marks it as a direct (1:1) chat with the bot."""
+    return any(
+        e.get("type") == "m.room.member"
+        and e.get("state_key") == own_user_id
+        and e.get("content", {}).get("is_direct") is True
+        for e in state
+    )

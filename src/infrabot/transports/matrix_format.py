@@ -9,15 +9,22 @@ otherwise), and nothing else in the text can trigger a notification.
 
 from __future__ import annotations
 
+import hashlib
 import html
 import re
+import uuid
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
 from infrabot.messages import Mention, Reply
 
-__all__ = ["MAX_CHUNK_BYTES", "notice_contents", "pill"]
+__all__ = [
+    "MAX_CHUNK_BYTES",
+    "notice_contents",
+    "pill",
+    "transaction_id",
+]
 
 MAX_CHUNK_BYTES = 24_000
 """Body plus formatted body of one event stay under this (the event limit is 64 KiB)."""
@@ -126,3 +133,12 @@ def notice_contents(
             content["m.relates_to"] = {"m.in_reply_to": {"event_id": in_reply_to_event}}
         contents.append(content)
     return contents
+
+
+def transaction_id(key: str | None, position: int) -> str:
+    """A transaction ID the homeserver deduplicates on: the same for a re-sent answer or a
+    retried delivery (``key`` is the asker's event ID, or the reply's delivery key)."""
+    if key is None:
+        return f"infrabot.{uuid.uuid4().hex}"
+    digest = hashlib.sha256(key.encode()).hexdigest()[:32]
+    return f"infrabot.{digest}.{position}"

@@ -1,4 +1,4 @@
-"""Waiting well: bounded exponential backoff, and sends that survive rate limits and outages.
+"""Waiting well on a homeserver: sends that survive rate limits and outages.
 
 The nio client is told never to retry by itself (``max_limit_exceeded=0``, ``max_timeouts=0``)
 so that these rules, which the tests pin down, are the only ones in force.
@@ -8,17 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
 
+from infrabot.backoff import Backoff
 from infrabot.errors import TransportError
 
 __all__ = [
     "CONNECTION_ERRORS",
-    "Backoff",
     "is_rate_limited",
     "rate_limit_delay",
     "send_until_accepted",
@@ -39,48 +38,6 @@ _PERMANENT = frozenset(
 """Errors that the same request will meet again however long we wait."""
 
 _AUTH = frozenset({"M_UNKNOWN_TOKEN", "M_MISSING_TOKEN"})
-
-
-class Backoff:
-    """Exponential delays from ``initial`` up to ``maximum`` seconds, with some jitter.
-
-    The jitter (a fraction either way) keeps a fleet of clients from retrying in step after
-    a homeserver restart; the bound keeps a long outage from stretching the delay forever.
-    """
-
-    def __init__(
-        self,
-        initial: float = 1.0,
-        maximum: float = 60.0,
-        *,
-        factor: float = 2.0,
-        jitter: float = 0.1,
-        rand: Callable[[], float] = random.random,
-    ) -> None:
-        if initial <= 0 or maximum < initial or factor < 1 or not 0 <= jitter < 1:
-            raise ValueError("backoff needs 0 < initial <= maximum, factor >= 1, 0 <= jitter < 1")
-        self.initial = initial
-        self.maximum = maximum
-        self.factor = factor
-        self.jitter = jitter
-        self._rand = rand
-        self._attempt = 0
-
-    @property
-    def attempts(self) -> int:
-        """How many delays were handed out since the last success."""
-        return self._attempt
-
-    def next_delay(self) -> float:
-        """The delay before the next attempt; each call grows it, up to ``maximum``."""
-        base = min(self.initial * self.factor**self._attempt, self.maximum)
-        self._attempt += 1
-        spread = base * self.jitter * (2 * self._rand() - 1)
-        return max(self.initial * (1 - self.jitter), min(base + spread, self.maximum))
-
-    def reset(self) -> None:
-        """Start again from ``initial`` (after a success)."""
-        self._attempt = 0
 
 
 def is_rate_limited(response: Any) -> bool:

@@ -19,12 +19,12 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from irc_e2e_bot import ALICE, BOT_ACCOUNT, CHANNEL, TEST_PLUGINS, BotFactory, RunningBot
+from irc_e2e_bot import ACCOUNTS, BOT_ACCOUNT, CHANNEL, TEST_PLUGINS, BotFactory, RunningBot
 from irc_e2e_client import IrcClient, register_account
 from irc_e2e_servers import IrcServers, servers_installed
 
 from infrabot.app import App
-from infrabot.config import Config, IrcConfig
+from infrabot.config import Config, IrcConfig, RateLimitConfig
 from infrabot.loader import builtin_plugin_dir
 from infrabot.store import Store
 from infrabot.transports.irc import IrcTransport
@@ -55,9 +55,9 @@ def irc_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IrcServers
     servers = IrcServers(tmp_path_factory.mktemp("ircd"))
     servers.start()
     try:
-        with ThreadPoolExecutor(2) as pool:
-            # InspIRCd registers clients on a one-second timer: register both at once.
-            list(pool.map(lambda acc: register_account(servers.port, *acc), [BOT_ACCOUNT, ALICE]))
+        with ThreadPoolExecutor(len(ACCOUNTS)) as pool:
+            # InspIRCd registers clients on a one-second timer: register them all at once.
+            list(pool.map(lambda acc: register_account(servers.port, *acc), ACCOUNTS))
         yield servers
     finally:
         servers.stop()
@@ -90,12 +90,12 @@ async def start_bot(tmp_path: Path) -> AsyncIterator[BotFactory]:
             "sasl_username": BOT_ACCOUNT[0],
             "sasl_password": BOT_ACCOUNT[1],
             "channels": [CHANNEL],
-            "user_rate": 0,
         }
         settings.update(irc)
         options: dict[str, Any] = {
             "plugins": [builtin_plugin_dir(), TEST_PLUGINS],
             "store": tmp_path / f"infrabot-{len(bots)}.db",
+            "rate_limit": RateLimitConfig(rate=0),  # tests about the limit turn it back on
             **(config or {}),
         }
         config_ = Config(irc=IrcConfig(**settings), **options)

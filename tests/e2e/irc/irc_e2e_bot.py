@@ -12,11 +12,25 @@ from pathlib import Path
 from infrabot.app import App
 from infrabot.transports.irc import IrcTransport
 
-__all__ = ["ALICE", "BOT_ACCOUNT", "CHANNEL", "TEST_PLUGINS", "BotFactory", "RunningBot"]
+__all__ = [
+    "ACCOUNTS",
+    "ADA",
+    "ALICE",
+    "BOT_ACCOUNT",
+    "CHANNEL",
+    "LEAD",
+    "TEST_PLUGINS",
+    "BotFactory",
+    "RunningBot",
+]
 
 CHANNEL = "#python-infra"
 BOT_ACCOUNT = ("infrabot", "bot-secret-pw")
 ALICE = ("alice", "alice-secret-pw")
+ADA = ("ada", "ada-secret-pw")
+LEAD = ("lead", "lead-secret-pw")
+ACCOUNTS = (BOT_ACCOUNT, ALICE, ADA, LEAD)
+"""The services accounts the shared servers start with."""
 TEST_PLUGINS = Path(__file__).parent / "plugins"
 
 

@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from irc_e2e_bot import ALICE, CHANNEL, BotFactory
+from irc_e2e_bot import ADA, ALICE, CHANNEL, LEAD, BotFactory
 from irc_e2e_client import from_bot
 from irc_e2e_servers import IrcServers
 
@@ -22,9 +22,9 @@ version: 1
 team: Infra
 people:
   - name: Ada
-    contact: {irc_nick: ada, matrix_id: "@ada:localhost"}
+    contact: {irc_nick: ada, irc_account: ada, matrix_id: "@ada:localhost"}
   - name: Lead
-    contact: {irc_nick: lead}
+    contact: {irc_nick: lead, irc_account: lead}
 groups:
   - name: Infra
     kind: team
@@ -91,31 +91,39 @@ async def test_account_admin_reloads_and_nick_impostor_is_refused(
     )
 
 
-async def test_page_highlights_in_channel_and_messages_the_maintainer(
+async def test_page_text_goes_to_the_account_not_to_whoever_holds_the_nick(
     irc_servers: IrcServers, start_bot: BotFactory, clients, tmp_path: Path
 ) -> None:
     inventory = tmp_path / "on-call.yaml"
     inventory.write_text(ON_CALL)
     config = {"inventory": inventory, "paging": PagingConfig(escalate_after=2.0)}
-    _bot, alice, ada, lead = await asyncio.gather(
+    # Ada's recorded nick "ada" is held by an unidentified client; Ada herself is logged in to
+    # her account "ada" under another nick
+    _bot, alice, impostor, ada, lead = await asyncio.gather(
         start_bot(irc_servers.port, config=config),
         clients("alice", irc_servers.port, sasl=ALICE),
         clients("ada", irc_servers.port),
-        clients("lead", irc_servers.port),
+        clients("ada_away", irc_servers.port, sasl=ADA),
+        clients("lead", irc_servers.port, sasl=LEAD),
     )
-    await asyncio.gather(alice.join(CHANNEL), ada.join(CHANNEL), lead.join(CHANNEL))
+    await asyncio.gather(*(c.join(CHANNEL) for c in (alice, impostor, ada, lead)))
     alice.say(CHANNEL, "!page pypi uploads failing")
-    highlight = await ada.wait_for(from_bot(CHANNEL, "PAGE "))
-    page_id = highlight.text.split()[1]
+    direct = await ada.wait_for(from_bot("ada_away", "PAGE "))
+    page_id = direct.text.split()[1]
+    assert direct.text.startswith(f"PAGE {page_id} for PyPI: uploads failing (asked by alice")
+    # the channel highlight goes out after the private messages of the step, on one socket
+    highlight = await impostor.wait_for(from_bot(CHANNEL, "PAGE "))
     assert highlight.text == (
         f"PAGE {page_id} for PyPI: uploads failing · the owners of PyPI: ada · "
         f"!ack {page_id} to acknowledge"
     )
-    direct = await ada.wait_for(from_bot("ada", "PAGE "))
-    assert direct.text.startswith(f"PAGE {page_id} for PyPI: uploads failing (asked by alice")
-    # nobody acknowledges: after 2 s the page climbs to the team lead, who is messaged too
+    assert not [line for line in impostor.lines if from_bot("ada", "PAGE ")(line)]
+    impostor.say(CHANNEL, f"!ack {page_id}")  # holds the nick, not the account: refused
+    refused = await impostor.wait_for(from_bot(CHANNEL, "ada: only the people paged"))
+    assert page_id in refused.text
+    # nobody acknowledges: after 2 s the page climbs to the team lead, messaged by account
     escalated = await lead.wait_for(from_bot("lead", "PAGE "), within=15)
     assert escalated.text.startswith(f"PAGE {page_id} for PyPI")
-    lead.say(CHANNEL, f"!ack {page_id}")  # lead has no account: refused
-    refused = await lead.wait_for(from_bot(CHANNEL, "lead: only the people paged"))
-    assert page_id in refused.text
+    lead.say(CHANNEL, f"!ack {page_id}")
+    acked = await lead.wait_for(from_bot(CHANNEL, f"lead: acknowledged {page_id}"))
+    assert "escalation stopped" in acked.text

@@ -12,6 +12,8 @@ from irc_e2e_bot import ALICE, BOT_ACCOUNT, CHANNEL, BotFactory
 from irc_e2e_client import IrcClient, from_bot
 from irc_e2e_servers import IrcServers
 
+from infrabot.config import RateLimitConfig
+
 pytestmark = pytest.mark.e2e
 
 SRC = Path(__file__).resolve().parents[3] / "src"
@@ -152,7 +154,9 @@ async def test_default_flood_limits_long_answer_and_twenty_users(
     """InspIRCd's default flood settings, the bot's default flood control: no kick, all answered."""
     # The bot keeps its default per-user limit here; only the bot's port has default limits.
     bot, observer, big, *users = await asyncio.gather(
-        start_bot(irc_servers.flood_port, nick="infrabot", user_rate=0.5),
+        start_bot(
+            irc_servers.flood_port, nick="infrabot", config={"rate_limit": RateLimitConfig()}
+        ),
         clients("observer", irc_servers.port),
         clients("biguser", irc_servers.port),
         *(clients(f"asker{i}", irc_servers.port) for i in range(20)),

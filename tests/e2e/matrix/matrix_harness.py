@@ -29,7 +29,7 @@ import yaml
 from nio import AsyncClient, AsyncClientConfig, ErrorResponse, RoomCreateError, RoomPreset
 
 from infrabot.app import App
-from infrabot.config import AdminsConfig, Config, MatrixConfig
+from infrabot.config import AdminsConfig, Config, MatrixConfig, RateLimitConfig
 from infrabot.loader import builtin_plugin_dir
 from infrabot.store import Store
 from infrabot.transports.matrix import MatrixTransport
@@ -450,13 +450,19 @@ class Bot:
 
 
 def bot_config(
-    homeserver: str, users: Users, rooms: list[str], store: Path, **matrix: Any
+    homeserver: str,
+    users: Users,
+    rooms: list[str],
+    store: Path,
+    rate_limit: RateLimitConfig | None = None,
+    **matrix: Any,
 ) -> Config:
     """A configuration for the bot: the test plugins beside the shipped ones."""
     return Config(
         plugins=[builtin_plugin_dir(), TEST_PLUGINS],
         store=store / "infrabot.sqlite3",
         admins=AdminsConfig(matrix=[users.boss]),
+        rate_limit=rate_limit or RateLimitConfig(rate=0),
         matrix=MatrixConfig(
             homeserver=homeserver,
             user_id=users.bot,

@@ -1,5 +1,7 @@
 """Test-only commands that show what the bot believes about the asker."""
 
+import asyncio
+
 from infrabot.messages import Mention, Reply
 from infrabot.plugin import Context, command
 
@@ -34,3 +36,11 @@ def hail(ctx: Context, args: str) -> Reply:
         in_reply_to=ctx.message,
         mentions=(Mention(address=sender.address, name=sender.name),),
     )
+
+
+@command("nap", help="Takes as many seconds as asked (at most 15) to answer (test only).")
+async def nap(ctx: Context, args: str) -> str:
+    """A slow command, to show that other rooms are answered meanwhile."""
+    seconds = min(float(args or "1"), 15.0)
+    await asyncio.sleep(seconds)
+    return f"slept {seconds:g} s"

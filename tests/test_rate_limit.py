@@ -1,28 +1,10 @@
-"""Token bucket, fair queue and per-user command limit, on a fake clock."""
+"""Token bucket and per-user command limit, on a fake clock."""
 
 from __future__ import annotations
 
-from infrabot.transports.irc_flood import (
-    FairQueue,
-    OutLine,
-    TokenBucket,
-    UserRateLimiter,
-    Verdict,
-)
+from irc_harness import Clock
 
-
-class Clock:
-    """A clock tests move by hand."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def lines(target: str, n: int, tag: str = "") -> list[OutLine]:
-    return [OutLine("PRIVMSG", target, f"{tag}{i}") for i in range(n)]
+from infrabot.rate_limit import TokenBucket, UserRateLimiter, Verdict
 
 
 def test_bucket_bursts_then_paces() -> None:
@@ -79,62 +61,6 @@ def test_zero_rate_is_unlimited() -> None:
     bucket = TokenBucket(rate=0, burst=1)
     assert all(bucket.try_take() for _ in range(1000))
     assert bucket.delay() == 0
-
-
-def test_fair_queue_round_robin_across_keys() -> None:
-    queue = FairQueue(per_key=100)
-    queue.push("long", lines("bob", 5, "long"))
-    queue.push("a", lines("#c", 1, "a"))
-    queue.push("b", lines("#c", 2, "b"))
-    order = [queue.pop().text for _ in range(8)]  # type: ignore[union-attr]
-    assert order == ["long0", "a0", "b0", "long1", "b1", "long2", "long3", "long4"]
-    assert queue.pop() is None
-    assert len(queue) == 0
-
-
-def test_fair_queue_caps_lines_with_a_summary() -> None:
-    queue = FairQueue(per_key=10)
-    hidden = queue.push("k", lines("#python-infra", 25))
-    assert hidden == 16
-    out = [queue.pop() for _ in range(10)]
-    assert [o.text for o in out[:9]] == [str(i) for i in range(9)]  # type: ignore[union-attr]
-    assert out[9].text == "(16 more lines: ask me in private)"  # type: ignore[union-attr]
-    assert queue.pop() is None
-
-
-def test_fair_queue_private_summary_and_explicit_limit() -> None:
-    queue = FairQueue(per_key=4)
-    assert queue.push("k", lines("bob", 60), limit=60) == 0
-    assert queue.push("k2", lines("carol", 70), limit=60) == 11
-    texts = []
-    while (line := queue.pop()) is not None:
-        texts.append(line.text)
-    assert "(11 more lines not sent: narrow the question)" in texts
-
-
-def test_fair_queue_when_full_drops_new_lines() -> None:
-    queue = FairQueue(per_key=3)
-    queue.push("k", lines("#c", 5))
-    assert queue.push("k", lines("#c", 2)) == 2
-    assert len(queue) == 3
-
-
-def test_fair_queue_total_cap() -> None:
-    queue = FairQueue(per_key=5, total=6)
-    queue.push("a", lines("#c", 5))
-    assert queue.push("b", lines("#c", 5)) == 5  # only one slot left: the summary takes it
-    assert len(queue) == 6
-
-
-async def test_fair_queue_get_waits_for_a_line() -> None:
-    import asyncio
-
-    queue = FairQueue()
-    waiter = asyncio.create_task(queue.get())
-    await asyncio.sleep(0)
-    assert not waiter.done()
-    queue.push("k", lines("#c", 1))
-    assert (await asyncio.wait_for(waiter, 1)).text == "0"
 
 
 def test_user_limiter_allows_burst_then_warns_once_then_ignores() -> None:

@@ -1,0 +1,163 @@
+"""One connection to an IRC server: the asyncio client with the gaps a bot cannot live with
+filled, and the :class:`~infrabot.transports.irc_output.Link` the output side writes to."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import socket
+import ssl
+import sys
+import termios
+from collections.abc import Callable
+from typing import Any
+
+from irc.client import Event, MessageTooLong  # type: ignore[import-untyped]
+from irc.client_aio import AioConnection, AioReactor  # type: ignore[import-untyped]
+from jaraco.stream.buffer import LenientDecodingLineBuffer  # type: ignore[import-untyped]
+
+from infrabot.config import IrcConfig
+from infrabot.transports.irc_text import DEFAULT_LINELEN
+
+__all__ = ["IrcConnection", "tls_context"]
+
+log = logging.getLogger(__name__)
+
+_QUICKACK: int | None = getattr(socket, "TCP_QUICKACK", None)
+# SIOCOUTQ, the bytes a TCP socket has sent but not had acknowledged, is TIOCOUTQ on Linux.
+_OUTQ: int | None = getattr(termios, "TIOCOUTQ", None) if sys.platform == "linux" else None
+
+
+class IrcConnection(AioConnection):  # type: ignore[misc]
+    """The library's asyncio connection, with the gaps a bot cannot live with filled.
+
+    - ``CAP LS 302`` goes out before NICK/USER, so registration waits for CAP END (and SASL).
+    - Undecodable bytes from other users are replaced instead of killing the connection.
+    - Events go straight to one callback; the reactor's global handlers are not used.
+    - Lines may be as long as the server's advertised ``LINELEN``.
+    """
+
+    buffer_class = LenientDecodingLineBuffer
+
+    def __init__(self, reactor: AioReactor, on_event: Callable[[Event], None]) -> None:
+        super().__init__(reactor)
+        self._on_event = on_event
+        self.linelen = DEFAULT_LINELEN
+
+    async def open(
+        self,
+        *,
+        host: str,
+        port: int,
+        nick: str,
+        username: str,
+        realname: str,
+        password: str | None,
+        tls: ssl.SSLContext | None,
+    ) -> None:
+        """Connect and start registration (CAP LS first); the answers arrive as events."""
+        self.buffer = self.buffer_class()
+        self.handlers: dict[str, list[Any]] = {}
+        self.real_server_name = ""
+        self.real_nickname = nick
+        self.server = host
+        self.port = port
+        self.server_address = (host, port)
+        self.nickname = nick
+        self.username = username
+        self.ircname = realname
+        self.password = password
+        protocol = self.protocol_class(self, self.reactor.loop)
+        kwargs: dict[str, Any] = {"ssl": tls, "server_hostname": host} if tls else {}
+        transport, _ = await self.reactor.loop.create_connection(
+            lambda: protocol, host, port, **kwargs
+        )
+        self.transport = transport
+        self.protocol = protocol
+        self.connected = True
+        self.send_raw("CAP LS 302")
+        if password:
+            self.send_raw(f"PASS :{password}")
+        self.nick(nick)
+        self.user(username, realname)
+
+    def process_data(self, new_data: bytes) -> None:
+        """Feed received bytes to the parser; one bad line never kills the connection."""
+        self._ack_now()
+        self.buffer.feed(new_data)
+        for line in self.buffer:
+            if not line:
+                continue
+            try:
+                self._process_line(line)
+            except Exception:
+                log.exception("failed to handle line from server: %r", line[:300])
+
+    def _ack_now(self) -> None:
+        """Acknowledge received data at once (Linux ``TCP_QUICKACK``; a no-op elsewhere).
+
+        Servers write to clients with Nagle's algorithm on: a second line for us waits until
+        our kernel acknowledges the first, and a delayed ACK takes 40 ms. Measured through
+        InspIRCd with 10 users asking at once, that stalled 1 answer in 50 by 40 ms.
+        """
+        sock = self.transport.get_extra_info("socket") if self.transport is not None else None
+        if sock is not None and _QUICKACK is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.IPPROTO_TCP, _QUICKACK, 1)
+
+    def _handle_event(self, event: Event) -> None:
+        self._on_event(event)
+
+    def _prep_message(self, string: str) -> bytes:
+        if "\n" in string or "\r" in string or "\0" in string:
+            raise ValueError("line breaks and NUL are never sent")
+        data: bytes = string.encode("utf-8") + b"\r\n"
+        if len(data) > self.linelen:
+            raise MessageTooLong(f"{len(data)} bytes > {self.linelen}")
+        return data
+
+    # --- the Link the output side writes to (see irc_output.Link)
+
+    def frame(self, line: str) -> bytes:
+        """``line`` as the bytes that go on the wire (CR LF added; refused if too long)."""
+        return self._prep_message(line)
+
+    def write(self, data: bytes) -> bool:
+        """Write ``data``; False when the connection is closing and nothing was written."""
+        transport = self.transport
+        if transport is None or transport.is_closing():
+            return False
+        transport.write(data)
+        return True
+
+    def flushed(self) -> bool:
+        """Whether everything written so far is in the kernel (none left in asyncio's buffer)."""
+        transport = self.transport
+        return transport is not None and transport.get_write_buffer_size() == 0
+
+    def acknowledged(self) -> bool | None:
+        """Whether the server's side acknowledged every byte written so far (Linux SIOCOUTQ:
+        bytes in the kernel's send queue not acknowledged yet); None where we cannot tell."""
+        if not self.flushed():
+            return False
+        sock = self.transport.get_extra_info("socket") if self.transport is not None else None
+        if sock is None or _OUTQ is None:
+            return None
+        try:
+            unacknowledged = fcntl.ioctl(sock.fileno(), _OUTQ, b"\0\0\0\0")
+        except OSError:
+            return None
+        return int.from_bytes(unacknowledged, sys.byteorder) == 0
+
+
+def tls_context(config: IrcConfig) -> ssl.SSLContext | None:
+    """The TLS context ``config`` asks for (verifying by default), or None for plain TCP."""
+    if not config.tls:
+        return None
+    cafile = str(config.tls_ca_file) if config.tls_ca_file else None
+    context = ssl.create_default_context(cafile=cafile)
+    if not config.tls_verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context

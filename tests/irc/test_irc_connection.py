@@ -1,0 +1,67 @@
+"""The connection's view of its own socket: what is still ours, what the peer acknowledged."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import sys
+import time
+from typing import Any
+
+import pytest
+from irc.client_aio import AioReactor  # type: ignore[import-untyped]
+
+from infrabot.transports.irc_connection import IrcConnection
+
+
+class SocketTransport:
+    """The bits of an asyncio transport the connection asks about, over a real TCP socket."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+
+    def get_write_buffer_size(self) -> int:
+        return 0  # we write straight to the kernel below
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return self.sock if name == "socket" else default
+
+    def is_closing(self) -> bool:
+        return False
+
+
+def _until(condition: Any, what: str) -> None:
+    deadline = time.monotonic() + 5
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"never {what}")
+        time.sleep(0.001)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="SIOCOUTQ is Linux's")
+async def test_acknowledged_only_once_the_peer_has_everything() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        client = socket.create_connection(listener.getsockname())
+        peer, _ = listener.accept()
+        with client, peer:
+            conn = IrcConnection(AioReactor(loop=asyncio.get_running_loop()), lambda e: None)
+            conn.transport = SocketTransport(client)
+            assert conn.flushed() and conn.acknowledged() is True
+            # The peer reads nothing: once its window is full, our bytes stay unacknowledged.
+            client.setblocking(False)
+            with pytest.raises(BlockingIOError):
+                while True:
+                    client.send(b"x" * 65536)
+            assert conn.flushed()  # nothing in asyncio's buffer: the kernel has it all
+            assert conn.acknowledged() is False
+            peer.setblocking(False)
+
+            def drained() -> bool:
+                try:
+                    while peer.recv(1 << 20):
+                        pass
+                except BlockingIOError:
+                    pass
+                return conn.acknowledged() is True
+
+            _until(drained, "acknowledged after the peer read everything")
