@@ -140,7 +140,7 @@ async def test_alertmanager_pages_and_resolves(intake: Intake) -> None:
         "ALERT [critical] pypi: upload error rate above 5%",
         "ALERT [warning] wiki: disk latency high",
         f"PAGE {page_id} for PyPI: [critical] upload error rate above 5% · the owners of PyPI: "
-        f"ada, bob, Dee · !ack {page_id} to acknowledge",
+        f"Ada, Bob, Dee · !ack {page_id} to acknowledge",
     ]
     private = len(intake.nets.private())
     status, body = await post(f"{intake.base}/alerts", ALERTMANAGER)  # repeated notification
