@@ -6,8 +6,9 @@ target (``a,b``), a channel (``#python-infra``) or carry the rest of a protocol 
 (``x :SPOOFED``), so it is refused when the inventory is loaded, with the file and line.
 
 - **IRC nick** (RFC 2812, section 2.3.1): a letter or one of ``[ ] \\ ` _ ^ { | }`` first, then
-  letters, digits, those and ``-``. Servers allow longer nicks than the RFC's nine characters
-  (their ``NICKLEN``), so the length is not checked here.
+  letters, digits, those and ``-``: the grammar the IRC transport checks every target against
+  (:func:`infrabot.transports.irc_names.is_nick`). A server may allow longer nicks than most
+  (its ``NICKLEN``), so the length is left to the transport, which knows the server's.
 - **IRC services account**: services (Atheme, Anope) register accounts under nicknames, and the
   network reports them as such, so the same grammar.
 - **Matrix user ID** (the Matrix specification, appendix "User Identifiers"):
@@ -21,11 +22,9 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["IRC_NICK", "MATRIX_USER_ID", "irc_account", "irc_nick", "matrix_user_id"]
+from infrabot.transports.irc_names import is_nick
 
-_SPECIAL = r"\[\]\\`_^{|}"
-IRC_NICK = re.compile(rf"[A-Za-z{_SPECIAL}][A-Za-z0-9{_SPECIAL}-]*")
-"""An IRC nickname (RFC 2812), to be matched whole (``fullmatch``)."""
+__all__ = ["MATRIX_USER_ID", "irc_account", "irc_nick", "matrix_user_id"]
 
 MATRIX_USER_ID = re.compile(
     r"@[\x21-\x39\x3b-\x7e]+"  # localpart: printable ASCII but ':' (the historical grammar)
@@ -35,6 +34,7 @@ MATRIX_USER_ID = re.compile(
 """A Matrix user ID, to be matched whole (``fullmatch``); at most 255 characters."""
 
 _MATRIX_ID_MAX = 255
+_ANY_NICK_LENGTH = 200  # as long as a name in the inventory may be
 _NICK_RULE = (
     "starts with a letter or one of [ ] \\ ` _ ^ { | } and holds only letters, digits, those and -"
 )
@@ -42,14 +42,14 @@ _NICK_RULE = (
 
 def irc_nick(value: str) -> str:
     """``value`` if it is an IRC nickname; else :class:`ValueError` saying what one is."""
-    if IRC_NICK.fullmatch(value) is None:
+    if not is_nick(value, _ANY_NICK_LENGTH):
         raise ValueError(f"not an IRC nick, which {_NICK_RULE}")
     return value
 
 
 def irc_account(value: str) -> str:
     """``value`` if it is an IRC services account name; else :class:`ValueError`."""
-    if IRC_NICK.fullmatch(value) is None:
+    if not is_nick(value, _ANY_NICK_LENGTH):
         raise ValueError(f"not an IRC services account, whose name {_NICK_RULE}")
     return value
 
