@@ -17,12 +17,7 @@ from infrabot.plugin import Context, command, summarize
 def team(ctx: Context, args: str) -> list[str]:
     """Describe the infrastructure team, or the named group."""
     if args.strip():
-        found = ctx.index.groups.find(args)
-        if found is None:
-            hint = ctx.index.groups.suggest(args)
-            suffix = f"; did you mean {hint.name}?" if hint else ""
-            raise CommandError(f"no group '{args.strip()[:40]}'{suffix}")
-        group: Group = found
+        group: Group = ctx.index.group(args)
     else:
         team_group = ctx.index.team
         if team_group is None:
@@ -60,11 +55,7 @@ def who(ctx: Context, args: str) -> list[str]:
     query = args.strip()
     if not query:
         raise CommandError("who? Give me a name.")
-    person = ctx.index.people.find(query)
-    if person is None:
-        hint = ctx.index.people.suggest(query)
-        suffix = f"; did you mean {hint.name}?" if hint else ""
-        raise CommandError(f"no person '{query[:40]}'{suffix}")
+    person = ctx.index.person(query)
     roles = ", ".join(person.roles) or "roles not recorded"
     groups = [g.name for g in ctx.index.groups_of(person)]
     first = f"{person.name}: {roles}"

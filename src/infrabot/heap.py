@@ -16,12 +16,9 @@ import asyncio
 import contextlib
 import gc
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from infrabot.inventory.index import Index
-
-__all__ = ["gc_paused", "retire"]
+__all__ = ["Dismantlable", "drain_dict", "drain_list", "gc_paused", "retire"]
 
 _STEP = 500  # objects freed per step: a few milliseconds each
 
@@ -60,35 +57,29 @@ def gc_paused(*, freeze: bool = False) -> Iterator[None]:
         gc.enable()
 
 
-async def retire(index: Index, grace: float) -> None:
-    """Free ``index`` without stalling: wait ``grace`` seconds for commands still using it."""
+class Dismantlable(Protocol):
+    """A large structure that can take itself apart in small steps (see :func:`retire`)."""
+
+    def dismantle(self) -> None:
+        """Drop every reference it holds, a few hundred at a time."""
+        ...
+
+
+async def retire(structure: Dismantlable, grace: float) -> None:
+    """Free ``structure`` without stalling: wait ``grace`` seconds for commands still using
+    it, then let it take itself apart in a thread (dropping it whole is one long call)."""
     await asyncio.sleep(grace)
-    await asyncio.to_thread(_dismantle, index)
+    await asyncio.to_thread(structure.dismantle)
 
 
-def _dismantle(index: Index) -> None:
-    from infrabot.inventory.index import Kind  # the index module itself uses this one
-
-    for value in list(vars(index).values()):
-        if isinstance(value, Kind):
-            _drain_dict(value._by_key)
-            _drain_list(value.entries)
-            value._choices.clear()
-        elif isinstance(value, dict):
-            _drain_dict(value)
-    inventory = index.inventory
-    for name in ("services", "hosts", "people", "groups", "providers", "datacenters"):
-        items = list(getattr(inventory, name))
-        inventory.__dict__[name] = ()  # the model is frozen to users; this is its last owner
-        _drain_list(items)
-
-
-def _drain_dict(table: dict[Any, Any]) -> None:
+def drain_dict(table: dict[Any, Any]) -> None:
+    """Empty ``table`` a few hundred entries at a time (each step a few milliseconds)."""
     while table:
         for _ in range(min(_STEP, len(table))):
             table.popitem()
 
 
-def _drain_list(items: list[Any]) -> None:
+def drain_list(items: list[Any]) -> None:
+    """Empty ``items`` a few hundred at a time."""
     while items:
         del items[-_STEP:]

@@ -17,7 +17,7 @@ from typing import Generic, TypeVar
 from rapidfuzz import fuzz, process
 
 from infrabot.errors import CommandError
-from infrabot.heap import gc_paused
+from infrabot.heap import drain_dict, drain_list, gc_paused
 from infrabot.inventory.model import (
     Datacenter,
     Group,
@@ -162,6 +162,12 @@ class Kind(Generic[T]):
             return None
         best = max(found, key=lambda hit: (hit[1], -self._ranks[hit[2]]))
         return self._by_key[best[0]]
+
+    def dismantle(self) -> None:
+        """Drop everything this kind holds, a step at a time (see :func:`heap.retire`)."""
+        drain_dict(self._by_key)
+        drain_list(self.entries)
+        self._choices.clear()
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -314,6 +320,20 @@ class Index:
         self._dcs_by_provider = freeze(dcs_by_provider)
         self._groups_of = freeze(groups_of)
 
+    def dismantle(self) -> None:
+        """Take this index apart, a step at a time, once nothing answers from it any more:
+        freeing a 100,000-service index at once would stall the event loop for seconds."""
+        for value in list(vars(self).values()):
+            if isinstance(value, Kind):
+                value.dismantle()
+            elif isinstance(value, dict):
+                drain_dict(value)
+        inventory = self.inventory
+        for name in ("services", "hosts", "people", "groups", "providers", "datacenters"):
+            items = list(getattr(inventory, name))
+            inventory.__dict__[name] = ()  # frozen to users; the index is its last owner
+            drain_list(items)
+
     # --- exact lookups that answer the user, with a suggestion when nothing matches ---
 
     def service(self, query: str) -> Service:
@@ -331,6 +351,14 @@ class Index:
     def datacenter(self, query: str) -> Datacenter:
         """The datacenter with code ``query``; a :class:`CommandError` otherwise."""
         return _require(self.datacenters, query)
+
+    def person(self, query: str) -> Person:
+        """The person named ``query``; a :class:`CommandError` with a suggestion otherwise."""
+        return _require(self.people, query)
+
+    def group(self, query: str) -> Group:
+        """The group named ``query``; a :class:`CommandError` with a suggestion otherwise."""
+        return _require(self.groups, query)
 
     def owner(self, query: str) -> Owner | None:
         """The person or group named ``query`` (owners may be either), or None."""
@@ -522,5 +550,4 @@ def _require(kind: Kind[T], query: str) -> T:
     hint = kind.suggest(query)
     if hint is None:
         raise CommandError(f"no {kind.label} '{shown}'")
-    name = getattr(hint, "name", None) or getattr(hint, "code", "")
-    raise CommandError(f"no {kind.label} '{shown}'; did you mean {name}?")
+    raise CommandError(f"no {kind.label} '{shown}'; did you mean {getattr(hint, 'name', '')}?")

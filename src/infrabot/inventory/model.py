@@ -119,6 +119,11 @@ class Datacenter(_Entry):
     region: Name | None = None
     notes: Notes = ()
 
+    @property
+    def name(self) -> str:
+        """What the datacenter is called: its code, as for every other kind its name."""
+        return self.code
+
 
 class Host(_Entry):
     """A machine: physical or virtual, with what runs on it."""
