@@ -83,3 +83,23 @@ def test_nothing_is_kept_for_users_outside_our_channels() -> None:
     tracker.set_account("stranger", "alice")  # e.g. a WHOX answer about a private asker
     assert not tracker.known("stranger")
     assert tracker.account("stranger") is None
+
+
+async def test_one_question_serves_every_asker_and_silence_means_not_logged_in() -> None:
+    import asyncio
+
+    from infrabot.transports.irc_identity import AccountLookups
+
+    asked: list[str] = []
+    lookups = AccountLookups(timeout=0.05)
+    first = asyncio.ensure_future(lookups.ask("Ada", lambda: asked.append("ada")))
+    second = asyncio.ensure_future(lookups.ask("ADA", lambda: asked.append("again")))
+    await asyncio.sleep(0)
+    lookups.answer("ada", "ada-account")
+    assert await first == await second == "ada-account"
+    assert asked == ["ada"]  # one WHO for both askers
+    assert await lookups.ask("bob", lambda: None) is None  # unanswered: not logged in
+    waiting = asyncio.ensure_future(lookups.ask("cy", lambda: None))
+    await asyncio.sleep(0)
+    lookups.abandon()  # the connection is gone
+    assert await waiting is None

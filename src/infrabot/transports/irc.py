@@ -12,7 +12,6 @@ recovery, a PING watchdog, and reconnection forever with exponential backoff and
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import logging
 import random
@@ -30,8 +29,10 @@ from infrabot.errors import TransportError
 from infrabot.messages import Handles, IncomingMessage, Network, Reply, Room, Sender
 from infrabot.rate_limit import TokenBucket, UserRateLimiter, Verdict
 from infrabot.transports.base import Deliver
+from infrabot.transports.irc_caps import CapNegotiation
 from infrabot.transports.irc_connection import IrcConnection, tls_context
 from infrabot.transports.irc_identity import (
+    AccountLookups,
     AccountTracker,
     account_from_tags,
     irc_lower,
@@ -81,6 +82,8 @@ class IrcTransport:
         self._clock = clock
         self.nick = config.nick
         self.tracker = AccountTracker()
+        self.lookups = AccountLookups(config.lookup_timeout)
+        """Open questions to the server about accounts (WHOX/WHOIS)."""
         self.bucket = TokenBucket(config.flood_rate, config.flood_burst, clock)
         queue = FairQueue(
             per_key=config.max_queued_lines,
@@ -92,7 +95,6 @@ class IrcTransport:
         # CTCP is answered by the transport itself: it gets a limit of its own (commands have
         # the router's, the same on every network)
         self.ctcp_limiter = UserRateLimiter(0.5, 5, clock=clock)
-        self.caps: set[str] = set()
         self.account: str | None = None
         """The account the bot itself is logged in to, once services say so."""
         self.channels: set[str] = set()
@@ -113,12 +115,12 @@ class IrcTransport:
     # ----------------------------------------------------------------- lifecycle
 
     def _reset_session(self) -> None:
-        self.caps = set()
         self.account = None
-        self._offered: dict[str, str] = {}
-        self._cap_pending = 0
-        self._cap_done = False
-        self._sasl_state = "none"
+        cfg = self.config
+        password = cfg.sasl_password.get_secret_value() if cfg.sasl_password else ""
+        sasl = (cfg.sasl_username, password) if cfg.sasl_username and password else None
+        self.negotiation = CapNegotiation(WANTED_CAPS, sasl)
+        """Capabilities and the SASL login of the current connection (:mod:`.irc_caps`)."""
         self._nick_tries = 0
         self._isupport: dict[str, str] = {}
         self._good_targets: set[tuple[str, bool]] = set()  # checked under these limits
@@ -127,7 +129,6 @@ class IrcTransport:
         self._host: str | None = None
         self._last_rx = self._clock()
         self._ping_out = False
-        self._lookups: dict[str, list[asyncio.Future[str | None]]] = {}
         self.tracker.clear()
         self.channels = set()
         self.registered.clear()
@@ -269,11 +270,7 @@ class IrcTransport:
                 conn.disconnect("reconnecting")
         self.registered.clear()
         self.output.detach()
-        for futures in self._lookups.values():
-            for future in futures:
-                if not future.done():
-                    future.set_result(None)
-        self._lookups = {}
+        self.lookups.abandon()
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(coro)
@@ -308,94 +305,24 @@ class IrcTransport:
     # --- capability negotiation and SASL
 
     def _on_cap(self, conn: IrcConnection, event: Event) -> None:
-        args = list(event.arguments)
-        sub = args[0].upper() if args else ""
-        if sub == "LS":
-            more = len(args) > 2 and args[1] == "*"
-            for item in args[-1].split():
-                name, _, value = item.partition("=")
-                self._offered[name] = value
-            if not more:
-                self._request_caps(conn)
-        elif sub in ("ACK", "NAK"):
-            names = args[-1].split()
-            if sub == "ACK":
-                self.caps.update(n.lstrip("-~=") for n in names if not n.startswith("-"))
-                self.caps.difference_update(n[1:] for n in names if n.startswith("-"))
-            else:
-                log.info("server refused capabilities: %s", " ".join(names))
-            self._cap_pending -= 1
-            if self._cap_pending <= 0:
-                self._caps_settled(conn)
-        elif sub == "NEW":
-            self._on_cap_new(conn, args[-1].split())
-        elif sub == "DEL":
-            for name in args[-1].split():
-                self.caps.discard(name)
-                self._offered.pop(name, None)
-
-    def _on_cap_new(self, conn: IrcConnection, items: list[str]) -> None:
-        """Capabilities that appeared later (cap-notify), e.g. SASL once services link."""
-        new = {}
-        for item in items:
-            name, _, value = item.partition("=")
-            new[name] = value
-        self._offered.update(new)
-        if not self.registered.is_set():
-            # A CAP REQ during registration holds it again until another CAP END.
-            self._cap_done = False
-        wanted = [c for c in WANTED_CAPS if c in new and c not in self.caps]
-        if wanted:
-            self._cap_pending += 1
-            conn.send_raw("CAP REQ :" + " ".join(wanted))
-        if "sasl" in new and self._want_sasl() and self.account is None:
-            log.info("services offer SASL now; logging in")
-            self._sasl_state = "none"
-            self._cap_pending += 1
-            conn.send_raw("CAP REQ :sasl")
-        if self._cap_pending == 0:
-            self._end_caps(conn)
-
-    def _request_caps(self, conn: IrcConnection) -> None:
-        wanted = [c for c in WANTED_CAPS if c in self._offered and c not in self.caps]
-        if wanted:
-            self._cap_pending += 1
-            conn.send_raw("CAP REQ :" + " ".join(wanted))
-        if self._want_sasl() and "sasl" in self._offered and "sasl" not in self.caps:
-            mechs = self._offered["sasl"]
-            if not mechs or "PLAIN" in mechs.upper().split(","):
-                # The sasl request goes alone, so a refusal cannot take the others with it.
-                self._cap_pending += 1
-                conn.send_raw("CAP REQ :sasl")
-            else:
-                log.error("server offers SASL %s, not PLAIN", mechs)
-        elif self._want_sasl() and not self._cap_done:
-            log.error("server does not offer SASL (services down?); will retry when it does")
-        if self._cap_pending == 0:
-            self._end_caps(conn)
-
-    def _want_sasl(self) -> bool:
-        return bool(self.config.sasl_username and self.config.sasl_password)
-
-    def _caps_settled(self, conn: IrcConnection) -> None:
-        if "sasl" in self.caps and self._sasl_state == "none":
-            self._sasl_state = "started"
-            conn.send_raw("AUTHENTICATE PLAIN")
-        elif self._sasl_state != "started":
-            self._end_caps(conn)
+        lines = self.negotiation.on_cap(
+            list(event.arguments),
+            registered=self.registered.is_set(),
+            logged_in=self.account is not None,
+        )
+        self._send_all(conn, lines)
 
     def _on_authenticate(self, conn: IrcConnection, event: Event) -> None:
-        if event.target != "+" or self._sasl_state != "started":
-            return
-        user = self.config.sasl_username or ""
-        password = self.config.sasl_password.get_secret_value() if self.config.sasl_password else ""
-        payload = base64.b64encode(f"{user}\0{user}\0{password}".encode()).decode()
-        # AUTHENTICATE carries at most 400 bytes; an exact multiple ends with a lone "+".
-        for start in range(0, len(payload), 400):
-            conn.send_raw("AUTHENTICATE " + payload[start : start + 400])
-        if len(payload) % 400 == 0:
-            conn.send_raw("AUTHENTICATE +")
-        self._sasl_state = "sent"
+        self._send_all(conn, self.negotiation.on_authenticate(event.target))
+
+    def _send_all(self, conn: IrcConnection, lines: list[str]) -> None:
+        for line in lines:
+            conn.send_raw(line)
+
+    @property
+    def caps(self) -> set[str]:
+        """The capabilities the server acknowledged on this connection."""
+        return self.negotiation.caps
 
     def _on_loggedin(self, conn: IrcConnection, event: Event) -> None:
         # 900 <nick> <nick!user@host> <account> :You are now logged in as <account>
@@ -404,27 +331,20 @@ class IrcTransport:
             log.info("logged in to services as %s", self.account)
 
     def _on_sasl_success(self, conn: IrcConnection, event: Event) -> None:
-        self._sasl_state = "done"
-        self._end_caps(conn)
+        self._send_all(conn, self.negotiation.on_sasl_result(True))
 
     def _on_sasl_failure(self, conn: IrcConnection, event: Event) -> None:
-        log.error("SASL login failed (%s): %s", event.type, " ".join(event.arguments))
-        self._sasl_state = "failed"
+        reason = f"{event.type}: {' '.join(event.arguments)}"
+        self._send_all(conn, self.negotiation.on_sasl_result(False, reason))
         if self.registered.is_set():
             self._identify(conn)  # a late SASL try failed: NickServ is the way left
-        self._end_caps(conn)
-
-    def _end_caps(self, conn: IrcConnection) -> None:
-        if not self._cap_done:
-            self._cap_done = True
-            conn.send_raw("CAP END")
 
     async def _cap_guard(self, conn: IrcConnection) -> None:
         """Never let a server that stalls negotiation hold registration forever."""
         await asyncio.sleep(_CAP_TIMEOUT)
-        if conn is self._conn and conn.connected and not self._cap_done:
+        if conn is self._conn and conn.connected and not self.negotiation.done:
             log.warning("capability negotiation stalled; ending it")
-            self._end_caps(conn)
+            self._send_all(conn, self.negotiation.end())
 
     # --- registration, nick, channels
 
@@ -434,7 +354,7 @@ class IrcTransport:
         log.info(
             "registered on %s as %s (connection %d)", self.config.host, self.nick, self.connections
         )
-        if self._sasl_state != "done":
+        if self.negotiation.sasl_state != "done":
             self._identify(conn)
         for channel in self.config.channels:
             self._join(conn, channel)
@@ -529,13 +449,7 @@ class IrcTransport:
         Servers with cap-notify say ``CAP NEW sasl`` when services link; for the others,
         a fresh ``CAP LS`` shows whether SASL is there now.
         """
-        if (
-            self._want_sasl()
-            and self.account is None
-            and self._sasl_state == "none"
-            and "sasl" not in self._offered
-            and self.registered.is_set()
-        ):
+        if self.registered.is_set() and self.negotiation.should_ask_again(self.account is not None):
             self.bucket.charge()
             conn.send_raw("CAP LS 302")
 
@@ -606,41 +520,29 @@ class IrcTransport:
         if len(args) >= 3 and args[0] in (_WHOX_CHANNEL_TOKEN, _WHOX_LOOKUP_TOKEN):
             self.tracker.set_account(args[1], args[2])  # kept only if we share a channel
             if args[0] == _WHOX_LOOKUP_TOKEN:
-                self._resolve(args[1], normalize_account(args[2]))
+                self.lookups.answer(args[1], normalize_account(args[2]))
 
     def _on_whois_account(self, conn: IrcConnection, event: Event) -> None:
         # 330 <me> <nick> <account> :is logged in as
         if len(event.arguments) >= 2:
-            self._resolve(event.arguments[0], event.arguments[1])
+            self.lookups.answer(event.arguments[0], event.arguments[1])
 
     def _on_lookup_end(self, conn: IrcConnection, event: Event) -> None:
         # 315 end of WHO / 318 end of WHOIS: whoever was not answered has no account.
         if event.arguments:
-            self._resolve(event.arguments[0], None)
-
-    def _resolve(self, nick: str, account: str | None) -> None:
-        for future in self._lookups.pop(irc_lower(nick), []):
-            if not future.done():
-                future.set_result(account)
+            self.lookups.answer(event.arguments[0], None)
 
     async def _lookup_account(self, conn: IrcConnection, nick: str) -> str | None:
         """Ask the server which account ``nick`` is logged in to (WHOX, else WHOIS)."""
-        key = irc_lower(nick)
-        future: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
-        first = key not in self._lookups
-        self._lookups.setdefault(key, []).append(future)
-        if first:
+
+        def question() -> None:
             self.bucket.charge()
             if "WHOX" in self._isupport:
                 conn.send_raw(f"WHO {nick} %tna,{_WHOX_LOOKUP_TOKEN}")
             else:
                 conn.send_raw(f"WHOIS {nick}")
-        try:
-            async with asyncio.timeout(self.config.lookup_timeout):
-                return await future
-        except TimeoutError:
-            log.warning("no account answer for %s in time; treating as not logged in", nick)
-            return None
+
+        return await self.lookups.ask(nick, question)
 
     def _known_account(
         self, nick: str, event: Event, channel: str | None

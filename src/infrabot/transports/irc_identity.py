@@ -8,10 +8,20 @@ an identity: a user we know nothing about has no account.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import asyncio
+import logging
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
-__all__ = ["AccountTracker", "account_from_tags", "irc_lower", "normalize_account"]
+__all__ = [
+    "AccountLookups",
+    "AccountTracker",
+    "account_from_tags",
+    "irc_lower",
+    "normalize_account",
+]
+
+log = logging.getLogger(__name__)
 
 _NOT_LOGGED_IN = {"*", "0", ""}
 
@@ -141,3 +151,46 @@ class AccountTracker:
         user = self._users.pop(irc_lower(old), None)
         if user is not None:
             self._users[irc_lower(new)] = user
+
+
+class AccountLookups:
+    """Questions to the server about which account a nick is logged in to.
+
+    Several askers of one nick share one question; the WHOX (354) or WHOIS (330) reply
+    answers it, and the end of the WHO or WHOIS list answers "not logged in" for whoever was
+    not named. A question the server leaves unanswered is "not logged in" after ``timeout``.
+    """
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self._pending: dict[str, list[asyncio.Future[str | None]]] = {}
+
+    async def ask(self, nick: str, question: Callable[[], None]) -> str | None:
+        """The account ``nick`` is logged in to, or None; ``question`` sends the question
+        (only when no other asker of the same nick is waiting)."""
+        key = irc_lower(nick)
+        future: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
+        first = key not in self._pending
+        self._pending.setdefault(key, []).append(future)
+        if first:
+            question()
+        try:
+            async with asyncio.timeout(self.timeout):
+                return await future
+        except TimeoutError:
+            log.warning("no account answer for %s in time; treating as not logged in", nick)
+            return None
+
+    def answer(self, nick: str, account: str | None) -> None:
+        """What the server said of ``nick`` (None: not logged in)."""
+        for future in self._pending.pop(irc_lower(nick), []):
+            if not future.done():
+                future.set_result(account)
+
+    def abandon(self) -> None:
+        """The connection is gone: every waiting asker hears "not logged in"."""
+        for futures in self._pending.values():
+            for future in futures:
+                if not future.done():
+                    future.set_result(None)
+        self._pending = {}
