@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from infrabot.transports.irc_identity import AccountTracker, account_from_tags, irc_lower
+import asyncio
+
+from infrabot.transports.irc_identity import (
+    AccountLookups,
+    AccountTracker,
+    account_from_tags,
+    irc_lower,
+)
 
 
 def test_account_from_tags() -> None:
@@ -86,10 +93,6 @@ def test_nothing_is_kept_for_users_outside_our_channels() -> None:
 
 
 async def test_one_question_serves_every_asker_and_silence_means_not_logged_in() -> None:
-    import asyncio
-
-    from infrabot.transports.irc_identity import AccountLookups
-
     asked: list[str] = []
     lookups = AccountLookups(timeout=0.05)
     first = asyncio.ensure_future(lookups.ask("Ada", lambda: asked.append("ada")))
