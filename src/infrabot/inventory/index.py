@@ -9,8 +9,7 @@ unless two services would share that shortened name.
 from __future__ import annotations
 
 from array import array
-from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -28,6 +27,7 @@ from infrabot.inventory.model import (
     Service,
 )
 from infrabot.inventory.names import normalize, normalize_all
+from infrabot.inventory.reverse import build_reverse
 
 __all__ = ["Index", "Kind", "Match", "normalize"]
 
@@ -163,6 +163,14 @@ class Kind(Generic[T]):
         best = max(found, key=lambda hit: (hit[1], -self._ranks[hit[2]]))
         return self._by_key[best[0]]
 
+    def resolve_all(self, refs: Iterable[str | None]) -> dict[str, T | None]:
+        """Each reference (None aside) with the entity it names, or None, in one pass."""
+        listed = [ref for ref in refs if ref is not None]
+        by_key = self._by_key
+        return {
+            ref: by_key.get(key) for ref, key in zip(listed, normalize_all(listed), strict=True)
+        }
+
     def dismantle(self) -> None:
         """Drop everything this kind holds, a step at a time (see :func:`heap.retire`)."""
         drain_dict(self._by_key)
@@ -230,95 +238,15 @@ class Index:
         )
         self.people: Kind[Person] = _named("person", inv.people)
         self.groups: Kind[Group] = _named("group", inv.groups)
-        self._build_reverse()
-
-    def _build_reverse(self) -> None:
-        services = self.inventory.services
-        # The same few thousand references recur across 100,000 services: resolve each once.
-        owner_refs = {ref for s in services for ref in s.owners}
-        owner_refs_listed = list(owner_refs)
-        people, groups = self.people._by_key, self.groups._by_key
-        owner_name = {
-            ref: _name_or(
-                person if (person := people.get(key)) is not None else groups.get(key), ref
-            )
-            for ref, key in zip(owner_refs_listed, normalize_all(owner_refs_listed), strict=True)
-        }
-        provider_refs: set[str | None] = set()
-        host_refs: set[str | None] = set()
-        dc_refs: set[str | None] = set()
-        for s in services:
-            for place in s.hosting:
-                provider_refs.add(place.provider)
-                provider_refs.add(place.cdn)
-                host_refs.add(place.host)
-                dc_refs.add(place.datacenter)
-        provider_name = _names_of(self.providers, provider_refs)
-        host_name = _names_of(self.hosts, host_refs)
-        dc_code = {
-            ref: dc.code if dc is not None else None
-            for ref, dc in _found(self.datacenters, dc_refs).items()
-        }
-        service_name = _names_of(self.services, {s.part_of for s in services})
-        by_owner: dict[str, list[Service]] = defaultdict(list)
-        by_provider: dict[str, list[Service]] = defaultdict(list)
-        by_host: dict[str, list[Service]] = defaultdict(list)
-        by_dc: dict[str, list[Service]] = defaultdict(list)
-        parts: dict[str, list[Service]] = defaultdict(list)
-        for s in services:
-            for owner_ref in s.owners:
-                by_owner[owner_name[owner_ref]].append(s)
-            if s.hosting:
-                providers: dict[str, None] = {}
-                for place in s.hosting:
-                    for ref in (place.provider, place.cdn):
-                        named = provider_name.get(ref) if ref else None
-                        if named is not None:
-                            providers[named] = None
-                    on_host = host_name.get(place.host) if place.host else None
-                    if on_host is not None:
-                        by_host[on_host].append(s)
-                    in_dc = dc_code.get(place.datacenter) if place.datacenter else None
-                    if in_dc is not None:
-                        by_dc[in_dc].append(s)
-                for name in providers:
-                    by_provider[name].append(s)
-            parent = service_name.get(s.part_of) if s.part_of else None
-            if parent is not None:
-                parts[parent].append(s)
-        hosts_by_provider: dict[str, list[Host]] = defaultdict(list)
-        hosts_by_dc: dict[str, list[Host]] = defaultdict(list)
-        hosts = self.inventory.hosts
-        host_provider = _names_of(self.providers, {h.provider for h in hosts}).get
-        host_dc = _found(self.datacenters, {h.datacenter for h in hosts}).get
-        for h in hosts:
-            at_provider = host_provider(h.provider) if h.provider else None
-            if at_provider is not None:
-                hosts_by_provider[at_provider].append(h)
-            dc = host_dc(h.datacenter) if h.datacenter else None
-            if dc is not None:
-                hosts_by_dc[dc.code].append(h)
-        dcs_by_provider: dict[str, list[Datacenter]] = defaultdict(list)
-        for d in self.inventory.datacenters:
-            provider = self.providers.find(d.provider)
-            if provider is not None:
-                dcs_by_provider[provider.name].append(d)
-        groups_of: dict[str, list[Group]] = defaultdict(list)
-        for g in self.inventory.groups:
-            for m in g.members:
-                person = self.people.find(m.person)
-                if person is not None:
-                    groups_of[person.name].append(g)
-        freeze = _freeze
-        self._by_owner = freeze(by_owner)
-        self._by_provider = freeze(by_provider)
-        self._by_host = freeze(by_host)
-        self._by_dc = freeze(by_dc)
-        self._parts = freeze(parts)
-        self._hosts_by_provider = freeze(hosts_by_provider)
-        self._hosts_by_dc = freeze(hosts_by_dc)
-        self._dcs_by_provider = freeze(dcs_by_provider)
-        self._groups_of = freeze(groups_of)
+        self._reverse = build_reverse(
+            inv,
+            providers=self.providers,
+            hosts=self.hosts,
+            datacenters=self.datacenters,
+            services=self.services,
+            people=self.people,
+            groups=self.groups,
+        )
 
     def dismantle(self) -> None:
         """Take this index apart, a step at a time, once nothing answers from it any more:
@@ -328,6 +256,8 @@ class Index:
                 value.dismantle()
             elif isinstance(value, dict):
                 drain_dict(value)
+        for table in self._reverse.tables():
+            drain_dict(table)
         inventory = self.inventory
         for name in ("services", "hosts", "people", "groups", "providers", "datacenters"):
             items = list(getattr(inventory, name))
@@ -382,39 +312,39 @@ class Index:
 
     def services_owned_by(self, owner: Owner) -> tuple[Service, ...]:
         """Services that list ``owner`` among their owners."""
-        return self._by_owner.get(owner.name, ())
+        return self._reverse.by_owner.get(owner.name, ())
 
     def services_on_provider(self, provider: Provider) -> tuple[Service, ...]:
         """Services hosted by, or served through, ``provider``."""
-        return self._by_provider.get(provider.name, ())
+        return self._reverse.by_provider.get(provider.name, ())
 
     def services_on_host(self, host: Host) -> tuple[Service, ...]:
         """Services that run on ``host``."""
-        return self._by_host.get(host.name, ())
+        return self._reverse.by_host.get(host.name, ())
 
     def services_in_datacenter(self, dc: Datacenter) -> tuple[Service, ...]:
         """Services recorded as running in ``dc``."""
-        return self._by_dc.get(dc.code, ())
+        return self._reverse.by_dc.get(dc.code, ())
 
     def parts_of(self, service: Service) -> tuple[Service, ...]:
         """Services recorded as part of ``service``."""
-        return self._parts.get(service.name, ())
+        return self._reverse.parts.get(service.name, ())
 
     def hosts_on_provider(self, provider: Provider) -> tuple[Host, ...]:
         """Hosts at ``provider``."""
-        return self._hosts_by_provider.get(provider.name, ())
+        return self._reverse.hosts_by_provider.get(provider.name, ())
 
     def hosts_in_datacenter(self, dc: Datacenter) -> tuple[Host, ...]:
         """Hosts in ``dc``."""
-        return self._hosts_by_dc.get(dc.code, ())
+        return self._reverse.hosts_by_dc.get(dc.code, ())
 
     def datacenters_of(self, provider: Provider) -> tuple[Datacenter, ...]:
         """The datacenters ``provider`` runs for the team."""
-        return self._dcs_by_provider.get(provider.name, ())
+        return self._reverse.dcs_by_provider.get(provider.name, ())
 
     def groups_of(self, person: Person) -> tuple[Group, ...]:
         """The groups ``person`` is a member of."""
-        return self._groups_of.get(person.name, ())
+        return self._reverse.groups_of.get(person.name, ())
 
     # --- free text ---
 
@@ -517,26 +447,6 @@ def _named(label: str, entities: Sequence[N]) -> Kind[N]:
         keys.add(e, e.name, _NAME)
         keys.add_all(e, e.aliases, _ALIAS)
     return Kind._of(label, list(entities), keys)
-
-
-def _name_or(entity: Person | Group | None, default: str) -> str:
-    return entity.name if entity is not None else default
-
-
-def _found(kind: Kind[T], refs: Iterable[str | None]) -> dict[str, T | None]:
-    """Each reference (None aside) with the entity it finds, or None."""
-    listed = [ref for ref in refs if ref is not None]
-    by_key = kind._by_key
-    return {ref: by_key.get(key) for ref, key in zip(listed, normalize_all(listed), strict=True)}
-
-
-def _names_of(kind: Kind[N], refs: Iterable[str | None]) -> dict[str, str | None]:
-    """Each reference with the name of the entity it finds (None when it finds nothing)."""
-    return {ref: e.name if e is not None else None for ref, e in _found(kind, refs).items()}
-
-
-def _freeze(table: Mapping[str, list[T]]) -> dict[str, tuple[T, ...]]:
-    return {k: tuple(v) for k, v in table.items()}
 
 
 def _require(kind: Kind[T], query: str) -> T:
