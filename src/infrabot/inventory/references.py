@@ -245,8 +245,21 @@ def _check_services(
         for ref in refs
         if ref is not None and key(ref) not in ns.owners
     }
-    if not unknown:
-        return
+    if unknown:
+        _locate_in_services(problems, inv, key, owners, providers, dcs, hosts, services)
+
+
+def _locate_in_services(
+    problems: list[ReferenceProblem],
+    inv: Inventory,
+    key: _Keys,
+    owners: _Namespace,
+    providers: _Namespace,
+    dcs: _Namespace,
+    hosts: _Namespace,
+    services: _Namespace,
+) -> None:
+    """Walk the services again, in file order, for the place of every unknown reference."""
     add = problems.append
     for i, s in enumerate(inv.services):
         for j, ref in enumerate(s.owners):
