@@ -2,9 +2,9 @@
 
 It runs on ``irc.client_aio`` inside the app's own event loop. Around the library it adds
 what a bot needs on a real network: capability negotiation and SASL PLAIN before
-registration (the asyncio client has neither, :mod:`.irc_connection`), identity tracking
+registration (:mod:`.irc_caps`; the asyncio client has neither), identity tracking
 (:mod:`.irc_identity`), byte-safe splitting (:mod:`.irc_text`), targets checked by IRC's
-grammar (:mod:`.irc_names`), flood control (:mod:`.irc_flood`), a fair output queue whose
+grammar (:mod:`.irc_names`, :mod:`.irc_lines`), flood control, a fair output queue whose
 sends return once the lines are written (:mod:`.irc_queue`, :mod:`.irc_output`), nick
 recovery, a PING watchdog, and reconnection forever with exponential backoff and jitter.
 """
@@ -15,7 +15,6 @@ import asyncio
 import contextlib
 import logging
 import random
-import re
 import ssl
 import time
 from collections.abc import Callable, Coroutine
@@ -38,16 +37,11 @@ from infrabot.transports.irc_identity import (
     irc_lower,
     normalize_account,
 )
-from infrabot.transports.irc_names import (
-    DEFAULT_CHANNELLEN,
-    DEFAULT_CHANTYPES,
-    DEFAULT_NICKLEN,
-    is_channel,
-    is_nick,
-)
+from infrabot.transports.irc_lines import LineShaper, with_nicks
+from infrabot.transports.irc_names import is_nick
 from infrabot.transports.irc_output import SEND_TIMEOUT, Output
 from infrabot.transports.irc_queue import FairQueue, OutLine, Ticket
-from infrabot.transports.irc_text import DEFAULT_LINELEN, payload_bytes, sanitize, split_bytes
+from infrabot.transports.irc_text import DEFAULT_LINELEN, sanitize
 
 __all__ = ["IRC", "WANTED_CAPS", "IrcTransport"]
 
@@ -109,7 +103,6 @@ class IrcTransport:
         self._tasks: set[asyncio.Task[None]] = set()
         self._session_tasks: list[asyncio.Task[None]] = []
         self._sender_task: asyncio.Task[None] | None = None
-        self._room_cache: dict[tuple[str, str, str | None, str | None, int], int] = {}
         self._reset_session()
 
     # ----------------------------------------------------------------- lifecycle
@@ -122,11 +115,9 @@ class IrcTransport:
         self.negotiation = CapNegotiation(WANTED_CAPS, sasl)
         """Capabilities and the SASL login of the current connection (:mod:`.irc_caps`)."""
         self._nick_tries = 0
-        self._isupport: dict[str, str] = {}
-        self._good_targets: set[tuple[str, bool]] = set()  # checked under these limits
+        self.shaper = LineShaper()
+        """This connection's line limits and the targets they allow (:mod:`.irc_lines`)."""
         self._stay_out: set[str] = set()
-        self._user: str | None = None
-        self._host: str | None = None
         self._last_rx = self._clock()
         self._ping_out = False
         self.tracker.clear()
@@ -369,13 +360,9 @@ class IrcTransport:
             conn.send_raw(f"PRIVMSG NickServ :IDENTIFY {account} {secret}")
 
     def _on_isupport(self, conn: IrcConnection, event: Event) -> None:
-        for token in event.arguments[:-1]:
-            name, _, value = token.partition("=")
-            self._isupport[name.upper()] = value
-        self._good_targets.clear()
-        linelen = self._isupport.get("LINELEN", "")
-        if linelen.isdigit() and int(linelen) >= DEFAULT_LINELEN:
-            conn.linelen = int(linelen)
+        linelen = self.shaper.announce(list(event.arguments[:-1]))
+        if linelen is not None:
+            conn.linelen = linelen
 
     def _join(self, conn: IrcConnection, channel: str) -> None:
         key = self.config.channel_keys.get(channel)
@@ -458,7 +445,7 @@ class IrcTransport:
         extended = "extended-join" in self.caps
         if irc_lower(nick) == irc_lower(self.nick):
             self.channels.add(irc_lower(channel))
-            self._user, self._host = event.source.user, event.source.host
+            self.shaper.user, self.shaper.host = event.source.user, event.source.host
             log.info("joined %s", channel)
             if not extended or "account-notify" not in self.caps:
                 self._who_channel(conn, channel)
@@ -467,7 +454,7 @@ class IrcTransport:
         self.tracker.joined(nick, channel, account, extended=extended)
 
     def _who_channel(self, conn: IrcConnection, channel: str) -> None:
-        if "WHOX" in self._isupport:
+        if "WHOX" in self.shaper.isupport:
             self.bucket.charge()
             conn.send_raw(f"WHO {channel} %tna,{_WHOX_CHANNEL_TOKEN}")
 
@@ -537,7 +524,7 @@ class IrcTransport:
 
         def question() -> None:
             self.bucket.charge()
-            if "WHOX" in self._isupport:
+            if "WHOX" in self.shaper.isupport:
                 conn.send_raw(f"WHO {nick} %tna,{_WHOX_LOOKUP_TOKEN}")
             else:
                 conn.send_raw(f"WHOIS {nick}")
@@ -659,11 +646,11 @@ class IrcTransport:
         Lines to a nick are refused while the bot is not connected; lines to a channel wait
         for the connection, within the send timeout (see :mod:`.irc_output`).
         """
-        lines = [clean for clean in (sanitize(line) for line in _with_nicks(reply)) if clean]
+        lines = [clean for clean in (sanitize(line) for line in with_nicks(reply)) if clean]
         if not lines:
             return
         target = reply.room.id
-        self._check_target(target, private=reply.room.private)
+        self.shaper.check_target(target, private=reply.room.private)
         asker = reply.in_reply_to.sender.name if reply.in_reply_to is not None else None
         # Fair shares are per asker; a reply to nobody in particular (a page) is its target's.
         flow = irc_lower(asker or target)
@@ -683,52 +670,15 @@ class IrcTransport:
         if len(out) <= self.config.channel_max_lines:
             return [self._enqueue(flow, out)]
         # Too long for the channel: the whole answer in private, a pointer in the channel.
-        self._check_target(asker, private=True)
+        self.shaper.check_target(asker, private=True)
         private = self._privmsgs(asker, lines)
         pointer = f"{asker}: that answer is {len(private)} lines; I sent it to you in private"
         in_private = self._enqueue(flow, private)
         return [in_private, self._enqueue(flow, self._privmsgs(target, [pointer]))]
 
-    def _check_target(self, target: str, *, private: bool) -> None:
-        """Refuse any target that is not one nick (or, for a room, one channel)."""
-        if (target, private) in self._good_targets:
-            return
-        chantypes = self._isupport.get("CHANTYPES") or DEFAULT_CHANTYPES
-        channellen = self._isupport_int("CHANNELLEN", DEFAULT_CHANNELLEN)
-        if not (
-            is_nick(target, self._isupport_int("NICKLEN", DEFAULT_NICKLEN))
-            or (not private and is_channel(target, chantypes, channellen))
-        ):
-            wanted = "nick" if private else "nick or channel"
-            raise TransportError(
-                f"irc: refusing to send to {target[:80]!r}: not one valid {wanted}"
-            )
-        if len(self._good_targets) > 1000:
-            self._good_targets.clear()
-        self._good_targets.add((target, private))
-
-    def _isupport_int(self, name: str, default: int) -> int:
-        value = self._isupport.get(name, "")
-        return int(value) if value.isdigit() and int(value) > 0 else default
-
     def _privmsgs(self, target: str, lines: list[str]) -> list[OutLine]:
         linelen = self._conn.linelen if self._conn is not None else DEFAULT_LINELEN
-        key = (target, self.nick, self._user, self._host, linelen)
-        room = self._room_cache.get(key)
-        if room is None:
-            if len(self._room_cache) > 1000:
-                self._room_cache.clear()
-            room = self._room_cache[key] = payload_bytes(
-                command="PRIVMSG",
-                target=target,
-                nick=self.nick,
-                user=self._user,
-                host=self._host,
-                linelen=linelen,
-            )
-        return [
-            OutLine("PRIVMSG", target, piece) for line in lines for piece in split_bytes(line, room)
-        ]
+        return self.shaper.privmsgs(target, lines, nick=self.nick, linelen=linelen)
 
     def _enqueue(self, flow: str, lines: list[OutLine]) -> Ticket:
         channel = bool(lines) and lines[0].target.startswith(("#", "&", "!", "+"))
@@ -772,15 +722,3 @@ class IrcTransport:
         "privmsg": _on_message,
         "ctcp": _on_ctcp,
     }
-
-
-def _with_nicks(reply: Reply) -> list[str]:
-    """The reply's lines with each mentioned person's name replaced by their nick: on IRC a
-    highlight is the nick in the text (Matrix pills the name instead)."""
-    mentions = [m for m in reply.mentions if m.name and m.address != m.name]
-    if not mentions:
-        return list(reply.lines)
-    by_name = {m.name: m.address for m in mentions}
-    names = sorted(by_name, key=len, reverse=True)  # "Ada Lovelace" before "Ada"
-    pattern = re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, names)) + r")(?!\w)")
-    return [pattern.sub(lambda match: by_name[match.group(0)], line) for line in reply.lines]
