@@ -90,3 +90,18 @@ def test_cap_del_forgets_the_capability() -> None:
     cap(n, "ACK", "account-tag")
     cap(n, "DEL", "account-tag")
     assert n.caps == set() and "account-tag" not in n.offered
+
+
+def test_a_failed_login_is_tried_again_a_few_times() -> None:
+    n = CapNegotiation(WANTED, ("bot", "pw"))
+    cap(n, "LS", "sasl")
+    cap(n, "ACK", "sasl")
+    n.on_authenticate("+")
+    n.on_sasl_result(False, "904: services still bursting")
+    tries = []
+    for _ in range(5):
+        tries.append(n.retry_sasl())
+        if n.sasl_state == "started":
+            n.on_authenticate("+")
+            n.on_sasl_result(False, "904")
+    assert tries == [["AUTHENTICATE PLAIN"]] * 3 + [[], []]  # three more tries, then no more

@@ -329,6 +329,13 @@ class IrcTransport:
         self._send_all(conn, self.negotiation.on_sasl_result(False, reason))
         if self.registered.is_set():
             self._identify(conn)  # a late SASL try failed: NickServ is the way left
+        self._spawn(self._retry_sasl_later(conn, 2.0 * (self.negotiation.retries + 1)))
+
+    async def _retry_sasl_later(self, conn: IrcConnection, delay: float) -> None:
+        """A few more SASL tries, spaced out, while the bot is not logged in."""
+        await asyncio.sleep(delay)
+        if conn is self._conn and conn.connected and self.account is None:
+            self._send_all(conn, self.negotiation.retry_sasl())
 
     async def _cap_guard(self, conn: IrcConnection) -> None:
         """Never let a server that stalls negotiation hold registration forever."""

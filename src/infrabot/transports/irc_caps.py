@@ -40,6 +40,8 @@ class CapNegotiation:
         """Whether ``CAP END`` went out (registration may go on)."""
         self._sasl = sasl
         self._pending = 0
+        self.retries = 0
+        """SASL logins tried again after a failure on this connection."""
 
     @property
     def wants_sasl(self) -> bool:
@@ -92,6 +94,15 @@ class CapNegotiation:
             log.error("SASL login failed: %s", reason)
             self.sasl_state = "failed"
         return self.end()
+
+    def retry_sasl(self, limit: int = 3) -> list[str]:
+        """Try the SASL login once more after a failure (at most ``limit`` times): services
+        that have only just linked refuse logins until they know every user."""
+        if self.sasl_state != "failed" or "sasl" not in self.caps or self.retries >= limit:
+            return []
+        self.retries += 1
+        self.sasl_state = "started"
+        return ["AUTHENTICATE PLAIN"]
 
     def end(self) -> list[str]:
         """``CAP END``, unless it went out already (also when negotiation stalls)."""
