@@ -22,14 +22,20 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u0085]+")
 _SPACES = re.compile(r" {2,}")
 
 
-def clean_line(text: str, limit: int = MAX_LINE_CHARS) -> str:
-    """``text`` with every control character turned into a space, trimmed to ``limit``."""
+def clean_line(text: str, limit: int | None = MAX_LINE_CHARS) -> str:
+    """``text`` with every control character turned into one space, trimmed (and cut to
+    ``limit`` characters unless it is None).
+
+    The same rule is the transports' last guard before the wire: text that held CR or LF can
+    never inject a second raw protocol line.
+    """
     # most text is already clean: str.isprintable is false for every control character,
     # line break and separator the regular expression would replace, and costs far less
-    if len(text) <= limit and text.isprintable() and "  " not in text and text == text.strip():
+    fits = limit is None or len(text) <= limit
+    if fits and text.isprintable() and "  " not in text and text == text.strip():
         return text
     cleaned = _SPACES.sub(" ", _CONTROL.sub(" ", text)).strip()
-    return shorten(cleaned, limit)
+    return cleaned if limit is None else shorten(cleaned, limit)
 
 
 def shorten(text: str, limit: int) -> str:

@@ -8,18 +8,24 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from infrabot.transports.irc_text import payload_bytes, sanitize, split_bytes
+from infrabot.text import clean_line
+from infrabot.transports.irc_text import payload_bytes, split_bytes
+
+
+def for_the_wire(text: str) -> str:
+    """The last guard before the wire: the shared cleaning rule, without a length limit."""
+    return clean_line(text, None)
 
 
 def test_sanitize_strips_cr_lf_nul_and_controls() -> None:
     text = "a\r\nPRIVMSG #x :evil\x00b\x01VERSION\x01\x03" + "04red\x7f\x85c\u2028d"
-    cleaned = sanitize(text)
+    cleaned = for_the_wire(text)
     assert cleaned == "a PRIVMSG #x :evil b VERSION 04red c d"
     assert not any(ord(ch) < 32 or 0x7F <= ord(ch) <= 0x9F for ch in cleaned)
 
 
 def test_sanitize_keeps_ordinary_unicode() -> None:
-    assert sanitize("  café — 日本語 🚀  ") == "café — 日本語 🚀"
+    assert for_the_wire("  café — 日本語 🚀  ") == "café — 日本語 🚀"
 
 
 def test_split_short_text_is_one_piece() -> None:
@@ -85,6 +91,6 @@ def test_sanitize_fast_path_matches_the_full_rules(text: str) -> None:
     expected = " ".join(_CONTROL.sub(" ", text).split(" "))
     while "  " in expected:
         expected = expected.replace("  ", " ")
-    cleaned = sanitize(text)
+    cleaned = for_the_wire(text)
     assert cleaned == expected.strip()
     assert not _CONTROL.search(cleaned)

@@ -27,6 +27,7 @@ from infrabot.config import IrcConfig
 from infrabot.errors import TransportError
 from infrabot.messages import Handles, IncomingMessage, Network, Reply, Room, Sender
 from infrabot.rate_limit import TokenBucket, UserRateLimiter, Verdict
+from infrabot.text import clean_line
 from infrabot.transports.base import Deliver
 from infrabot.transports.irc_caps import CapNegotiation
 from infrabot.transports.irc_connection import IrcConnection, tls_context
@@ -41,7 +42,7 @@ from infrabot.transports.irc_lines import LineShaper, with_nicks
 from infrabot.transports.irc_names import is_nick
 from infrabot.transports.irc_output import SEND_TIMEOUT, Output
 from infrabot.transports.irc_queue import FairQueue, OutLine, Ticket
-from infrabot.transports.irc_text import DEFAULT_LINELEN, sanitize
+from infrabot.transports.irc_text import DEFAULT_LINELEN
 
 __all__ = ["IRC", "WANTED_CAPS", "IrcTransport"]
 
@@ -613,9 +614,9 @@ class IrcTransport:
         ):
             return
         if kind == "VERSION":
-            body = f"VERSION {sanitize(self.config.version)}"
+            body = f"VERSION {clean_line(self.config.version, None)}"
         else:
-            param = sanitize(event.arguments[1] if len(event.arguments) > 1 else "")[:64]
+            param = clean_line(event.arguments[1] if len(event.arguments) > 1 else "", None)[:64]
             body = f"PING {param}".rstrip()
         self._enqueue(irc_lower(nick), [OutLine("NOTICE", nick, f"\x01{body}\x01")])
 
@@ -653,7 +654,7 @@ class IrcTransport:
         Lines to a nick are refused while the bot is not connected; lines to a channel wait
         for the connection, within the send timeout (see :mod:`.irc_output`).
         """
-        lines = [clean for clean in (sanitize(line) for line in with_nicks(reply)) if clean]
+        lines = [clean for clean in (clean_line(line, None) for line in with_nicks(reply)) if clean]
         if not lines:
             return
         target = reply.room.id

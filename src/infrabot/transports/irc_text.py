@@ -1,4 +1,5 @@
-"""Making text fit IRC: no control characters, and lines split by bytes, never mid-character.
+"""Making text fit IRC: lines split by bytes, never mid-character (controls are removed before,
+by :func:`infrabot.text.clean_line`).
 
 A server relays ``PRIVMSG #chan :text`` to others as ``:nick!user@host PRIVMSG #chan :text``,
 and the whole relayed line (with CR LF) must fit in the line length (512 bytes unless the
@@ -8,15 +9,7 @@ sees it; :func:`payload_bytes` works it out, conservatively when the host is not
 
 from __future__ import annotations
 
-import re
-
-__all__ = [
-    "DEFAULT_LINELEN",
-    "ctcp_quote_free",
-    "payload_bytes",
-    "sanitize",
-    "split_bytes",
-]
+__all__ = ["DEFAULT_LINELEN", "payload_bytes", "split_bytes"]
 
 DEFAULT_LINELEN = 512
 """RFC 1459 line length, CR LF included."""
@@ -24,29 +17,6 @@ DEFAULT_LINELEN = 512
 # Hostnames are at most 63 bytes on InspIRCd and most networks; idents at most 10 with "~".
 _MAX_USER = 10
 _MAX_HOST = 63
-
-# Every C0 control (CR, LF, NUL, CTCP's \x01, IRC colour codes...), DEL, C1 controls, and the
-# Unicode line and paragraph separators: none may reach the wire from our text.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
-_SPACES = re.compile(r" {2,}")
-
-
-def sanitize(text: str) -> str:
-    """``text`` with every control character turned into one space, trimmed.
-
-    This is the last guard before the socket: a reply built from data that contains CR or LF
-    can never inject a second raw line.
-    """
-    # Fast path for the usual clean line: every control is non-printable, so a printable line
-    # with single spaces and no edge spaces is already what the slow path would return.
-    if text.isprintable() and "  " not in text and text[:1] != " " and text[-1:] != " ":
-        return text
-    return _SPACES.sub(" ", _CONTROL.sub(" ", text)).strip()
-
-
-def ctcp_quote_free(text: str) -> str:
-    """``text`` safe inside a CTCP reply (no \\x01 or other controls)."""
-    return sanitize(text)
 
 
 def payload_bytes(
