@@ -17,6 +17,7 @@ from typing import Any
 from infrabot.backoff import Backoff
 from infrabot.config import Config, WebConfig
 from infrabot.heap import gc_paused
+from infrabot.inventory.current import CurrentIndex
 from infrabot.inventory.index import Index
 from infrabot.inventory.load import load_inventory
 from infrabot.loader import PluginSet, builtin_plugin_dir, load_plugins
@@ -45,7 +46,8 @@ class App:
         self.config = config
         with gc_paused(freeze=True):
             inventory = load_inventory(config.inventory, max_bytes=config.max_inventory_bytes)
-            self._index = Index(inventory)
+            self.current = CurrentIndex(Index(inventory))
+            """The index answering now; a reload swaps it."""
         self.store = store
         folders = self._plugin_folders()
         initial = plugins if plugins is not None else load_plugins(folders)
@@ -54,8 +56,7 @@ class App:
         self.reloader = Reloader(
             inventory_path=config.inventory,
             max_bytes=config.max_inventory_bytes,
-            current_index=lambda: self._index,
-            install_index=self.swap_index,
+            current=self.current,
             plugin_folders=folders,
             current_plugins=lambda: self.router.plugins,
             install_plugins=self._install_plugins,
@@ -63,7 +64,7 @@ class App:
         self.pager = (
             Pager(
                 store=store,
-                index=lambda: self._index,
+                index=self.current,
                 send=self.send,
                 people=lambda: self.transports,
                 config=config.paging,
@@ -76,7 +77,7 @@ class App:
         )
         self.router = Router(
             plugins=initial,
-            index=lambda: self._index,
+            index=self.current,
             prefix=config.prefix,
             is_admin=self.is_admin,
             reloads=self.reloader,
@@ -95,11 +96,7 @@ class App:
     @property
     def index(self) -> Index:
         """The inventory index answering right now."""
-        return self._index
-
-    def swap_index(self, index: Index) -> None:
-        """Answer from ``index`` from now on; in-flight commands finish on the old one."""
-        self._index = index
+        return self.current()
 
     @property
     def plugins(self) -> PluginSet:
@@ -130,7 +127,7 @@ class App:
         Only handles a network vouches for count: an IRC services account (never a nick),
         a Matrix user ID. The handles are gathered once per inventory, not per command.
         """
-        index = self._index
+        index = self.current()
         if self._admin_handles[0] is not index:
             self._admin_handles = (index, _admin_handles(index))
         account = sender.account or ""
@@ -188,7 +185,7 @@ class App:
 
     async def _serve_web(self, config: WebConfig) -> None:
         pager = self.pager
-        intake = AlertIntake(pager, index=lambda: self._index, send=self.send) if pager else None
+        intake = AlertIntake(pager, index=self.current, send=self.send) if pager else None
         server = AlertServer(config, intake)
         await server.start()
         try:

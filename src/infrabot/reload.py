@@ -14,8 +14,8 @@ from pathlib import Path
 
 from infrabot.errors import InventoryError
 from infrabot.heap import gc_paused, retire
+from infrabot.inventory.current import CurrentIndex
 from infrabot.inventory.diff import diff_inventories
-from infrabot.inventory.index import Index
 from infrabot.inventory.offload import load_index_off_loop
 from infrabot.loader import PluginSet, load_plugins
 
@@ -43,16 +43,14 @@ class Reloader:
         *,
         inventory_path: Path,
         max_bytes: int,
-        current_index: Callable[[], Index],
-        install_index: Callable[[Index], None],
+        current: CurrentIndex,
         plugin_folders: Sequence[Path],
         current_plugins: Callable[[], PluginSet],
         install_plugins: Callable[[PluginSet], None],
     ) -> None:
         self.inventory_path = inventory_path
         self._max_bytes = max_bytes
-        self._current_index = current_index
-        self._install_index = install_index
+        self._current = current
         self._plugin_folders = list(plugin_folders)
         self._current_plugins = current_plugins
         self._install_plugins = install_plugins
@@ -88,10 +86,10 @@ class Reloader:
                     "reload failed, still serving the previous inventory: "
                     f"{self.inventory_path}: loading it failed with an internal error (logged)",
                 )
-            old = self._current_index()
+            old = self._current()
             # comparing 100,000 entries takes a while: not on the event loop
             diff = await asyncio.to_thread(diff_inventories, old.inventory, index.inventory)
-            self._install_index(index)
+            self._current.swap(index)
             if len(old.inventory.services) > _RETIRE_ABOVE:
                 task = asyncio.create_task(retire(old, self.grace))
                 self._retiring.add(task)

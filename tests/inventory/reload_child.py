@@ -52,18 +52,18 @@ if __name__ == "__mp_main__":  # this file, run again in the spawned loading pro
 
 async def main(path: Path) -> dict[str, object]:
     from infrabot.inventory import Index, load_inventory, offload
+    from infrabot.inventory.current import CurrentIndex
     from infrabot.reload import Reloader
 
     if MODE.startswith("child"):
         offload.CHILD_PROCESS_BYTES = 0
     shipped = Path(__file__).resolve().parents[2] / "inventory.yaml"
-    current = [Index(load_inventory(shipped))]
-    first = current[0]
+    current = CurrentIndex(Index(load_inventory(shipped)))
+    first = current()
     reloader = Reloader(
         inventory_path=path,
         max_bytes=64 * 1024 * 1024,
-        current_index=lambda: current[0],
-        install_index=lambda index: current.__setitem__(0, index),
+        current=current,
         plugin_folders=[],
         current_plugins=lambda: None,  # type: ignore[arg-type,return-value]
         install_plugins=lambda plugins: None,
@@ -78,8 +78,8 @@ async def main(path: Path) -> dict[str, object]:
         summary = (await reloader.reload_inventory()).summary
     return {
         "summary": summary,
-        "previous": current[0] is first,
-        "answers": current[0].services.find("pypi") is not None,
+        "previous": current() is first,
+        "answers": current().services.find("pypi") is not None,
         "children": len(multiprocessing.active_children()),
     }
 

@@ -80,13 +80,13 @@ async def test_reloading_from_a_fifo_is_refused_at_once(
     fifo: Path,
 ) -> None:
     from infrabot.inventory import Index
+    from infrabot.inventory.current import CurrentIndex
 
-    current = [Index(load_inventory(PSF_INVENTORY))]
+    current = CurrentIndex(Index(load_inventory(PSF_INVENTORY)))
     reloader = Reloader(
         inventory_path=fifo,
         max_bytes=1 << 20,
-        current_index=lambda: current[0],
-        install_index=lambda index: current.__setitem__(0, index),
+        current=current,
         plugin_folders=[],
         current_plugins=lambda: None,  # type: ignore[arg-type,return-value]
         install_plugins=lambda plugins: None,
@@ -101,4 +101,4 @@ async def test_reloading_from_a_fifo_is_refused_at_once(
         "reload failed, still serving the previous inventory: 1 error: "
         f"{fifo}: not a regular file (a FIFO); refusing to read it"
     )
-    assert current[0].services.find("pypi") is not None
+    assert current().services.find("pypi") is not None
