@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 from irc.client import Event  # type: ignore[import-untyped]
 from irc.client_aio import AioReactor  # type: ignore[import-untyped]
 
+from infrabot.backoff import Backoff
 from infrabot.config import IrcConfig
 from infrabot.errors import TransportError
 from infrabot.messages import Handles, IncomingMessage, Network, Reply, Room, Sender
@@ -131,7 +132,8 @@ class IrcTransport:
         self._stopping.clear()
         reactor = AioReactor(loop=asyncio.get_running_loop())
         self._sender_task = asyncio.create_task(self.output.run(), name="irc-sender")
-        delay = self.config.reconnect_min
+        cfg = self.config
+        backoff = Backoff(cfg.reconnect_min, max(cfg.reconnect_min, cfg.reconnect_max), jitter=0.5)
         try:
             while not self._stopping.is_set():
                 was_registered = False
@@ -146,12 +148,11 @@ class IrcTransport:
                 if self._stopping.is_set():
                     break
                 if was_registered:
-                    delay = self.config.reconnect_min
-                wait = random.uniform(delay / 2, delay)
+                    backoff.reset()  # a connection that worked: start again from the shortest
+                wait = backoff.next_delay()
                 log.info("reconnecting to %s in %.1f s", self.config.host, wait)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stopping.wait(), wait)
-                delay = min(delay * 2, self.config.reconnect_max)
         finally:
             self.output.close("the bot is stopping")
             self._sender_task.cancel()
