@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from infrabot.inventory.model import Inventory
 from infrabot.inventory.names import best_matches, normalize, normalize_all
@@ -164,7 +164,7 @@ def check_references(inv: Inventory) -> list[ReferenceProblem]:
     for i, d in enumerate(inv.datacenters):
         problems += providers.resolve(d.provider, ("datacenters", i, "provider"), "provider")
     problems += _check_hosts(inv, key, providers, dcs)
-    _check_services(problems, inv, key, owners, providers, dcs, hosts, services)
+    _check_services(problems, inv, key, _ServiceNamespaces(owners, providers, dcs, hosts, services))
     if inv.team is not None:
         group_names = {normalize(g.name) for g in inv.groups}
         if normalize(inv.team) not in group_names:
@@ -205,21 +205,25 @@ def _check_hosts(
                 )
 
 
+class _ServiceNamespaces(NamedTuple):
+    """The namespaces a service's references point into."""
+
+    owners: _Namespace
+    providers: _Namespace
+    dcs: _Namespace
+    hosts: _Namespace
+    services: _Namespace
+
+
 def _check_services(
-    problems: list[ReferenceProblem],
-    inv: Inventory,
-    key: _Keys,
-    owners: _Namespace,
-    providers: _Namespace,
-    dcs: _Namespace,
-    hosts: _Namespace,
-    services: _Namespace,
+    problems: list[ReferenceProblem], inv: Inventory, key: _Keys, names: _ServiceNamespaces
 ) -> None:
     """Every reference of every service, in file order.
 
     The names referred to are few compared to the references: each distinct one is looked up
     once, and only when one is unknown are the services walked again to locate it.
     """
+    owners, providers, dcs, hosts, services = names
     owner_refs: set[str | None] = set()
     service_refs: set[str | None] = set()
     provider_refs: set[str | None] = set()
@@ -246,20 +250,14 @@ def _check_services(
         if ref is not None and key(ref) not in ns.owners
     }
     if unknown:
-        _locate_in_services(problems, inv, key, owners, providers, dcs, hosts, services)
+        _locate_in_services(problems, inv, key, names)
 
 
 def _locate_in_services(
-    problems: list[ReferenceProblem],
-    inv: Inventory,
-    key: _Keys,
-    owners: _Namespace,
-    providers: _Namespace,
-    dcs: _Namespace,
-    hosts: _Namespace,
-    services: _Namespace,
+    problems: list[ReferenceProblem], inv: Inventory, key: _Keys, names: _ServiceNamespaces
 ) -> None:
     """Walk the services again, in file order, for the place of every unknown reference."""
+    owners, providers, dcs, hosts, services = names
     add = problems.append
     for i, s in enumerate(inv.services):
         for j, ref in enumerate(s.owners):
