@@ -67,3 +67,22 @@ def test_a_refused_file_leaves_no_cycles_behind() -> None:
     finally:
         gc.enable()
     assert unreachable == 0
+
+
+def test_an_inner_pause_neither_resumes_the_collector_nor_loses_its_freeze() -> None:
+    # a reload loads a file which builds an index: each pauses; the outermost decides
+    frozen = gc.get_freeze_count()
+    with gc_paused(freeze=False):
+        with gc_paused(freeze=True):
+            made = [[] for _ in range(10)]
+        assert not gc.isenabled()  # the inner build ending does not resume collection
+    assert gc.isenabled()
+    assert gc.get_freeze_count() >= frozen + len(made)  # the inner request was kept
+    gc.unfreeze()
+
+
+def test_a_failed_inner_build_asks_for_no_freeze() -> None:
+    frozen = gc.get_freeze_count()
+    with gc_paused(), contextlib.suppress(ValueError), gc_paused(freeze=True):
+        raise ValueError("refused")
+    assert gc.isenabled() and gc.get_freeze_count() == frozen

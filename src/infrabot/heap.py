@@ -23,6 +23,14 @@ __all__ = ["Dismantlable", "drain_dict", "drain_list", "gc_paused", "retire"]
 _STEP = 500  # objects freed per step: a few milliseconds each
 
 
+class _Build:
+    """The one build that owns the collector right now (builds nest: a reload loads a file,
+    which builds an index); the outermost decides, and inner ones add their requests."""
+
+    depth = 0
+    freeze = False
+
+
 @contextlib.contextmanager
 def gc_paused(*, freeze: bool = False) -> Iterator[None]:
     """Hold off the cyclic garbage collector while building a large, acyclic structure.
@@ -40,19 +48,34 @@ def gc_paused(*, freeze: bool = False) -> Iterator[None]:
     the build fails: what it leaves behind is garbage, and some of it may hang in cycles (an
     exception and the frames of its traceback) that only the collector can free, which it
     never would in the permanent generation.
+
+    This is the one place that decides: a pause inside another (a file loaded inside a
+    reload) changes nothing at once, and a freeze it asks for happens when the outermost
+    build ends well, whatever the outer one asked.
     """
+    if _Build.depth:
+        _Build.depth += 1
+        try:
+            yield
+        finally:
+            _Build.depth -= 1
+        _Build.freeze = _Build.freeze or freeze
+        return
     was_enabled = gc.isenabled()
     if freeze and was_enabled:
         gc.collect()
     gc.disable()
+    _Build.depth, _Build.freeze = 1, freeze
     try:
         yield
     except BaseException:
         if was_enabled:
             gc.enable()
         raise
+    finally:
+        _Build.depth = 0
     if was_enabled:
-        if freeze:
+        if _Build.freeze:
             gc.freeze()
         gc.enable()
 
