@@ -18,6 +18,7 @@ paged as X, merged into page X, resolved X.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import Counter
@@ -31,6 +32,7 @@ from infrabot.paging.pager import Pager
 from infrabot.paging.plan import resolve_target
 from infrabot.store import PageRecord
 from infrabot.text import clean_line, shorten
+from infrabot.waiting import Interrupted, unless
 
 __all__ = ["ANNOUNCE_LINES", "Alert", "AlertIntake"]
 
@@ -164,13 +166,8 @@ class AlertIntake:
         """Wait ``seconds``, or less if the batch is hurried (:meth:`flush`, :meth:`close`)."""
         if seconds <= 0 or batch.due.is_set():
             return
-        sleeping = asyncio.ensure_future(self._sleep(seconds))
-        hurried = asyncio.ensure_future(batch.due.wait())
-        try:
-            await asyncio.wait({sleeping, hurried}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            sleeping.cancel()
-            hurried.cancel()
+        with contextlib.suppress(Interrupted):
+            await unless(self._sleep(seconds), batch.due)
 
     # --- one batch ---
 

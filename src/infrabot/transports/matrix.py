@@ -57,6 +57,7 @@ from infrabot.transports.matrix_retry import (
     send_until_accepted,
 )
 from infrabot.transports.matrix_store import MatrixStateStore
+from infrabot.waiting import Interrupted, unless
 
 __all__ = ["MATRIX", "MatrixTransport"]
 
@@ -238,6 +239,10 @@ class MatrixTransport:
             and (sender.account == person.matrix_id)
         )
 
+    def is_operator(self, sender: Sender) -> bool:
+        """Nobody on Matrix runs the bot's process."""
+        return False
+
     # -- connecting -------------------------------------------------------------------------
 
     def _backoff(self) -> Backoff:
@@ -245,22 +250,10 @@ class MatrixTransport:
 
     async def _until_stopped(self, awaitable: Awaitable[_T]) -> _T:
         """Await ``awaitable`` unless :meth:`stop` comes first (then raise :class:`_Stopped`)."""
-        if self._stopped.is_set():
-            if asyncio.iscoroutine(awaitable):
-                awaitable.close()
-            raise _Stopped
-        work = asyncio.ensure_future(awaitable)
-        stop = asyncio.ensure_future(self._stopped.wait())
         try:
-            await asyncio.wait({work, stop}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            stop.cancel()
-            if not work.done():
-                work.cancel()
-                await asyncio.gather(work, return_exceptions=True)
-        if work.cancelled():
-            raise _Stopped
-        return work.result()
+            return await unless(awaitable, self._stopped)
+        except Interrupted:
+            raise _Stopped from None
 
     async def _pause(self, seconds: float) -> None:
         """Sleep, but wake at once on :meth:`stop`."""

@@ -15,6 +15,8 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable
 from typing import TypeVar
 
+from infrabot.waiting import Interrupted, unless
+
 __all__ = ["RoomLanes"]
 
 log = logging.getLogger(__name__)
@@ -48,17 +50,10 @@ class RoomLanes:
 
     async def guard(self, awaitable: Awaitable[_T]) -> _T:
         """Await ``awaitable``, unless a job fails first: then raise that job's error."""
-        work = asyncio.ensure_future(awaitable)
-        waiting: set[asyncio.Future[object]] = {work, self._failed}  # type: ignore[arg-type]
         try:
-            await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            if not work.done():
-                work.cancel()
-                await asyncio.gather(work, return_exceptions=True)
-        if self._failed.done():
-            self._failed.result()
-        return work.result()
+            return await unless(awaitable, self._failed)
+        except Interrupted:
+            raise asyncio.CancelledError from None
 
     async def add_sync(self, token: str, jobs: Iterable[tuple[str, Job]]) -> None:
         """Queue one sync's jobs (room ID, job) and save ``token`` once all are done, after
