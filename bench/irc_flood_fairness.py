@@ -89,7 +89,7 @@ def run_bot(policy: str, config_path: str) -> int:
     logging.basicConfig(level=logging.ERROR, format="%(asctime)s bot: %(message)s")
     assert config.irc is not None
     app = App(config, store=Store(config.store))
-    transport = IrcTransport(config.irc, prefix=config.prefix)
+    transport = IrcTransport(config.irc)
     if policy == "round-robin":
         fair = transport.output.queue
         transport.output.queue = RoundRobinQueue(per_key=fair.per_key, total=fair.total)

@@ -43,7 +43,13 @@ def plugin_dir(tmp_path: Path) -> Path:
 @pytest.fixture
 def app(inventory: Path, plugin_dir: Path) -> App:
     config = Config(inventory=inventory, plugins=[plugin_dir], admins=AdminsConfig(irc=[ADMIN]))
-    return App(config, store=Store(":memory:"))
+    return with_networks(App(config, store=Store(":memory:")))
+
+
+def with_networks(app: App) -> App:
+    """The app as it runs on IRC and Matrix, which say who is whom."""
+    app.transports = {t.network: t for t in (FakeTransport("irc"), FakeTransport("matrix"))}
+    return app
 
 
 async def say(app: App, text: str, **kw: object) -> list[Reply]:
@@ -213,7 +219,7 @@ async def test_people_with_the_admin_role_are_admins_by_account(tmp_path: Path) 
         "    contact: {irc_nick: rootnick, irc_account: rootacct, matrix_id: '@root:example.org'}\n"
         "  - name: Plain\n    contact: {irc_account: plain}\n"
     )
-    app = App(Config(inventory=inventory), store=Store(":memory:"))
+    app = with_networks(App(Config(inventory=inventory), store=Store(":memory:")))
     assert await first_lines(app, "!whoami", account="rootacct") == [
         "alice on irc: account rootacct, an admin"
     ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from hypothesis import strategies as st
 
 from infrabot.inventory import Index
 from infrabot.loader import builtin_plugin_dir, load_plugins
+from infrabot.messages import IncomingMessage
 from infrabot.rate_limit import UserRateLimiter
 from infrabot.router import Router, RouterLimits
 from tests.conftest import message
@@ -69,13 +71,31 @@ async def test_injected_line_breaks_and_controls_are_removed(router: Router) -> 
         assert not set(line) & {"\r", "\n", "\x00"}
 
 
-async def test_channel_output_is_capped(router: Router) -> None:
-    assert await lines(router, "!many") == [
-        "line 0",
-        "line 1",
-        "line 2",
-        "(97 more lines: ask me in private)",
-    ]
+async def test_a_long_channel_answer_goes_in_private_with_a_pointer(router: Router) -> None:
+    private, pointer = await router.handle(message("!many"))
+    assert (private.room.id, private.room.private) == ("alice", True)
+    assert len(private.lines) == 60 and private.lines[-1] == "(41 more lines)"
+    assert (pointer.room.id, pointer.room.private) == ("#python-infra", False)
+    assert pointer.lines == ("that answer is 100 lines; I sent it to you in private",)
+    assert pointer.in_reply_to is not None and pointer.address_asker
+
+
+@pytest.mark.parametrize("network", ["irc", "matrix"])
+async def test_the_long_answer_rule_is_the_same_on_every_network(
+    psf_index: Index, network: str
+) -> None:
+    short = Router(
+        plugins=load_plugins([builtin_plugin_dir(), MISC], installed=False),
+        index=lambda: psf_index,
+        limits=RouterLimits(channel_lines=2),
+    )
+    (answer,) = await short.handle(message("!owner docs", network=network))
+    assert len(answer.lines) == 2 and not answer.room.private
+    private, pointer = await short.handle(message("!many", network=network))
+    assert private.room.private and pointer.lines[0].startswith("that answer is 100 lines")
+
+
+async def test_a_plugins_own_channel_reply_is_capped_where_it_goes(router: Router) -> None:
     private = await lines(router, "!many", private=True)
     assert len(private) == 60 and private[-1] == "(41 more lines)"
 
@@ -177,3 +197,21 @@ async def test_a_user_over_the_rate_limit_is_told_once_in_private_then_ignored(
     assert await router.handle(message("not a command")) == []  # chatter costs nothing
     now[0] += 10.0  # a token back: answered again
     assert (await router.handle(message("!dc iad1")))[0].lines[0].startswith("iad1")
+
+
+async def test_the_network_is_asked_who_the_sender_is_only_for_a_command(router: Router) -> None:
+    asked: list[str] = []
+
+    async def vouch() -> str | None:
+        asked.append("who?")
+        return "admin-account"
+
+    def said(text: str) -> IncomingMessage:
+        return replace(message(text, account=None), vouch=vouch)
+
+    assert await router.handle(said("lunch, anyone?")) == []
+    assert await router.handle(said("infrabot is great")) == []
+    assert asked == []  # channel talk costs the network nothing
+    (reply,) = await router.handle(said("!secret"))
+    assert reply.lines == ("the secret",) and asked == ["who?"]
+    assert reply.in_reply_to is not None and reply.in_reply_to.sender.account == "admin-account"

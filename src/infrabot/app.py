@@ -15,19 +15,19 @@ from pathlib import Path
 from typing import Any
 
 from infrabot.backoff import Backoff
-from infrabot.config import Config, WebConfig
+from infrabot.config import AdminsConfig, Config, WebConfig
 from infrabot.heap import gc_paused
 from infrabot.inventory.current import CurrentIndex
 from infrabot.inventory.index import Index
 from infrabot.inventory.load import load_inventory
 from infrabot.loader import PluginSet, builtin_plugin_dir, load_plugins
-from infrabot.messages import IncomingMessage, Network, Reply, Sender
+from infrabot.messages import Handles, IncomingMessage, Network, Reply, Sender
 from infrabot.paging.alerts import AlertIntake
 from infrabot.paging.channels import EmailSender, WebhookSender
 from infrabot.paging.pager import Pager
 from infrabot.rate_limit import UserRateLimiter
 from infrabot.reload import Reloader
-from infrabot.router import Router
+from infrabot.router import Router, RouterLimits
 from infrabot.store import AuditEntry, Store
 from infrabot.transports.base import Transport
 from infrabot.web import AlertServer
@@ -86,12 +86,13 @@ class App:
                 config.rate_limit.rate, config.rate_limit.burst, config.rate_limit.quiet
             ),
             pager=self.pager,
+            limits=RouterLimits(channel_lines=config.channel_lines),
         )
         self.transports: dict[Network, Transport] = {}
         self.restart_delays = (1.0, 60.0)
         """The first and the longest wait before restarting a crashed transport, seconds."""
         self._background: set[asyncio.Task[None]] = set()
-        self._admin_handles: tuple[Index | None, frozenset[tuple[str, str]]] = (None, frozenset())
+        self._admin_handles: tuple[Index | None, tuple[Handles, ...]] = (None, ())
 
     @property
     def index(self) -> Index:
@@ -111,28 +112,25 @@ class App:
         return [Path(f) for f in folders]
 
     def is_admin(self, sender: Sender) -> bool:
-        """Whether ``sender``'s authenticated account is a configured admin on its network."""
-        if sender.account is None:
-            return False
-        admins = self.config.admins
-        if sender.network == "irc":
-            return sender.account in admins.irc or self._inventory_admin(sender)
-        if sender.network == "matrix":
-            return sender.account in admins.matrix or self._inventory_admin(sender)
-        return sender.network == "console"  # whoever runs the console owns the process
+        """Whether ``sender`` is an admin by the identity its network vouches for.
 
-    def _inventory_admin(self, sender: Sender) -> bool:
-        """Whether the inventory names ``sender``'s account as a person with the admin role.
-
-        Only handles a network vouches for count: an IRC services account (never a nick),
-        a Matrix user ID. The handles are gathered once per inventory, not per command.
+        Admins are the accounts under ``admins:`` and the people with the admin role in the
+        inventory; the sender's own network says whether the sender is one of them (by
+        services account or user ID, never by nick), or runs the bot itself (the console).
         """
+        people = self.transports.get(sender.network)
+        if sender.account is None or people is None:
+            return False
+        if people.is_operator(sender):
+            return True
+        return any(people.is_person(sender, handles) for handles in self._admins())
+
+    def _admins(self) -> tuple[Handles, ...]:
+        """The handles of every admin, gathered once per inventory, not per command."""
         index = self.current()
         if self._admin_handles[0] is not index:
-            self._admin_handles = (index, _admin_handles(index))
-        account = sender.account or ""
-        key = account.casefold() if sender.network == "irc" else account
-        return (sender.network, key) in self._admin_handles[1]
+            self._admin_handles = (index, _admin_handles(self.config.admins, index))
+        return self._admin_handles[1]
 
     async def deliver(self, message: IncomingMessage) -> None:
         """Answer ``message``: route it, then send each reply through its network."""
@@ -261,16 +259,16 @@ class App:
             await asyncio.sleep(delay)
 
 
-def _admin_handles(index: Index) -> frozenset[tuple[str, str]]:
-    """(network, account) of every person with the admin role: IRC accounts case-folded."""
-    handles: set[tuple[str, str]] = set()
-    for person in index.inventory.people:
-        if "admin" in (role.casefold() for role in person.roles):
-            if person.contact.irc_account:
-                handles.add(("irc", person.contact.irc_account.casefold()))
-            if person.contact.matrix_id:
-                handles.add(("matrix", person.contact.matrix_id))
-    return frozenset(handles)
+def _admin_handles(admins: AdminsConfig, index: Index) -> tuple[Handles, ...]:
+    """The configured admin accounts, then every person with the admin role."""
+    configured = [Handles(irc_account=account) for account in admins.irc]
+    configured += [Handles(matrix_id=user_id) for user_id in admins.matrix]
+    inventory = [
+        person.contact.handles
+        for person in index.inventory.people
+        if "admin" in (role.casefold() for role in person.roles)
+    ]
+    return (*configured, *inventory)
 
 
 async def _cancel_when_done(
@@ -299,7 +297,7 @@ def build_transports(config: Config) -> list[Transport]:
     if config.irc is not None:
         from infrabot.transports.irc import IrcTransport
 
-        transports.append(IrcTransport(config.irc, prefix=config.prefix))
+        transports.append(IrcTransport(config.irc))
     if config.matrix is not None:
         from infrabot.transports.matrix import MatrixTransport
 

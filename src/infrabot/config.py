@@ -102,8 +102,8 @@ class IrcConfig(_Section):
     max_private_lines: int = Field(
         default=60, ge=2, description="Lines waiting per private conversation before summarizing"
     )
-    channel_max_lines: int = Field(
-        default=4, ge=1, description="Longer answers go privately, with a pointer"
+    channel_max_lines: int | None = Field(
+        default=None, ge=1, description="Deprecated: the top-level channel_max_lines"
     )
     lookup_timeout: float = Field(
         default=5.0, gt=0, description="Seconds to wait for a WHOX/WHOIS account answer"
@@ -238,6 +238,12 @@ class Config(BaseSettings):
     admins: AdminsConfig = Field(default_factory=AdminsConfig)
     paging: PagingConfig = Field(default_factory=PagingConfig)
     rate_limit: RateLimitConfig = Field(default_factory=RateLimitConfig)
+    channel_max_lines: int = Field(
+        default=4,
+        ge=1,
+        description="A channel answer longer than this goes to the asker in private, with a "
+        "pointer in the channel (every network)",
+    )
     web: WebConfig | None = None
     irc: IrcConfig | None = None
     matrix: MatrixConfig | None = None
@@ -252,6 +258,13 @@ class Config(BaseSettings):
         description="Let libraries (irc, nio, aiohttp, ...) log below WARNING too (redacted)",
     )
     max_inventory_bytes: int = 64 * 1024 * 1024
+
+    @property
+    def channel_lines(self) -> int:
+        """``channel_max_lines``, or the older ``irc.channel_max_lines`` when only it is set."""
+        if "channel_max_lines" not in self.model_fields_set and self.irc is not None:
+            return self.irc.channel_max_lines or self.channel_max_lines
+        return self.channel_max_lines
 
     @field_validator("log_level")
     @classmethod

@@ -6,6 +6,7 @@ never sees a protocol line or an SDK event.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import NewType
 
@@ -59,6 +60,11 @@ class IncomingMessage:
 
     ``bot_name`` is the bot's own current name on that network, so the router can tell
     when the bot is addressed by name (``infrabot: owner pypi``).
+
+    ``vouch`` is there when the network has not said yet who the sender is: it asks (an IRC
+    WHOX or WHOIS) and gives the account the network vouches for, or None. Transports hand
+    every message over; the router decides what is meant for the bot and asks only then, so
+    channel talk costs the network nothing.
     """
 
     sender: Sender
@@ -66,6 +72,9 @@ class IncomingMessage:
     text: str
     bot_name: str = "infrabot"
     event_id: str | None = None
+    vouch: Callable[[], Awaitable[str | None]] | None = field(
+        default=None, compare=False, repr=False
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,8 +1,11 @@
 """From one incoming message to the replies it deserves.
 
-The router decides whether a message is a command (prefix, addressed by name, or a private
-message), finds the command by name or alias (suggesting the nearest on a typo), checks
-guards, runs the handler, and turns whatever happens into short, clean reply lines. It fails
+Transports hand over everything users say; the router alone decides what is meant for the
+bot (the prefix, addressed by name, or a private message), asks the network who the sender is
+only then, applies one rate limit and one set of line limits for every network, finds the
+command by name or alias (suggesting the nearest on a typo), runs the handler, and turns
+whatever happens into short, clean reply lines. A channel answer longer than
+``channel_lines`` goes to the asker in private, with a pointer in the channel. It fails
 closed: an admin-only command runs only for an identified admin, and no exception escapes.
 """
 
@@ -42,6 +45,7 @@ class RouterLimits:
 
     max_input_chars: int = 2000
     channel_lines: int = 4
+    """A channel answer longer than this goes to the asker in private, with a pointer."""
     private_lines: int = 60
     handler_seconds: float = 20.0
 
@@ -99,6 +103,7 @@ class Router:
             parsed = self.parse(message)
             if parsed is None:
                 return []
+            message = await _vouched(message)
             refusal = self._over_limit(message)
             if refusal is not None:
                 return refusal
@@ -238,10 +243,23 @@ class Router:
     ) -> list[Reply]:
         """Clean, bounded replies: a plugin's own :class:`Reply` keeps its room and mentions."""
         replies = [r for r in result if isinstance(r, Reply)]
-        lines = [r for r in result if isinstance(r, str)]
+        lines = [line for item in result if isinstance(item, str) for line in split_lines(item)]
         if lines:
-            replies.insert(0, Reply(room=message.room, lines=tuple(lines), in_reply_to=message))
+            replies[:0] = self._answer(message, lines)
         return [bounded for r in replies if (bounded := self._bounded(r)) is not None]
+
+    def _answer(self, message: IncomingMessage, lines: list[str]) -> list[Reply]:
+        """The answer where it was asked; in private, with a pointer, when too long for a
+        channel."""
+        if message.room.private or len(lines) <= self.limits.channel_lines:
+            return [Reply(room=message.room, lines=tuple(lines), in_reply_to=message)]
+        sender = message.sender
+        private = Room(network=sender.network, id=sender.address, private=True)
+        pointer = f"that answer is {len(lines)} lines; I sent it to you in private"
+        return [
+            Reply(room=private, lines=tuple(lines), in_reply_to=message),
+            Reply(room=message.room, lines=(pointer,), in_reply_to=message),
+        ]
 
     def _bounded(self, reply: Reply) -> Reply | None:
         clean = [line for raw in reply.lines for line in split_lines(str(raw))]
@@ -254,6 +272,14 @@ class Router:
             clean = [*clean[: limit - 1], f"({hidden} more lines{where})"]
         lines = tuple(clean)
         return reply if lines == reply.lines else replace(reply, lines=lines)
+
+
+async def _vouched(message: IncomingMessage) -> IncomingMessage:
+    """``message`` with the account its network vouches for, asked now if not yet known."""
+    if message.vouch is None:
+        return message
+    account = await message.vouch()
+    return replace(message, sender=replace(message.sender, account=account), vouch=None)
 
 
 def _normalize(result: HandlerResult) -> list[str] | list[Reply]:

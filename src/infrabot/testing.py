@@ -80,3 +80,7 @@ class FakeTransport:
         if self.network == "irc":
             return sender.account.casefold() == (person.irc_account or "").casefold()
         return sender.account == person.matrix_id
+
+    def is_operator(self, sender: Sender) -> bool:
+        """Only on ``console``, as the real console: whoever runs the process."""
+        return self.network == "console" and sender.network == self.network

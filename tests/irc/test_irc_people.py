@@ -13,7 +13,7 @@ DONALD = Handles(irc_nick="dstufft", irc_account="donald")
 
 
 async def test_private_address_of_an_account_holder_in_a_channel_needs_no_lookup() -> None:
-    h = Harness()
+    h = await Harness.start()
     h.register()
     h.feed(":dstufft!i@h JOIN #python-infra * :impostor")  # the recorded nick, not logged in
     h.feed(":dw!d@h JOIN #python-infra donald :Donald")  # the account, under another nick
@@ -22,7 +22,7 @@ async def test_private_address_of_an_account_holder_in_a_channel_needs_no_lookup
 
 
 async def test_private_address_asks_the_server_about_the_nick_and_the_account_name() -> None:
-    h = Harness()
+    h = await Harness.start()
     h.register()
     lookup = asyncio.create_task(h.transport.private_address(DONALD))
     await settle()
@@ -33,7 +33,7 @@ async def test_private_address_asks_the_server_about_the_nick_and_the_account_na
 
 
 async def test_a_nick_held_by_an_unidentified_client_gets_nothing() -> None:
-    h = Harness()
+    h = await Harness.start()
     h.register()
     lookup = asyncio.create_task(h.transport.private_address(DONALD))
     await settle()
@@ -43,7 +43,7 @@ async def test_a_nick_held_by_an_unidentified_client_gets_nothing() -> None:
 
 
 async def test_a_nick_logged_in_to_another_account_gets_nothing() -> None:
-    h = Harness()
+    h = await Harness.start()
     h.register()
     lookup = asyncio.create_task(h.transport.private_address(DONALD))
     await settle()
@@ -53,7 +53,7 @@ async def test_a_nick_logged_in_to_another_account_gets_nothing() -> None:
 
 
 async def test_the_recorded_nick_is_used_when_its_account_matches() -> None:
-    h = Harness()
+    h = await Harness.start()
     h.register()
     lookup = asyncio.create_task(h.transport.private_address(DONALD))
     await settle()
@@ -63,7 +63,7 @@ async def test_the_recorded_nick_is_used_when_its_account_matches() -> None:
 
 
 async def test_whois_when_the_server_has_no_whox() -> None:
-    h = Harness()
+    h = await Harness.start()
     h.feed(":irc.test 001 infrabot :Welcome")
     h.sent()
     lookup = asyncio.create_task(h.transport.private_address(DONALD))
@@ -75,14 +75,14 @@ async def test_whois_when_the_server_has_no_whox() -> None:
 
 
 async def test_no_account_recorded_means_no_private_address() -> None:
-    h = Harness()
+    h = await Harness.start()
     h.register()
     assert await h.transport.private_address(Handles(irc_nick="dstufft")) is None
     assert h.sent() == []  # a nick alone is not even looked up
 
 
 async def test_handles_that_are_not_nicks_are_never_looked_up() -> None:
-    h = Harness()
+    h = await Harness.start()
     h.register()
     lookup = asyncio.create_task(
         h.transport.private_address(Handles(irc_nick="#python-infra :x", irc_account="donald"))
@@ -94,14 +94,14 @@ async def test_handles_that_are_not_nicks_are_never_looked_up() -> None:
 
 
 async def test_mention_address_is_the_nick_when_it_is_one() -> None:
-    h = Harness()
+    h = await Harness.start()
     assert h.transport.mention_address(DONALD) == "dstufft"
     assert h.transport.mention_address(Handles(irc_nick="a,b")) is None
     assert h.transport.mention_address(Handles(irc_account="donald")) is None
 
 
 async def test_is_person_compares_accounts_only() -> None:
-    h = Harness()
+    h = await Harness.start()
 
     def sender(nick: str, account: str | None) -> Sender:
         return Sender(IRC, nick, account, nick)
@@ -117,7 +117,7 @@ async def test_is_person_compares_accounts_only() -> None:
 
 
 async def test_nicks_already_seen_in_a_channel_are_not_asked_about() -> None:
-    h = Harness()
+    h = await Harness.start()
     h.register()
     h.feed(":dstufft!i@h JOIN #python-infra * :impostor")  # known: not logged in
     lookup = asyncio.create_task(h.transport.private_address(DONALD))

@@ -13,7 +13,7 @@ from infrabot.transports.irc import IRC
 
 
 async def test_caps_then_sasl_plain_then_cap_end() -> None:
-    h = Harness(sasl_username="infrabot", sasl_password="s3cret")
+    h = await Harness.start(sasl_username="infrabot", sasl_password="s3cret")
     h.feed(":irc.test CAP * LS * :message-tags account-tag sasl=PLAIN,EXTERNAL")
     assert h.sent() == []  # multi-line LS: wait for the last line
     h.feed(":irc.test CAP * LS :extended-join account-notify multi-prefix")
@@ -38,7 +38,9 @@ async def test_caps_then_sasl_plain_then_cap_end() -> None:
 
 
 async def test_sasl_failure_still_registers_and_identifies_to_nickserv() -> None:
-    h = Harness(sasl_username="infrabot", sasl_password="bad", nickserv_password="ns-pw")
+    h = await Harness.start(
+        sasl_username="infrabot", sasl_password="bad", nickserv_password="ns-pw"
+    )
     h.feed(":irc.test CAP * LS :sasl")
     assert h.sent() == ["CAP REQ :sasl"]
     h.feed(":irc.test CAP * ACK :sasl", "AUTHENTICATE +")
@@ -50,19 +52,19 @@ async def test_sasl_failure_still_registers_and_identifies_to_nickserv() -> None
 
 
 async def test_no_caps_offered_ends_negotiation() -> None:
-    h = Harness()
+    h = await Harness.start()
     h.feed(":irc.test CAP * LS :away-notify")
     assert h.sent() == ["CAP END"]
 
 
 async def test_channel_keys_are_used_on_join() -> None:
-    h = Harness(channels=["#ops"], channel_keys={"#ops": "k3y"})
+    h = await Harness.start(channels=["#ops"], channel_keys={"#ops": "k3y"})
     h.feed(":irc.test 001 infrabot :Welcome")
     assert "JOIN #ops k3y" in h.sent()
 
 
 async def test_nick_taken_tries_alternates() -> None:
-    h = Harness(alt_nicks=["infrabot2"])
+    h = await Harness.start(alt_nicks=["infrabot2"])
     h.feed(":irc.test 433 * infrabot :Nickname is already in use")
     h.feed(":irc.test 433 * infrabot2 :Nickname is already in use")
     assert h.sent() == ["NICK infrabot2", "NICK infrabot_"]
@@ -77,7 +79,7 @@ async def test_nick_taken_tries_alternates() -> None:
 
 
 async def test_account_from_tag_and_none_without_it() -> None:
-    h = Harness()
+    h = await Harness.start()
     h.register()
     h.feed("@account=alice :alice!a@h PRIVMSG #python-infra :!owner pypi")
     h.feed(":alice!b@other PRIVMSG #python-infra :!owner pypi")  # impostor: same nick, no tag
@@ -88,7 +90,7 @@ async def test_account_from_tag_and_none_without_it() -> None:
 
 
 async def test_extended_join_and_account_notify_without_account_tag() -> None:
-    h = Harness()
+    h = await Harness.start()
     h.register(caps="extended-join account-notify")
     h.feed(":bob!b@h JOIN #python-infra bobacct :Bob")
     h.feed(":bob!b@h PRIVMSG #python-infra :!whoami")
@@ -99,7 +101,7 @@ async def test_extended_join_and_account_notify_without_account_tag() -> None:
 
 
 async def test_unknown_user_without_caps_is_looked_up_with_whox() -> None:
-    h = Harness()
+    h = await Harness.start()
     h.register(caps="multi-prefix")
     h.feed(":carol!c@h PRIVMSG infrabot :whoami")
     await settle()
@@ -112,7 +114,7 @@ async def test_unknown_user_without_caps_is_looked_up_with_whox() -> None:
 
 
 async def test_whois_fallback_when_no_whox() -> None:
-    h = Harness()
+    h = await Harness.start()
     h.feed(":irc.test 001 infrabot :Welcome")
     h.sent()
     h.feed(":dan!d@h PRIVMSG infrabot :whoami")
@@ -123,17 +125,31 @@ async def test_whois_fallback_when_no_whox() -> None:
     assert [m.sender.account for m in h.delivered] == [None]
 
 
-async def test_plain_chatter_is_not_delivered() -> None:
-    h = Harness()
-    h.register()
+async def test_every_message_goes_to_the_router_and_the_server_is_asked_only_on_demand() -> None:
+    """The router decides what is a command; the transport asks who the sender is only when
+    the router wants to know (a WHO for every line of channel talk would flood the server)."""
+    h = await Harness.start()
+    h.register(caps="extended-join account-notify")
+    seen: list[IncomingMessage] = []
+
+    async def deliver(message: IncomingMessage) -> None:
+        seen.append(message)
+
+    h.transport.intake.deliver = deliver
     h.feed(":eve!e@h PRIVMSG #python-infra :hello everyone")
-    h.feed(":eve!e@h PRIVMSG #python-infra :infrabot: owner pypi")
     await settle()
-    assert [m.text for m in h.delivered] == ["infrabot: owner pypi"]
+    assert [m.text for m in seen] == ["hello everyone"]
+    assert h.sent() == []  # nobody asked the server anything
+    assert seen[0].vouch is not None and seen[0].sender.account is None
+    asking = asyncio.create_task(seen[0].vouch())
+    await settle()
+    assert h.sent() == ["WHO eve %tna,72"]
+    h.feed(":irc.test 354 infrabot 72 eve eve-account", ":irc.test 315 infrabot eve :End")
+    assert await asyncio.wait_for(asking, 5) == "eve-account"
 
 
 async def test_ctcp_version_and_ping() -> None:
-    h = Harness(version="infrabot test")
+    h = await Harness.start(version="infrabot test")
     h.register()
     h.feed(":eve!e@h PRIVMSG infrabot :\x01VERSION\x01")
     h.feed(":eve!e@h PRIVMSG infrabot :\x01PING 12345\x01")
@@ -154,21 +170,21 @@ def _reply(text_lines: list[str], *, room: Room | None = None, asker: str = "ali
 
 
 async def test_reply_in_channel_addresses_the_asker() -> None:
-    h = Harness()
+    h = await Harness.start()
     h.register()
     await h.transport.send(_reply(["one", "two"]))
     assert h.sent() == ["PRIVMSG #python-infra :alice: one", "PRIVMSG #python-infra :alice: two"]
 
 
 async def test_reply_with_cr_lf_injects_nothing() -> None:
-    h = Harness()
+    h = await Harness.start()
     h.register()
     await h.transport.send(_reply(["x\r\nQUIT :bye\nPRIVMSG #python-infra :INJECTED\x00\x01"]))
     assert h.sent() == ["PRIVMSG #python-infra :alice: x QUIT :bye PRIVMSG #python-infra :INJECTED"]
 
 
 async def test_long_line_split_by_bytes_within_512() -> None:
-    h = Harness()
+    h = await Harness.start()
     h.register()
     text = "é" * 700 + " " + "word " * 100
     await h.transport.send(_reply([text], room=Room(IRC, "alice", private=True)))
@@ -181,21 +197,8 @@ async def test_long_line_split_by_bytes_within_512() -> None:
     assert "".join(s.split(" :", 1)[1] for s in sent).replace(" ", "") == text.replace(" ", "")
 
 
-async def test_long_channel_answer_goes_private_with_a_pointer() -> None:
-    h = Harness(channel_max_lines=3)
-    h.register()
-    await h.transport.send(_reply([f"line {i}" for i in range(8)]))
-    sent = h.sent()
-    assert (
-        "PRIVMSG #python-infra :alice: that answer is 8 lines; I sent it to you in private" in sent
-    )
-    assert [s for s in sent if s.startswith("PRIVMSG alice :")] == [
-        f"PRIVMSG alice :line {i}" for i in range(8)
-    ]
-
-
 async def test_kick_rejoins_after_delay() -> None:
-    h = Harness(rejoin_delay=0.01)
+    h = await Harness.start(rejoin_delay=0.01)
     h.register()
     h.feed(":op!o@h KICK #python-infra infrabot :out")
     assert "#python-infra" not in h.transport.channels
@@ -204,7 +207,7 @@ async def test_kick_rejoins_after_delay() -> None:
 
 
 async def test_no_rejoin_when_disabled() -> None:
-    h = Harness(rejoin_delay=0.01, rejoin_on_kick=False)
+    h = await Harness.start(rejoin_delay=0.01, rejoin_on_kick=False)
     h.register()
     h.feed(":op!o@h KICK #python-infra infrabot :out")
     await asyncio.sleep(0.05)
@@ -212,21 +215,21 @@ async def test_no_rejoin_when_disabled() -> None:
 
 
 async def test_server_ping_is_answered() -> None:
-    h = Harness()
+    h = await Harness.start()
     h.feed("PING :irc.test")
     assert h.sent() == ["PONG :irc.test"]
 
 
 @pytest.mark.parametrize("raw", [b"\xff\xfe garbage\r\n", b":x!y@z PRIVMSG #c :\xc3\r\n"])
 async def test_undecodable_bytes_do_not_break_the_connection(raw: bytes) -> None:
-    h = Harness()
+    h = await Harness.start()
     h.conn.process_data(raw)
     h.feed("PING :still-here")
     assert h.sent() == ["PONG :still-here"]
 
 
 async def test_sasl_offered_later_by_cap_new_during_registration() -> None:
-    h = Harness(sasl_username="infrabot", sasl_password="pw")
+    h = await Harness.start(sasl_username="infrabot", sasl_password="pw")
     h.feed(":irc.test CAP * LS :account-tag")
     h.feed(":irc.test CAP * ACK :account-tag")
     assert h.sent() == ["CAP REQ :account-tag", "CAP END"]
@@ -242,7 +245,7 @@ async def test_sasl_offered_later_by_cap_new_during_registration() -> None:
 
 
 async def test_sasl_offered_after_registration() -> None:
-    h = Harness(sasl_username="infrabot", sasl_password="pw")
+    h = await Harness.start(sasl_username="infrabot", sasl_password="pw")
     h.register(caps="account-tag")
     h.feed(":irc.test CAP infrabot NEW :sasl=PLAIN")
     h.feed(":irc.test CAP infrabot ACK :sasl", "AUTHENTICATE +")
@@ -254,16 +257,16 @@ async def test_sasl_offered_after_registration() -> None:
 
 
 async def test_cap_del_drops_a_capability() -> None:
-    h = Harness()
+    h = await Harness.start()
     h.register()
     h.feed(":irc.test CAP infrabot DEL :account-tag")
     assert "account-tag" not in h.transport.caps
 
 
 async def test_retry_login_asks_for_caps_again_without_cap_notify() -> None:
-    h = Harness(sasl_username="infrabot", sasl_password="pw")
+    h = await Harness.start(sasl_username="infrabot", sasl_password="pw")
     h.register(caps="account-tag")
-    h.transport._retry_login(h.conn)
+    h.transport.upkeep(h.conn)
     assert h.sent() == ["CAP LS 302"]
     h.feed(":irc.test CAP infrabot LS :account-tag sasl")
     assert h.sent() == ["CAP REQ :sasl"]
@@ -272,7 +275,7 @@ async def test_retry_login_asks_for_caps_again_without_cap_notify() -> None:
 async def test_private_asker_outside_channels_is_looked_up_every_time() -> None:
     """Without account-tag, an answer about someone we share no channel with goes stale:
     they may log out or quit and an impostor take the nick, and we would never hear of it."""
-    h = Harness()
+    h = await Harness.start()
     h.register(caps="extended-join account-notify")
     h.feed(":alice!a@h PRIVMSG infrabot :whoami")
     await settle()
@@ -288,16 +291,16 @@ async def test_private_asker_outside_channels_is_looked_up_every_time() -> None:
 
 
 async def test_missing_channels_are_joined_again_later() -> None:
-    h = Harness(channels=["#python-infra", "#ops"])
+    h = await Harness.start(channels=["#python-infra", "#ops"])
     h.register()  # joined #python-infra only; #ops refused (say, invite-only)
     h.feed(":irc.test 473 infrabot #ops :Cannot join channel (+i)")
-    h.transport._rejoin_missing(h.conn)
+    h.transport.upkeep(h.conn)
     assert h.sent() == ["JOIN #ops"]
 
 
 async def test_kicked_channel_stays_left_when_rejoin_is_off() -> None:
-    h = Harness(rejoin_on_kick=False)
+    h = await Harness.start(rejoin_on_kick=False)
     h.register()
     h.feed(":op!o@h KICK #python-infra infrabot :out")
-    h.transport._rejoin_missing(h.conn)
+    h.transport.upkeep(h.conn)
     assert h.sent() == []

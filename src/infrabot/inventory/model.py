@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from infrabot.inventory.handles import irc_account, irc_nick, matrix_user_id
+from infrabot.messages import Handles
 
 __all__ = [
     "ConfigManagement",
@@ -60,6 +61,13 @@ class ContactHandles(_Entry):
     irc_nick: IrcNick | None = None
     irc_account: IrcAccount | None = None
     matrix_id: MatrixUserId | None = None
+
+    @property
+    def handles(self) -> Handles:
+        """The chat handles alone, for the transports to read by their network's rules."""
+        return Handles(
+            irc_nick=self.irc_nick, irc_account=self.irc_account, matrix_id=self.matrix_id
+        )
 
 
 class Person(_Entry):

@@ -41,9 +41,7 @@ class Level:
 
 
 def _recipient(person: Person) -> Recipient:
-    c = person.contact
-    handles = Handles(irc_nick=c.irc_nick, irc_account=c.irc_account, matrix_id=c.matrix_id)
-    return Recipient(person.name, handles, c.email)
+    return Recipient(person.name, person.contact.handles, person.contact.email)
 
 
 def _expand(index: Index, ref: str) -> tuple[list[Recipient], list[str]]:

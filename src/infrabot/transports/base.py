@@ -41,6 +41,11 @@ class People(Protocol):
         """Whether ``sender`` is ``person`` by the identity the network vouches for."""
         ...
 
+    def is_operator(self, sender: Sender) -> bool:
+        """Whether ``sender`` is whoever runs the bot's process (the console): an admin by
+        position, not by any handle."""
+        ...
+
 
 class Transport(People, Protocol):
     """A connection to one chat network."""

@@ -83,6 +83,10 @@ class ConsoleTransport:
         """The inventory records no console handles: a console user is nobody in it."""
         return False
 
+    def is_operator(self, sender: Sender) -> bool:
+        """Whoever types at the console runs the process: an admin by position."""
+        return sender.network == self.network
+
     def _write(self, text: str) -> None:
         self._stdout.write(text + "\n")
         self._stdout.flush()

@@ -1,0 +1,102 @@
+"""What users say, handed to the router as transport-neutral messages; CTCP answered here.
+
+Every message in a channel or in private goes to the router, which decides what is meant for
+the bot. The sender's account is given when the server already vouched for it (``account-tag``,
+or a tracked channel member under ``account-notify``); otherwise the message carries a
+``vouch`` that asks the server, which the router calls only for a message meant for the bot.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import time
+from collections.abc import Callable
+
+from irc.client import Event  # type: ignore[import-untyped]
+
+from infrabot.errors import TransportError
+from infrabot.messages import IncomingMessage, Network, Room, Sender
+from infrabot.rate_limit import UserRateLimiter, Verdict
+from infrabot.text import clean_line
+from infrabot.transports.base import Deliver
+from infrabot.transports.irc_accounts import Accounts
+from infrabot.transports.irc_connection import IrcConnection
+from infrabot.transports.irc_host import EventHandler, IrcHost
+from infrabot.transports.irc_identity import irc_lower
+from infrabot.transports.irc_queue import OutLine
+
+__all__ = ["Intake"]
+
+log = logging.getLogger(__name__)
+
+
+class Intake:
+    """Users' messages to the router, and answers to CTCP VERSION and PING."""
+
+    def __init__(
+        self,
+        host: IrcHost,
+        accounts: Accounts,
+        network: Network,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.host = host
+        self.accounts = accounts
+        self.network = network
+        self.deliver: Deliver | None = None
+        """Where messages go; set when the transport starts."""
+        # CTCP is answered by the transport itself: it gets a limit of its own (commands have
+        # the router's, the same on every network)
+        self.ctcp_limiter = UserRateLimiter(0.5, 5, clock=clock)
+
+    def handlers(self) -> dict[str, EventHandler]:
+        """The server events this piece handles, by the library's event name."""
+        return {"pubmsg": self.on_message, "privmsg": self.on_message, "ctcp": self.on_ctcp}
+
+    def on_message(self, conn: IrcConnection, event: Event) -> None:
+        nick = event.source.nick
+        if not nick or irc_lower(nick) == irc_lower(self.host.nick):
+            return
+        private = event.type == "privmsg"
+        text: str = event.arguments[0] if event.arguments else ""
+        settled, account = self.accounts.settled(nick, event, None if private else event.target)
+        msgid = next((t.get("value") for t in event.tags or () if t.get("key") == "msgid"), None)
+        message = IncomingMessage(
+            sender=Sender(network=self.network, name=nick, account=account, address=nick),
+            room=Room(self.network, nick if private else event.target, private=private),
+            text=text,
+            bot_name=self.host.nick,
+            event_id=msgid,
+            vouch=None if settled else functools.partial(self.accounts.lookup, conn, nick),
+        )
+        self.host.spawn(self._dispatch(message))
+
+    async def _dispatch(self, message: IncomingMessage) -> None:
+        if self.deliver is None:
+            return
+        try:
+            await self.deliver(message)
+        except TransportError as exc:  # a full queue in a flood, a lost connection: said once
+            log.info("could not answer %s in %s: %s", message.sender.name, message.room.id, exc)
+        except Exception:
+            log.exception("failed to answer %s in %s", message.sender.name, message.room.id)
+
+    def on_ctcp(self, conn: IrcConnection, event: Event) -> None:
+        nick = event.source.nick
+        kind = event.arguments[0].upper() if event.arguments else ""
+        if kind not in ("VERSION", "PING"):
+            return
+        who = irc_lower(f"{event.source.user}@{event.source.host}")
+        if self.ctcp_limiter.check(who) != Verdict.ALLOW:
+            return
+        if kind == "VERSION":
+            body = f"VERSION {clean_line(self.host.config.version, None)}"
+        else:
+            param = clean_line(event.arguments[1] if len(event.arguments) > 1 else "", None)[:64]
+            body = f"PING {param}".rstrip()
+        limit = self.host.config.max_private_lines
+        self.host.output.submit(
+            irc_lower(nick), [OutLine("NOTICE", nick, f"\x01{body}\x01")], limit
+        )
