@@ -20,6 +20,7 @@ from infrabot.heap import gc_paused
 from infrabot.inventory.current import CurrentIndex
 from infrabot.inventory.index import Index
 from infrabot.inventory.load import load_inventory
+from infrabot.inventory.source import open_source
 from infrabot.loader import PluginSet, builtin_plugin_dir, load_plugins
 from infrabot.messages import IncomingMessage, Network, Reply, Sender
 from infrabot.paging.alerts import AlertIntake
@@ -44,10 +45,17 @@ class App:
         self, config: Config, *, plugins: PluginSet | None = None, store: Store | None = None
     ) -> None:
         self.config = config
+        self.source = open_source(config.inventory, max_bytes=config.max_inventory_bytes)
+        """A folder (or git) inventory's source; None for one file."""
         with gc_paused(freeze=True):
-            inventory = load_inventory(config.inventory, max_bytes=config.max_inventory_bytes)
-            self.current = CurrentIndex(Index(inventory))
-            """The index answering now; a reload swaps it."""
+            if self.source is None:
+                inventory = load_inventory(config.inventory, max_bytes=config.max_inventory_bytes)
+                self.current = CurrentIndex(Index(inventory))
+                """The index answering now; a reload swaps it."""
+            else:
+                loaded = self.source.load()
+                self.source.installed(loaded)
+                self.current = CurrentIndex(loaded.index)
         self.store = store
         folders = self._plugin_folders()
         initial = plugins if plugins is not None else load_plugins(folders)
@@ -60,6 +68,7 @@ class App:
             plugin_folders=folders,
             current_plugins=lambda: self.router.plugins,
             install_plugins=self._install_plugins,
+            source=self.source,
         )
         self.pager = (
             Pager(

@@ -14,8 +14,8 @@ from infrabot.app import App, build_transports
 from infrabot.config import Config, load_config
 from infrabot.errors import ConfigError, InventoryError, StoreError
 from infrabot.inventory.index import Index
-from infrabot.inventory.load import load_inventory
 from infrabot.inventory.model import Inventory
+from infrabot.inventory.source import load_inventory_at
 from infrabot.logs import setup_logging
 from infrabot.messages import IncomingMessage, Network, Room, Sender
 from infrabot.store import Store, StoreInUse, StoreLock
@@ -34,7 +34,7 @@ def _parser() -> argparse.ArgumentParser:
         "--inventory",
         type=Path,
         default=argparse.SUPPRESS,
-        help="inventory file (default: the shipped one)",
+        help="inventory file or folder of parts (default: the shipped one)",
     )
     common.add_argument(
         "--config", type=Path, default=argparse.SUPPRESS, help="configuration file (YAML)"
@@ -55,8 +55,10 @@ def _parser() -> argparse.ArgumentParser:
     query.add_argument(
         "--channel", action="store_true", help="answer as in a channel (short lists)"
     )
-    check = sub.add_parser("check", parents=[common], help="validate an inventory file")
-    check.add_argument("file", nargs="?", type=Path, help="the file (default: the configured one)")
+    check = sub.add_parser("check", parents=[common], help="validate an inventory file or folder")
+    check.add_argument(
+        "file", nargs="?", type=Path, help="the file or folder (default: the configured one)"
+    )
     sub.add_parser("schema", parents=[common], help="print the inventory's JSON Schema")
     run = sub.add_parser(
         "run", parents=[common], help="connect to the configured networks and serve"
@@ -172,7 +174,7 @@ def _serve_store(config: Config) -> int:
 
 def _check(path: Path) -> int:
     try:
-        inventory = load_inventory(path)
+        inventory = load_inventory_at(path)
     except InventoryError as exc:
         _print_problems(exc)
         return 1
