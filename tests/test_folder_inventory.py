@@ -93,3 +93,15 @@ def test_check_a_folder(folder: Path, capsys: pytest.CaptureFixture[str]) -> Non
 def test_query_a_folder(folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["query", "--inventory", str(folder), "!owner pypi"]) == 0
     assert capsys.readouterr().out.startswith(OWNER_PYPI + "\n")
+
+
+async def test_inventory_says_what_is_serving(app: App, folder: Path) -> None:
+    (answer,) = await lines(app, "!inventory")
+    assert answer.startswith(f"serving {folder}, since ")
+    assert answer.endswith(
+        "UTC; 12 parts: 16 services, 3 hosts, 9 providers, 4 datacenters, 12 people, 5 groups"
+    )
+    assert await lines(app, "!reload 3f2a9c1", account=ADMIN) == [
+        "reload failed, still serving the previous inventory: no commit 3f2a9c1: the inventory "
+        "is not in git"
+    ]

@@ -121,7 +121,7 @@ async def test_plugin_reload_rolls_back(app: App, plugin_dir: Path) -> None:
         "from infrabot.plugin import command\n@command('ping')\ndef ping(c, a):\n    return 'pong'\n"
     )
     assert await first_lines(app, "!reload plugins", account=ADMIN) == [
-        "reloaded 11 plugins, 18 commands (+ping)"
+        "reloaded 12 plugins, 19 commands (+ping)"
     ]
     assert await first_lines(app, "!ping") == ["pong"]
     (plugin_dir / "extra.py").write_text("from infrabot.plugin import command\ndef broken(:\n")

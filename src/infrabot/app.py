@@ -15,12 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from infrabot.backoff import Backoff
-from infrabot.config import Config, WebConfig
+from infrabot.config import Config, GitInventory, WebConfig
 from infrabot.heap import gc_paused
 from infrabot.inventory.current import CurrentIndex
 from infrabot.inventory.index import Index
 from infrabot.inventory.load import load_inventory
-from infrabot.inventory.source import open_source
+from infrabot.inventory.opening import open_source
 from infrabot.loader import PluginSet, builtin_plugin_dir, load_plugins
 from infrabot.messages import IncomingMessage, Network, Reply, Sender
 from infrabot.paging.alerts import AlertIntake
@@ -45,24 +45,20 @@ class App:
         self, config: Config, *, plugins: PluginSet | None = None, store: Store | None = None
     ) -> None:
         self.config = config
-        self.source = open_source(config.inventory, max_bytes=config.max_inventory_bytes)
+        self.source = open_source(
+            config.inventory, store=config.store, max_bytes=config.max_inventory_bytes
+        )
         """A folder (or git) inventory's source; None for one file."""
         with gc_paused(freeze=True):
-            if self.source is None:
-                inventory = load_inventory(config.inventory, max_bytes=config.max_inventory_bytes)
-                self.current = CurrentIndex(Index(inventory))
-                """The index answering now; a reload swaps it."""
-            else:
-                loaded = self.source.load()
-                self.source.installed(loaded)
-                self.current = CurrentIndex(loaded.index)
+            self.current = CurrentIndex(self._first_index())
+            """The index answering now; a reload swaps it."""
         self.store = store
         folders = self._plugin_folders()
         initial = plugins if plugins is not None else load_plugins(folders)
         for error in initial.errors:
             log.error("%s", error)
         self.reloader = Reloader(
-            inventory_path=config.inventory,
+            inventory_path=_shown_path(config.inventory),
             max_bytes=config.max_inventory_bytes,
             current=self.current,
             plugin_folders=folders,
@@ -101,6 +97,15 @@ class App:
         """The first and the longest wait before restarting a crashed transport, seconds."""
         self._background: set[asyncio.Task[None]] = set()
         self._admin_handles: tuple[Index | None, frozenset[tuple[str, str]]] = (None, frozenset())
+
+    def _first_index(self) -> Index:
+        if self.source is None:
+            path = self.config.inventory
+            assert isinstance(path, Path)  # a git inventory has a source
+            return Index(load_inventory(path, max_bytes=self.config.max_inventory_bytes))
+        loaded = self.source.load()
+        self.source.installed(loaded)
+        return loaded.index
 
     @property
     def index(self) -> Index:
@@ -240,6 +245,8 @@ class App:
         and works on every filesystem, network mounts included.
         """
         path = self.config.inventory
+        if not isinstance(path, Path):
+            return  # a git inventory reloads on !reload and on its push webhook
         seen = _stamp(path)
         while True:
             await asyncio.sleep(interval)
@@ -288,6 +295,10 @@ async def _cancel_when_done(
     await asyncio.wait(tasks)
     for other in others:
         other.cancel()
+
+
+def _shown_path(inventory: Path | GitInventory) -> Path:
+    return inventory if isinstance(inventory, Path) else Path(inventory.git)
 
 
 def _stamp(path: Path) -> tuple[float, int] | None:

@@ -13,6 +13,7 @@ from pathlib import Path
 from infrabot.app import App, build_transports
 from infrabot.config import Config, load_config
 from infrabot.errors import ConfigError, InventoryError, StoreError
+from infrabot.inventory.git_source import FetchError
 from infrabot.inventory.index import Index
 from infrabot.inventory.model import Inventory
 from infrabot.inventory.source import load_inventory_at
@@ -100,7 +101,11 @@ def _command(args: argparse.Namespace, config: Config) -> int:
         print(json.dumps(Inventory.model_json_schema(), indent=2))
         return 0
     if args.command == "check":
-        return _check(args.file or config.inventory)
+        target = args.file or config.inventory
+        if not isinstance(target, Path):
+            print("infrabot: the inventory is in git; give the folder to check", file=sys.stderr)
+            return 2
+        return _check(target)
     if args.command == "run":
         return _serve(config, standby=args.standby)
     # console and query keep their state in memory; a running bot keeps it on disk
@@ -108,6 +113,9 @@ def _command(args: argparse.Namespace, config: Config) -> int:
         app = App(config, store=Store(":memory:"))
     except InventoryError as exc:
         _print_problems(exc)
+        return 1
+    except FetchError as exc:
+        print(f"infrabot: {exc}", file=sys.stderr)
         return 1
     app.router.limiter = None  # the person at the terminal runs the process: no rate limit
     if args.command == "query":
@@ -165,6 +173,9 @@ def _serve_store(config: Config) -> int:
         return asyncio.run(_run(app, config))
     except InventoryError as exc:
         _print_problems(exc)
+        return 1
+    except FetchError as exc:
+        print(f"infrabot: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:  # Ctrl-C before the bot had installed its own handler
         return 130

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +18,8 @@ from infrabot.heap import gc_paused, retire
 from infrabot.inventory.current import CurrentIndex
 from infrabot.inventory.diff import InventoryDiff, diff_inventories
 from infrabot.inventory.offload import load_index_off_loop
-from infrabot.inventory.source import Loaded, Source
+from infrabot.inventory.parts import counts
+from infrabot.inventory.source import Loaded, Serving, Source, not_in_git
 from infrabot.loader import PluginSet, load_plugins
 
 __all__ = ["ReloadResult", "Reloader"]
@@ -61,6 +63,7 @@ class Reloader:
         self._lock = asyncio.Lock()  # two reloads at once would race to install
         self.grace = 30.0  # longer than any command may run on the index it started with
         self._retiring: set[asyncio.Task[None]] = set()
+        self._loaded_at = time.time()  # of a one-file inventory; a source keeps its own
 
     async def reload_inventory(self, revision: str | None = None) -> ReloadResult:
         """Load and validate the inventory again; install it only if it is valid.
@@ -70,8 +73,6 @@ class Reloader:
         a fetch that failed, a bug) ends in a refused reload: the running bot keeps the index
         it has.
         """
-        if revision is not None and self.source is None:
-            return ReloadResult(False, "the inventory is one file here; it has no commits")
         async with self._lock:
             try:
                 with gc_paused(freeze=True):
@@ -95,6 +96,7 @@ class Reloader:
                     diff_inventories, old.inventory, loaded.index.inventory
                 )
             self._current.swap(loaded.index)
+            self._loaded_at = loaded.at
             if self.source is not None:
                 self.source.installed(loaded)
             if len(old.inventory.services) > _RETIRE_ABOVE:
@@ -105,10 +107,25 @@ class Reloader:
             return ReloadResult(True, _reloaded(loaded, diff))
 
     async def _load(self, revision: str | None) -> Loaded:
+        if self.source is None and revision is not None:
+            raise not_in_git(revision)
         if self.source is None:
             return Loaded(await load_index_off_loop(self.inventory_path, self._max_bytes))
         # parts are small: each one parsed and validated is a short hold of the GIL
         return await asyncio.to_thread(self.source.load, revision)
+
+    def serving(self) -> Serving:
+        """What is answering now: origin, commit, since when, parts and counts."""
+        index = self._current()
+        loaded = self.source.serving if self.source is not None else None
+        if self.source is None or loaded is None:
+            return Serving(
+                str(self.inventory_path), None, self._loaded_at, 0, counts(index.inventory)
+            )
+        parts = len(loaded.parts.parts) if loaded.parts is not None else 0
+        return Serving(
+            self.source.origin, loaded.revision, loaded.at, parts, counts(index.inventory)
+        )
 
     def _what(self) -> str:
         serving = self.source.serving if self.source is not None else None

@@ -11,26 +11,41 @@ from __future__ import annotations
 import os
 import stat
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from infrabot.errors import InfrabotError
 from infrabot.inventory.diff import InventoryDiff, diff_inventories
 from infrabot.inventory.index import Index
 from infrabot.inventory.load import DEFAULT_MAX_BYTES, load_inventory
 from infrabot.inventory.model import Inventory
 from infrabot.inventory.parts import PartSet, changed_parts, load_parts, merge_entries
+from infrabot.text import clean_line
 
 __all__ = [
     "FolderSource",
     "Loaded",
     "Revision",
+    "Serving",
     "Source",
+    "SourceError",
     "is_folder",
     "load_inventory_at",
-    "open_source",
+    "not_in_git",
     "parts_diff",
 ]
+
+
+class SourceError(InfrabotError):
+    """The source could not give the inventory asked for (a fetch failed, no such commit);
+    the message says why in one line."""
+
+
+def not_in_git(revision: str) -> SourceError:
+    """The refusal of a commit asked of an inventory that is not in git."""
+    return SourceError(f"no commit {clean_line(revision, 50)}: the inventory is not in git")
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,8 +75,22 @@ class Loaded:
     at: float = field(default_factory=time.time)
 
 
+@dataclass(frozen=True, slots=True)
+class Serving:
+    """What is answering now: where it came from, which commit, since when, how much."""
+
+    origin: str
+    revision: Revision | None
+    at: float
+    parts: int
+    counts: Mapping[str, int]
+
+
 class Source(Protocol):
     """An inventory source whose loads the reloader validates and installs."""
+
+    origin: str
+    """Where the inventory comes from, as people may see it."""
 
     def load(self, revision: str | None = None) -> Loaded:
         """Read and validate the inventory (at ``revision``, for sources that have them);
@@ -93,11 +122,6 @@ def load_inventory_at(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Inve
     return load_inventory(path, max_bytes=max_bytes)
 
 
-def open_source(inventory: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Source | None:
-    """The source of a folder inventory, or None when ``inventory`` is one file."""
-    return FolderSource(inventory, max_bytes=max_bytes) if is_folder(inventory) else None
-
-
 def parts_diff(old: PartSet | None, new: PartSet) -> InventoryDiff | None:
     """What changed from ``old`` to ``new``, comparing only the parts read again."""
     if old is None:
@@ -111,6 +135,7 @@ class FolderSource:
 
     def __init__(self, folder: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
         self.folder = folder
+        self.origin = str(folder)
         self.max_bytes = max_bytes
         self._serving: Loaded | None = None
 
@@ -120,7 +145,9 @@ class FolderSource:
         return self._serving
 
     def load(self, revision: str | None = None) -> Loaded:
-        """Read the folder again; only changed parts are parsed (``revision`` is ignored)."""
+        """Read the folder again; only changed parts are parsed. A folder has no revisions."""
+        if revision is not None:
+            raise not_in_git(revision)
         previous = self._serving.parts if self._serving is not None else None
         parts = load_parts(self.folder, max_bytes=self.max_bytes, previous=previous)
         diff = parts_diff(previous, parts)
