@@ -9,20 +9,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
-from collections.abc import Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
+from aiohttp import web
+
 from infrabot.backoff import Backoff
 from infrabot.config import Config, GitInventory, WebConfig
+from infrabot.git_hook import SECRET_ENV, GitHook
 from infrabot.heap import gc_paused
 from infrabot.inventory.current import CurrentIndex
 from infrabot.inventory.index import Index
 from infrabot.inventory.load import load_inventory
 from infrabot.inventory.opening import open_source
 from infrabot.loader import PluginSet, builtin_plugin_dir, load_plugins
-from infrabot.messages import IncomingMessage, Network, Reply, Sender
+from infrabot.messages import IncomingMessage, Network, Reply, Room, Sender
 from infrabot.paging.alerts import AlertIntake
 from infrabot.paging.channels import EmailSender, WebhookSender
 from infrabot.paging.pager import Pager
@@ -200,12 +204,31 @@ class App:
     async def _serve_web(self, config: WebConfig) -> None:
         pager = self.pager
         intake = AlertIntake(pager, index=self.current, send=self.send) if pager else None
-        server = AlertServer(config, intake)
+        server = AlertServer(config, intake, routes=self._web_routes())
         await server.start()
         try:
             await asyncio.Event().wait()
         finally:
             await server.stop()
+
+    def _web_routes(self) -> list[Callable[[web.Application], None]]:
+        """The git push webhook, for an inventory in git."""
+        inventory = self.config.inventory
+        if not isinstance(inventory, GitInventory):
+            return []
+        rooms = [Room(network=Network(r.network), id=r.room) for r in inventory.announce]
+
+        async def announce(lines: list[str]) -> None:
+            for room in rooms:
+                await self.send(Reply(room=room, lines=tuple(lines)))
+
+        hook = GitHook(
+            secret=os.environ.get(SECRET_ENV),
+            ref=inventory.ref,
+            reload=self.reloader.reload_inventory,
+            announce=announce,
+        )
+        return [hook.register]
 
     async def stop(self) -> None:
         """Stop every transport; :meth:`run` returns once they have all stopped."""
