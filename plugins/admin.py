@@ -1,10 +1,13 @@
 """!whoami, !reload and !audit: how the bot sees you, and what admins can do."""
 
 import datetime
+import re
 
 from infrabot.errors import CommandError
 from infrabot.messages import Reply
 from infrabot.plugin import Context, command, private
+
+_COMMIT = re.compile(r"[0-9a-f]{4,40}")
 
 
 @command(
@@ -22,13 +25,15 @@ def whoami(ctx: Context, args: str) -> str:
 
 @command(
     "reload",
-    help="Reload the inventory (or the plugins) from disk; a broken file changes nothing.",
-    usage="[plugins]",
+    help="Reload the inventory (from git: its branch's newest commit, or the commit given) or "
+    "the plugins; a broken inventory changes nothing.",
+    usage="[plugins | COMMIT]",
     example="reload",
     admin_only=True,
 )
 async def reload(ctx: Context, args: str) -> list[Reply] | str:
-    """Reload the inventory, or the plugins with ``!reload plugins``."""
+    """Reload the inventory (at a commit, for a git inventory), or the plugins with
+    ``!reload plugins``."""
     if ctx.reloads is None:
         raise CommandError("reloading is not available here")
     what = args.strip().lower()
@@ -36,11 +41,18 @@ async def reload(ctx: Context, args: str) -> list[Reply] | str:
         result = await ctx.reloads.reload_plugins()
     elif what in ("", "inventory"):
         result = await ctx.reloads.reload_inventory()
+    elif _COMMIT.fullmatch(what):
+        result = await ctx.reloads.reload_inventory(what)
     else:
-        raise CommandError(f"reload what? '{ctx.prefix}reload' or '{ctx.prefix}reload plugins'")
+        raise CommandError(
+            f"reload what? '{ctx.prefix}reload', '{ctx.prefix}reload COMMIT' or "
+            f"'{ctx.prefix}reload plugins'"
+        )
     answer = Reply(room=ctx.message.room, lines=(result.summary,), in_reply_to=ctx.message)
-    if result.ok or ctx.message.room.private:
-        return [answer] if result.ok else [answer, private(ctx, result.problems)]
+    if not result.problems:  # nothing more to tell than the one line
+        return [answer]
+    if ctx.message.room.private:
+        return [answer, private(ctx, result.problems)]
     pointer = f"{result.summary} (full list sent to you privately)"
     return [
         Reply(room=ctx.message.room, lines=(pointer,), in_reply_to=ctx.message),

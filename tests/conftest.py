@@ -7,10 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from infrabot.app import App
 from infrabot.inventory import Index, load_inventory
 from infrabot.loader import builtin_plugin_dir, load_plugins
 from infrabot.messages import IncomingMessage, Network, Room, Sender
 from infrabot.router import Router
+from infrabot.testing import FakeTransport
 
 ROOT = Path(__file__).resolve().parents[1]
 PSF_INVENTORY = ROOT / "inventory.yaml"
@@ -57,3 +59,9 @@ def ask(psf_router: Router) -> Ask:
         return [line for reply in replies for line in reply.lines]
 
     return run
+
+
+def with_networks(app: App) -> App:
+    """``app`` as it runs on IRC and Matrix, whose transports say who is whom (admins)."""
+    app.transports = {t.network: t for t in (FakeTransport("irc"), FakeTransport("matrix"))}
+    return app

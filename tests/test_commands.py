@@ -377,11 +377,12 @@ CHANNEL = [
     ("!pages", ["paging is not available here (it needs the bot's store)"]),
     ("!page-info k7m2", ["paging is not available here (it needs the bot's store)"]),
     ("!reload", ["sorry, !reload is for admins only"]),
+    ("!inventory", ["there is no inventory source here"]),
     ("!audit", ["sorry, !audit is for admins only"]),
     (
         "!help",
         [
-            "Commands: !ack, !dc, !help, !host, !owner, !page, !page-info, !pages, !provider, !resolve, !search, !service, !team, !who, !whoami",
+            "Commands: !ack, !dc, !help, !host, !inventory, !owner, !page, !page-info, !pages, !provider, !resolve, !search, !service, !team, !who, !whoami",
             "!help <command> shows usage and an example",
         ],
     ),
@@ -440,7 +441,7 @@ PRIVATE = [
     (
         "help",
         [
-            "Commands: !ack, !dc, !help, !host, !owner, !page, !page-info, !pages, !provider, !resolve, !search, !service, !team, !who, !whoami",
+            "Commands: !ack, !dc, !help, !host, !inventory, !owner, !page, !page-info, !pages, !provider, !resolve, !search, !service, !team, !who, !whoami",
             "!help <command> shows usage and an example",
         ],
     ),

@@ -38,9 +38,9 @@ def in_pieces(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
     used: list[bool] = []
     original = load_module._parse_in_pieces
 
-    def traced(text: str, file: str) -> object:
+    def traced(text: str, file: str, references: bool = True) -> object:
         try:
-            result = original(text, file)
+            result = original(text, file, references)
         except InventoryError:
             used.append(True)
             raise

@@ -17,7 +17,7 @@ from infrabot.loader import builtin_plugin_dir
 from infrabot.messages import Reply
 from infrabot.store import Store
 from infrabot.testing import FakeTransport
-from tests.conftest import PSF_INVENTORY, message
+from tests.conftest import PSF_INVENTORY, message, with_networks
 from tests.inventory.test_malformed import CASES
 
 ADMIN = "root-account"
@@ -44,12 +44,6 @@ def plugin_dir(tmp_path: Path) -> Path:
 def app(inventory: Path, plugin_dir: Path) -> App:
     config = Config(inventory=inventory, plugins=[plugin_dir], admins=AdminsConfig(irc=[ADMIN]))
     return with_networks(App(config, store=Store(":memory:")))
-
-
-def with_networks(app: App) -> App:
-    """The app as it runs on IRC and Matrix, which say who is whom."""
-    app.transports = {t.network: t for t in (FakeTransport("irc"), FakeTransport("matrix"))}
-    return app
 
 
 async def say(app: App, text: str, **kw: object) -> list[Reply]:
@@ -127,7 +121,7 @@ async def test_plugin_reload_rolls_back(app: App, plugin_dir: Path) -> None:
         "from infrabot.plugin import command\n@command('ping')\ndef ping(c, a):\n    return 'pong'\n"
     )
     assert await first_lines(app, "!reload plugins", account=ADMIN) == [
-        "reloaded 11 plugins, 18 commands (+ping)"
+        "reloaded 12 plugins, 19 commands (+ping)"
     ]
     assert await first_lines(app, "!ping") == ["pong"]
     (plugin_dir / "extra.py").write_text("from infrabot.plugin import command\ndef broken(:\n")

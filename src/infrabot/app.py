@@ -9,19 +9,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
-from collections.abc import Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
+from aiohttp import web
+
 from infrabot.backoff import Backoff
-from infrabot.config import AdminsConfig, Config, WebConfig
+from infrabot.config import AdminsConfig, Config, GitInventory, WebConfig
+from infrabot.git_hook import SECRET_ENV, GitHook
 from infrabot.heap import gc_paused
 from infrabot.inventory.current import CurrentIndex
 from infrabot.inventory.index import Index
 from infrabot.inventory.load import load_inventory
+from infrabot.inventory.opening import open_source
 from infrabot.loader import PluginSet, builtin_plugin_dir, load_plugins
-from infrabot.messages import Handles, IncomingMessage, Network, Reply, Sender
+from infrabot.messages import Handles, IncomingMessage, Network, Reply, Room, Sender
 from infrabot.paging.alerts import AlertIntake
 from infrabot.paging.channels import EmailSender, WebhookSender
 from infrabot.paging.pager import Pager
@@ -44,9 +49,12 @@ class App:
         self, config: Config, *, plugins: PluginSet | None = None, store: Store | None = None
     ) -> None:
         self.config = config
+        self.source = open_source(
+            config.inventory, store=config.store, max_bytes=config.max_inventory_bytes
+        )
+        """A folder (or git) inventory's source; None for one file."""
         with gc_paused(freeze=True):
-            inventory = load_inventory(config.inventory, max_bytes=config.max_inventory_bytes)
-            self.current = CurrentIndex(Index(inventory))
+            self.current = CurrentIndex(self._first_index())
             """The index answering now; a reload swaps it."""
         self.store = store
         folders = self._plugin_folders()
@@ -54,12 +62,13 @@ class App:
         for error in initial.errors:
             log.error("%s", error)
         self.reloader = Reloader(
-            inventory_path=config.inventory,
+            inventory_path=_shown_path(config.inventory),
             max_bytes=config.max_inventory_bytes,
             current=self.current,
             plugin_folders=folders,
             current_plugins=lambda: self.router.plugins,
             install_plugins=self._install_plugins,
+            source=self.source,
         )
         self.pager = (
             Pager(
@@ -93,6 +102,15 @@ class App:
         """The first and the longest wait before restarting a crashed transport, seconds."""
         self._background: set[asyncio.Task[None]] = set()
         self._admin_handles: tuple[Index | None, tuple[Handles, ...]] = (None, ())
+
+    def _first_index(self) -> Index:
+        if self.source is None:
+            path = self.config.inventory
+            assert isinstance(path, Path)  # a git inventory has a source
+            return Index(load_inventory(path, max_bytes=self.config.max_inventory_bytes))
+        loaded = self.source.load()
+        self.source.installed(loaded)
+        return loaded.index
 
     @property
     def index(self) -> Index:
@@ -184,12 +202,31 @@ class App:
     async def _serve_web(self, config: WebConfig) -> None:
         pager = self.pager
         intake = AlertIntake(pager, index=self.current, send=self.send) if pager else None
-        server = AlertServer(config, intake)
+        server = AlertServer(config, intake, routes=self._web_routes())
         await server.start()
         try:
             await asyncio.Event().wait()
         finally:
             await server.stop()
+
+    def _web_routes(self) -> list[Callable[[web.Application], None]]:
+        """The git push webhook, for an inventory in git."""
+        inventory = self.config.inventory
+        if not isinstance(inventory, GitInventory):
+            return []
+        rooms = [Room(network=Network(r.network), id=r.room) for r in inventory.announce]
+
+        async def announce(lines: list[str]) -> None:
+            for room in rooms:
+                await self.send(Reply(room=room, lines=tuple(lines)))
+
+        hook = GitHook(
+            secret=os.environ.get(SECRET_ENV),
+            ref=inventory.ref,
+            reload=self.reloader.reload_inventory,
+            announce=announce,
+        )
+        return [hook.register]
 
     async def stop(self) -> None:
         """Stop every transport; :meth:`run` returns once they have all stopped."""
@@ -229,6 +266,8 @@ class App:
         and works on every filesystem, network mounts included.
         """
         path = self.config.inventory
+        if not isinstance(path, Path):
+            return  # a git inventory reloads on !reload and on its push webhook
         seen = _stamp(path)
         while True:
             await asyncio.sleep(interval)
@@ -277,6 +316,10 @@ async def _cancel_when_done(
     await asyncio.wait(tasks)
     for other in others:
         other.cancel()
+
+
+def _shown_path(inventory: Path | GitInventory) -> Path:
+    return inventory if isinstance(inventory, Path) else Path(inventory.git)
 
 
 def _stamp(path: Path) -> tuple[float, int] | None:

@@ -13,9 +13,10 @@ from pathlib import Path
 from infrabot.app import App, build_transports
 from infrabot.config import Config, load_config
 from infrabot.errors import ConfigError, InventoryError, StoreError
+from infrabot.inventory.git_source import FetchError
 from infrabot.inventory.index import Index
-from infrabot.inventory.load import load_inventory
 from infrabot.inventory.model import Inventory
+from infrabot.inventory.source import load_inventory_at
 from infrabot.logs import setup_logging
 from infrabot.messages import IncomingMessage, Network, Room, Sender
 from infrabot.store import Store, StoreInUse, StoreLock
@@ -34,7 +35,7 @@ def _parser() -> argparse.ArgumentParser:
         "--inventory",
         type=Path,
         default=argparse.SUPPRESS,
-        help="inventory file (default: the shipped one)",
+        help="inventory file or folder of parts (default: the shipped one)",
     )
     common.add_argument(
         "--config", type=Path, default=argparse.SUPPRESS, help="configuration file (YAML)"
@@ -55,8 +56,10 @@ def _parser() -> argparse.ArgumentParser:
     query.add_argument(
         "--channel", action="store_true", help="answer as in a channel (short lists)"
     )
-    check = sub.add_parser("check", parents=[common], help="validate an inventory file")
-    check.add_argument("file", nargs="?", type=Path, help="the file (default: the configured one)")
+    check = sub.add_parser("check", parents=[common], help="validate an inventory file or folder")
+    check.add_argument(
+        "file", nargs="?", type=Path, help="the file or folder (default: the configured one)"
+    )
     sub.add_parser("schema", parents=[common], help="print the inventory's JSON Schema")
     run = sub.add_parser(
         "run", parents=[common], help="connect to the configured networks and serve"
@@ -98,7 +101,11 @@ def _command(args: argparse.Namespace, config: Config) -> int:
         print(json.dumps(Inventory.model_json_schema(), indent=2))
         return 0
     if args.command == "check":
-        return _check(args.file or config.inventory)
+        target = args.file or config.inventory
+        if not isinstance(target, Path):
+            print("infrabot: the inventory is in git; give the folder to check", file=sys.stderr)
+            return 2
+        return _check(target)
     if args.command == "run":
         return _serve(config, standby=args.standby)
     # console and query keep their state in memory; a running bot keeps it on disk
@@ -106,6 +113,9 @@ def _command(args: argparse.Namespace, config: Config) -> int:
         app = App(config, store=Store(":memory:"))
     except InventoryError as exc:
         _print_problems(exc)
+        return 1
+    except FetchError as exc:
+        print(f"infrabot: {exc}", file=sys.stderr)
         return 1
     app.router.limiter = None  # the person at the terminal runs the process: no rate limit
     if args.command == "query":
@@ -164,6 +174,9 @@ def _serve_store(config: Config) -> int:
     except InventoryError as exc:
         _print_problems(exc)
         return 1
+    except FetchError as exc:
+        print(f"infrabot: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:  # Ctrl-C before the bot had installed its own handler
         return 130
     finally:
@@ -172,7 +185,7 @@ def _serve_store(config: Config) -> int:
 
 def _check(path: Path) -> int:
     try:
-        inventory = load_inventory(path)
+        inventory = load_inventory_at(path)
     except InventoryError as exc:
         _print_problems(exc)
         return 1

@@ -31,6 +31,7 @@ from infrabot.redact import Redactor, secret_key
 __all__ = [
     "AdminsConfig",
     "Config",
+    "GitInventory",
     "IrcConfig",
     "MatrixConfig",
     "PagingConfig",
@@ -202,6 +203,24 @@ class WebConfig(_Section):
     token: SecretStr | None = None
 
 
+class GitInventory(_Section):
+    """An inventory kept in a git repository (``inventory: {git: URL, ref: main, path: .}``).
+
+    Secrets come from the environment only: ``INFRABOT_GIT_TOKEN`` (HTTPS) or
+    ``INFRABOT_GIT_SSH_KEY`` (a key file), and ``INFRABOT_GIT_WEBHOOK_SECRET`` for the push
+    webhook; never put them in the URL."""
+
+    git: str = Field(min_length=1, description="The repository: a URL or a local path")
+    ref: str = Field(default="main", pattern=r"^[A-Za-z0-9._/-]+$", description="The branch")
+    path: str = Field(default=".", description="The folder of parts inside the repository")
+    clone: Path | None = Field(
+        default=None, description="Where the bot keeps its clone; default: beside the store"
+    )
+    announce: list[RoomRef] = Field(
+        default_factory=list, description="Rooms told of reloads the push webhook starts"
+    )
+
+
 def default_inventory_path() -> Path:
     """The shipped PSF inventory: inside the wheel, or at the root of a checkout."""
     bundled = Path(__file__).parent / "data" / "inventory.yaml"
@@ -229,7 +248,7 @@ class Config(BaseSettings):
         env_prefix="INFRABOT_", env_nested_delimiter="__", extra="forbid"
     )
 
-    inventory: Path = Field(default_factory=default_inventory_path)
+    inventory: Path | GitInventory = Field(default_factory=default_inventory_path)
     plugins: list[Path] | None = Field(
         default=None, description="Plugin folders; the shipped plugins when not set."
     )

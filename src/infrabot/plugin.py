@@ -27,6 +27,7 @@ from infrabot.text import fit_list
 
 if TYPE_CHECKING:
     from infrabot.inventory.index import Index
+    from infrabot.inventory.source import Serving
     from infrabot.paging.pager import Pager
     from infrabot.store import AuditEntry
 
@@ -86,8 +87,13 @@ class ReloadOutcome(Protocol):
 class Reloads(Protocol):
     """Reloading the inventory or the plugins; the running ones stay unless the new are whole."""
 
-    async def reload_inventory(self) -> ReloadOutcome:
-        """Load and validate the inventory again; install it only if it is valid."""
+    async def reload_inventory(self, revision: str | None = None) -> ReloadOutcome:
+        """Load and validate the inventory again (at ``revision``, a commit of a git
+        inventory); install it only if it is valid."""
+        ...
+
+    def serving(self) -> Serving:
+        """What inventory is answering now."""
         ...
 
     async def reload_plugins(self) -> ReloadOutcome:

@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from infrabot.errors import InventoryError
+from infrabot.errors import InfrabotError, InventoryError
 from infrabot.heap import gc_paused, retire
 from infrabot.inventory.current import CurrentIndex
-from infrabot.inventory.diff import diff_inventories
+from infrabot.inventory.diff import InventoryDiff, diff_inventories
 from infrabot.inventory.offload import load_index_off_loop
+from infrabot.inventory.parts import counts
+from infrabot.inventory.source import Loaded, Serving, Source, not_in_git
 from infrabot.loader import PluginSet, load_plugins
 
 __all__ = ["ReloadResult", "Reloader"]
@@ -47,8 +50,11 @@ class Reloader:
         plugin_folders: Sequence[Path],
         current_plugins: Callable[[], PluginSet],
         install_plugins: Callable[[PluginSet], None],
+        source: Source | None = None,
     ) -> None:
         self.inventory_path = inventory_path
+        self.source = source
+        """Where a folder or git inventory comes from; None for one file."""
         self._max_bytes = max_bytes
         self._current = current
         self._plugin_folders = list(plugin_folders)
@@ -57,28 +63,25 @@ class Reloader:
         self._lock = asyncio.Lock()  # two reloads at once would race to install
         self.grace = 30.0  # longer than any command may run on the index it started with
         self._retiring: set[asyncio.Task[None]] = set()
+        self._loaded_at = time.time()  # of a one-file inventory; a source keeps its own
 
-    async def reload_inventory(self) -> ReloadResult:
-        """Load and validate the inventory file again; install it only if it is valid.
+    async def reload_inventory(self, revision: str | None = None) -> ReloadResult:
+        """Load and validate the inventory again; install it only if it is valid.
 
+        ``revision`` (a commit) is for a git source: serve that commit, as a rollback.
         Whatever goes wrong while loading (problems in the file, a loading process that died,
-        a bug) ends in a refused reload: the running bot keeps the index it has.
+        a fetch that failed, a bug) ends in a refused reload: the running bot keeps the index
+        it has.
         """
         async with self._lock:
             try:
                 with gc_paused(freeze=True):
-                    index = await load_index_off_loop(self.inventory_path, self._max_bytes)
+                    loaded = await self._load(revision)
             except InventoryError as exc:
-                problems = tuple(str(p) for p in exc.problems)
-                count = len(problems)
-                log.error("reload refused, %d error(s):\n%s", count, "\n".join(problems))
-                head = "; ".join(problems[:2]) + (" …" if count > 2 else "")
-                return ReloadResult(
-                    False,
-                    f"reload failed, still serving the previous inventory: "
-                    f"{count} error{'s' if count != 1 else ''}: {head}",
-                    problems,
-                )
+                return _refused(exc, self._what())
+            except InfrabotError as exc:  # a source that could not be read: says why
+                log.error("reload refused: %s", exc)
+                return ReloadResult(False, f"reload failed, still serving {self._what()}: {exc}")
             except Exception:
                 log.exception("reload of %s failed", self.inventory_path)
                 return ReloadResult(
@@ -87,15 +90,48 @@ class Reloader:
                     f"{self.inventory_path}: loading it failed with an internal error (logged)",
                 )
             old = self._current()
-            # comparing 100,000 entries takes a while: not on the event loop
-            diff = await asyncio.to_thread(diff_inventories, old.inventory, index.inventory)
-            self._current.swap(index)
+            diff = loaded.diff
+            if diff is None:  # comparing 100,000 entries takes a while: not on the event loop
+                diff = await asyncio.to_thread(
+                    diff_inventories, old.inventory, loaded.index.inventory
+                )
+            self._current.swap(loaded.index)
+            self._loaded_at = loaded.at
+            if self.source is not None:
+                self.source.installed(loaded)
             if len(old.inventory.services) > _RETIRE_ABOVE:
                 task = asyncio.create_task(retire(old, self.grace))
                 self._retiring.add(task)
                 task.add_done_callback(self._retiring.discard)
             log.info("inventory reloaded: %s", diff.summary(limit=50))
-            return ReloadResult(True, f"reloaded: {diff.summary()}")
+            return ReloadResult(True, _reloaded(loaded, diff))
+
+    async def _load(self, revision: str | None) -> Loaded:
+        if self.source is None and revision is not None:
+            raise not_in_git(revision)
+        if self.source is None:
+            return Loaded(await load_index_off_loop(self.inventory_path, self._max_bytes))
+        # parts are small: each one parsed and validated is a short hold of the GIL
+        return await asyncio.to_thread(self.source.load, revision)
+
+    def serving(self) -> Serving:
+        """What is answering now: origin, commit, since when, parts and counts."""
+        index = self._current()
+        loaded = self.source.serving if self.source is not None else None
+        if self.source is None or loaded is None:
+            return Serving(
+                str(self.inventory_path), None, self._loaded_at, 0, counts(index.inventory)
+            )
+        parts = len(loaded.parts.parts) if loaded.parts is not None else 0
+        return Serving(
+            self.source.origin, loaded.revision, loaded.at, parts, counts(index.inventory)
+        )
+
+    def _what(self) -> str:
+        serving = self.source.serving if self.source is not None else None
+        if serving is not None and serving.revision is not None:
+            return serving.revision.short
+        return "the previous inventory"
 
     async def reload_plugins(self) -> ReloadResult:
         """Re-import every plugin; install the new set only if all of them load."""
@@ -118,3 +154,23 @@ class Reloader:
             return ReloadResult(
                 True, f"reloaded {len(fresh.plugins)} plugins, {len(after)} commands{detail}"
             )
+
+
+def _refused(exc: InventoryError, what: str) -> ReloadResult:
+    problems = tuple(str(p) for p in exc.problems)
+    count = len(problems)
+    log.error("reload refused, %d error(s):\n%s", count, "\n".join(problems))
+    head = "; ".join(problems[:2]) + (" …" if count > 2 else "")
+    return ReloadResult(
+        False,
+        f"reload failed, still serving {what}: {count} error{'s' if count != 1 else ''}: {head}",
+        problems,
+    )
+
+
+def _reloaded(loaded: Loaded, diff: InventoryDiff) -> str:
+    """``reloaded 3f2a9c1 "PyPI: add a maintainer" by Ada: PyPI owners +Dustin Ingram``."""
+    revision = loaded.revision
+    if revision is None:
+        return f"reloaded: {diff.summary()}"
+    return f'reloaded {revision.short} "{revision.subject}" by {revision.author}: {diff.summary()}'

@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import json
 import logging
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from aiohttp import web
@@ -118,12 +119,19 @@ def _body(data: bytes) -> Any:
 class AlertServer:
     """An aiohttp server for health checks and alert intake (none when ``intake`` is None)."""
 
-    def __init__(self, config: WebConfig, intake: AlertIntake | None) -> None:
+    def __init__(
+        self,
+        config: WebConfig,
+        intake: AlertIntake | None,
+        routes: Sequence[Callable[[web.Application], None]] = (),
+    ) -> None:
         self.config = config
         self.intake = intake
         self.app = web.Application(client_max_size=MAX_BODY)
         self.app.router.add_get("/health", self._health)
         self.app.router.add_post("/alerts", self._alerts)
+        for add_routes in routes:  # endpoints of their own modules (the git push webhook)
+            add_routes(self.app)
         self._runner: web.AppRunner | None = None
 
     async def start(self) -> None:

@@ -51,6 +51,7 @@ __all__ = [
     "MAX_ALIAS_NODES",
     "SPLIT_ABOVE_CHARS",
     "load_inventory",
+    "locate_problems",
     "parse_inventory",
     "read_inventory_text",
 ]
@@ -122,15 +123,20 @@ def _refuse_unless_regular(name: str, mode: int) -> None:
         raise _single(name, None, f"not a regular file ({kind}); refusing to read it")
 
 
-def parse_inventory(text: str, file: str = "<inventory>") -> Inventory:
-    """Validate inventory ``text``; ``file`` names it in error messages."""
+def parse_inventory(text: str, file: str = "<inventory>", *, references: bool = True) -> Inventory:
+    """Validate inventory ``text``; ``file`` names it in error messages.
+
+    With ``references=False`` only the shapes are checked: a part of a folder names entries
+    in other parts, so its references are checked once all parts are read
+    (:mod:`infrabot.inventory.parts`)."""
     check_structure(text, file)
     with gc_paused(freeze=len(text) >= _FREEZE_ABOVE_CHARS):
-        inventory = _parse_in_pieces(text, file) if len(text) >= SPLIT_ABOVE_CHARS else None
-        return inventory if inventory is not None else _parse_whole(text, file)
+        big = len(text) >= SPLIT_ABOVE_CHARS
+        inventory = _parse_in_pieces(text, file, references) if big else None
+        return inventory if inventory is not None else _parse_whole(text, file, references)
 
 
-def _parse_whole(text: str, file: str) -> Inventory:
+def _parse_whole(text: str, file: str, references: bool = True) -> Inventory:
     """Parse and validate ``text`` in one go, reporting every problem with its line."""
     if not text or text.isspace():
         raise _single(
@@ -150,9 +156,9 @@ def _parse_whole(text: str, file: str) -> Inventory:
     except ValidationError as exc:
         found = [(tuple(e["loc"]), _explain(e)) for e in exc.errors()]
     else:
-        found = [(p.loc, p.reason) for p in check_references(inventory)]
+        found = [(p.loc, p.reason) for p in check_references(inventory)] if references else []
     if found:
-        raise InventoryError(_locate(text, file, data, found))
+        raise InventoryError(locate_problems(text, file, data, found))
     return inventory
 
 
@@ -232,9 +238,11 @@ def _inner_model(annotation: Any) -> Any:
     return annotation
 
 
-def _locate(
+def locate_problems(
     text: str, file: str, data: dict[str, Any] | Inventory, found: list[tuple[Location, str]]
 ) -> list[InventoryProblem]:
+    """Each ``(location, reason)`` in ``text`` as a problem with its line and a readable path;
+    ``data`` is what the text parsed to, or the inventory validated from it."""
     lines = lines_of(text, [loc for loc, _reason in found])
     return [
         InventoryProblem(file, line, _display_path(data, loc), reason)
@@ -371,7 +379,7 @@ def _parse_piece(piece: str) -> Any:
         return None
 
 
-def _parse_in_pieces(text: str, file: str) -> Inventory | None:
+def _parse_in_pieces(text: str, file: str, references: bool = True) -> Inventory | None:
     """The valid inventory in ``text``, parsed in pieces; None when anything is amiss.
 
     Only problems between entries that are each valid (names, references) are reported from
@@ -394,9 +402,9 @@ def _parse_in_pieces(text: str, file: str) -> Inventory | None:
         inventory = Inventory.model_validate(merged)
     except ValidationError:
         return None
-    found = [(p.loc, p.reason) for p in check_references(inventory)]
+    found = [(p.loc, p.reason) for p in check_references(inventory)] if references else []
     if found:
-        raise InventoryError(_locate(text, file, inventory, found))
+        raise InventoryError(locate_problems(text, file, inventory, found))
     return inventory
 
 
