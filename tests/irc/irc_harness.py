@@ -136,7 +136,8 @@ class Harness:
 
     async def _deliver(self, message: IncomingMessage) -> None:
         # as the router does for a message meant for the bot: ask who the sender is
-        if message.vouch is not None:
+        meant = message.room.private or message.text.startswith(("!", "infrabot"))
+        if message.vouch is not None and meant:
             account = await message.vouch()
             message = replace(message, sender=replace(message.sender, account=account), vouch=None)
         self.delivered.append(message)
