@@ -41,6 +41,7 @@ from infrabot.transports.irc_login import Login
 from infrabot.transports.irc_nicks import Nicks
 from infrabot.transports.irc_output import SEND_TIMEOUT, Output
 from infrabot.transports.irc_queue import FairQueue, OutLine, Ticket
+from infrabot.transports.irc_sasl import sasl_login
 from infrabot.transports.irc_text import DEFAULT_LINELEN
 from infrabot.waiting import Interrupted, unless
 
@@ -130,9 +131,7 @@ class IrcTransport:
     def _reset_session(self) -> None:
         self.account = None
         cfg = self.config
-        password = cfg.sasl_password.get_secret_value() if cfg.sasl_password else ""
-        sasl = (cfg.sasl_username, password) if cfg.sasl_username and password else None
-        self.negotiation = CapNegotiation(WANTED_CAPS, sasl)
+        self.negotiation = CapNegotiation(WANTED_CAPS, sasl_login(cfg), required=cfg.sasl_required)
         """Capabilities and the SASL login of the current connection (:mod:`.irc_caps`)."""
         self.shaper = LineShaper()
         """This connection's line limits and the targets they allow (:mod:`.irc_lines`)."""
