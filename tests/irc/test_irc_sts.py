@@ -1,0 +1,96 @@
+"""IRCv3 STS policies: upgrades from plain text, persistence in the store, expiry."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from infrabot.config import IrcConfig
+from infrabot.store import Store
+from infrabot.transports.irc_sts import StsKeeper, parse_sts
+
+PLAIN = IrcConfig(host="irc.example.org", port=6667)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_parse_sts_reads_keys_and_values() -> None:
+    assert parse_sts("port=6697,duration=300,preload") == {
+        "port": "6697",
+        "duration": "300",
+        "preload": "",
+    }
+
+
+def test_a_plain_offer_means_reconnect_at_once_with_tls_on_its_port() -> None:
+    keeper = StsKeeper()
+    assert keeper.connect_config(PLAIN) is PLAIN
+    assert keeper.on_cap(["LS", "account-tag sts=port=6697 sasl"], PLAIN)
+    assert keeper.take_reconnect() and not keeper.take_reconnect()  # once
+    upgraded = keeper.connect_config(PLAIN)
+    assert (upgraded.tls, upgraded.port, upgraded.host) == (True, 6697, "irc.example.org")
+    # an upgrade is never undone in the same run, even before TLS ever worked
+    assert keeper.connect_config(PLAIN).tls
+
+
+def test_an_offer_later_by_cap_new_also_upgrades() -> None:
+    keeper = StsKeeper()
+    assert keeper.on_cap(["NEW", "sts=port=7000"], PLAIN)
+    assert keeper.connect_config(PLAIN).port == 7000
+
+
+def test_offers_that_are_not_upgrades_change_nothing() -> None:
+    keeper = StsKeeper()
+    assert not keeper.on_cap(["LS", "account-tag sasl"], PLAIN)
+    assert not keeper.on_cap(["ACK", "sts=port=6697"], PLAIN)
+    assert not keeper.on_cap(["LS", "sts=port=nope"], PLAIN)
+    assert not keeper.on_cap(["LS", "sts=port=70000"], PLAIN)
+    assert not keeper.take_reconnect()
+    assert not keeper.connect_config(PLAIN).tls
+
+
+def test_a_tls_policy_is_kept_in_the_store_and_outlives_a_restart(tmp_path: Path) -> None:
+    clock = Clock()
+    store = Store(tmp_path / "bot.db")
+    tls = IrcConfig(host="IRC.Example.org", port=6697, tls=True)
+    assert not StsKeeper(store, clock).on_cap(["LS", "sts=duration=300,port=6697"], tls)
+    store.close()
+    # a new run, configured for plain text: the policy wins
+    restarted = StsKeeper(Store(tmp_path / "bot.db"), clock)
+    clock.now += 299
+    target = restarted.connect_config(PLAIN)
+    assert (target.tls, target.port) == (True, 6697)
+
+
+def test_a_policy_expires_after_its_duration() -> None:
+    clock = Clock()
+    store = Store(":memory:")
+    tls = IrcConfig(host="irc.example.org", port=6697, tls=True)
+    StsKeeper(store, clock).on_cap(["LS", "sts=duration=60"], tls)
+    clock.now += 61
+    assert not StsKeeper(store, clock).connect_config(PLAIN).tls
+    assert store.sts_policy("irc.example.org") is None
+
+
+def test_duration_zero_ends_the_policy() -> None:
+    clock = Clock()
+    store = Store(":memory:")
+    tls = IrcConfig(host="irc.example.org", port=6697, tls=True)
+    keeper = StsKeeper(store, clock)
+    keeper.on_cap(["LS", "sts=duration=600"], tls)
+    assert store.sts_policy("irc.example.org") == (6697, clock.now + 600)
+    keeper.on_cap(["NEW", "sts=duration=0"], tls)
+    assert store.sts_policy("irc.example.org") is None
+    assert not keeper.connect_config(PLAIN).tls
+
+
+def test_a_configuration_asking_for_tls_is_left_alone() -> None:
+    keeper = StsKeeper()
+    keeper.on_cap(["LS", "sts=port=6697"], PLAIN)
+    own = IrcConfig(host="irc.example.org", port=7070, tls=True)
+    assert keeper.connect_config(own) is own
