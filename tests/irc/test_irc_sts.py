@@ -1,11 +1,20 @@
-"""IRCv3 STS policies: upgrades from plain text, persistence in the store, expiry."""
+"""IRCv3 STS policies: upgrades from plain text, persistence in the store, expiry; and the
+transport leaving a plain connection for TLS at once."""
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+import ssl
 from pathlib import Path
 
+from pydantic import SecretStr
+from test_irc_tls import make_cert
+
 from infrabot.config import IrcConfig
+from infrabot.messages import IncomingMessage
 from infrabot.store import Store
+from infrabot.transports.irc import IrcTransport
 from infrabot.transports.irc_sts import StsKeeper, parse_sts
 
 PLAIN = IrcConfig(host="irc.example.org", port=6667)
@@ -94,3 +103,68 @@ def test_a_configuration_asking_for_tls_is_left_alone() -> None:
     keeper.on_cap(["LS", "sts=port=6697"], PLAIN)
     own = IrcConfig(host="irc.example.org", port=7070, tls=True)
     assert keeper.connect_config(own) is own
+
+
+# --- the transport: an upgrade leaves the plain connection at once for TLS
+
+
+class StsServers:
+    """A plain listener offering ``sts=port=<tls>`` and a TLS listener that welcomes."""
+
+    def __init__(self, cert: Path) -> None:
+        self.cert = cert
+        self.plain_received: list[str] = []
+        self.tls_received: list[str] = []
+        self.tls_connected = asyncio.Event()
+        self.tls_port = 0
+
+    async def plain(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(f":fake CAP * LS :sasl account-tag sts=port={self.tls_port}\r\n".encode())
+        while line := await reader.readline():
+            self.plain_received.append(line.decode().rstrip())
+        writer.close()
+
+    async def tls(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.tls_connected.set()
+        writer.write(b":fake CAP * LS :sts=duration=120\r\n:fake 001 infrabot :Welcome\r\n")
+        while line := await reader.readline():
+            self.tls_received.append(line.decode().rstrip())
+        writer.close()
+
+
+async def _noop(message: IncomingMessage) -> None:
+    return None
+
+
+async def test_the_transport_upgrades_to_tls_at_once_and_remembers(tmp_path: Path) -> None:
+    cert, der = make_cert(tmp_path, "irc.private.test")
+    fake = StsServers(cert)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert)
+    tls = await asyncio.start_server(fake.tls, "127.0.0.1", 0, ssl=context)
+    fake.tls_port = tls.sockets[0].getsockname()[1]
+    plain = await asyncio.start_server(fake.plain, "127.0.0.1", 0)
+    store = Store(":memory:")
+    config = IrcConfig(
+        port=plain.sockets[0].getsockname()[1],
+        channels=[],
+        sasl_password=SecretStr("pw"),
+        tls_fingerprint=hashlib.sha256(der).hexdigest(),  # how this test trusts the fake
+        reconnect_min=30,  # "at once": no backoff wait before the TLS connection
+        reconnect_max=30,
+        flood_rate=0,
+    )
+    transport = IrcTransport(config, sts_store=store)
+    task = asyncio.create_task(transport.run(_noop))
+    try:
+        await asyncio.wait_for(transport.registered.wait(), 10)
+        # nothing after the offer went out in plain text: no CAP REQ, no SASL, no CAP END
+        assert not [line for line in fake.plain_received if line.startswith(("CAP R", "AUTH"))]
+        assert fake.tls_received[0] == "CAP LS 302"
+        policy = store.sts_policy("127.0.0.1")
+        assert policy is not None and policy[0] == fake.tls_port
+    finally:
+        await transport.stop()
+        await asyncio.wait_for(task, 5)
+        plain.close()
+        tls.close()

@@ -9,7 +9,7 @@ import asyncio
 import base64
 import hashlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -168,3 +168,44 @@ async def test_a_mismatched_fingerprint_is_refused(
     real = ":".join(f"{b:02x}" for b in bytes.fromhex(cert_fingerprint(irc_servers.cert)))
     assert any(real in r.getMessage() for r in caplog.records)
     assert bot.transport.connections == 0
+
+
+@pytest.fixture
+def sts_servers(tmp_path: Path) -> Iterator[IrcServers]:
+    """Servers whose plain ports offer an STS upgrade to their TLS port."""
+    servers = IrcServers(tmp_path / "sts-ircd", sts=True)
+    servers.start()
+    try:
+        yield servers
+    finally:
+        servers.stop()
+
+
+async def test_sts_upgrades_a_plain_connection_to_tls_and_keeps_the_policy(
+    sts_servers: IrcServers,
+    start_bot: BotFactory,
+    clients: Callable[..., Awaitable[IrcClient]],
+    caplog: pytest.LogCaptureFixture,
+    tmp_path: Path,
+) -> None:
+    caplog.set_level(logging.INFO, logger="infrabot")
+    store = tmp_path / "sts.db"
+    plain = {
+        "host": "localhost",  # STS persistence is offered to a name (TLS SNI), never an address
+        "tls_ca_file": sts_servers.cert,
+        "config": {"store": store},
+        **NO_PASSWORD,
+    }
+    bot = await start_bot(sts_servers.port, nick="stsbot", **plain)
+    assert await is_secure(clients, sts_servers.port, "stsbot")
+    policy = bot.app.store.sts_policy("localhost") if bot.app.store else None
+    assert policy is not None and policy[0] == sts_servers.tls_port
+    await bot.transport.stop()
+    await bot.task
+    # restarted, still configured for plain text: straight to TLS, by the kept policy
+    caplog.clear()
+    again = await start_bot(sts_servers.port, nick="stsbot2", **plain)
+    assert await is_secure(clients, sts_servers.port, "stsbot2")
+    assert f"with TLS on port {sts_servers.tls_port} (the server's policy)" in caplog.text
+    assert "asks for TLS" not in caplog.text  # no plain connection this time
+    assert again.transport.connections == 1
