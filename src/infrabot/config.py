@@ -76,7 +76,7 @@ class IrcConfig(_Section):
     username: str | None = Field(default=None, description="USER name; the nick when unset")
     realname: str = "infrabot"
     sasl_username: str | None = Field(
-        default=None, description="Services account to log in to; the nick when unset"
+        default=None, description="Services account (PLAIN, SCRAM; ECDSA: the nick when unset)"
     )
     sasl_password: SecretStr | None = Field(default=None, description="For PLAIN and SCRAM")
     sasl_mechanism: SaslMechanismName | None = Field(
@@ -168,12 +168,15 @@ class IrcConfig(_Section):
         needs = {
             "EXTERNAL": (self.tls_client_cert, "tls_client_cert"),
             "ECDSA-NIST256P-CHALLENGE": (self.sasl_ecdsa_key, "sasl_ecdsa_key"),
-            "PLAIN": (self.sasl_password, "sasl_password"),
-            "SCRAM-SHA-256": (self.sasl_password, "sasl_password"),
+            "PLAIN": (self.sasl_username and self.sasl_password, "sasl_username and _password"),
+            "SCRAM-SHA-256": (
+                self.sasl_username and self.sasl_password,
+                "sasl_username and _password",
+            ),
         }
         if self.sasl_mechanism is not None:
             present, key = needs[self.sasl_mechanism]
-            if present is None:
+            if not present:
                 raise ValueError(f"sasl_mechanism {self.sasl_mechanism} needs {key}")
         if self.sasl_required and not any(present for present, _ in needs.values()):
             raise ValueError("sasl_required needs a way to log in (a password, cert or key)")

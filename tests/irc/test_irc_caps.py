@@ -10,7 +10,14 @@ import logging
 import pytest
 
 from infrabot.transports.irc_caps import CapNegotiation
-from infrabot.transports.irc_sasl import External, Plain, SaslLogin, ScramSha256
+from infrabot.transports.irc_sasl import (
+    External,
+    Mechanism,
+    Plain,
+    SaslError,
+    SaslLogin,
+    ScramSha256,
+)
 
 WANTED = ("message-tags", "account-tag", "extended-join")
 
@@ -152,6 +159,21 @@ def test_a_refused_mechanism_falls_back_to_the_next_listed_one() -> None:
     assert n.on_sasl_result(False, "904: no certificate") == ["AUTHENTICATE PLAIN"]
     assert n.on_authenticate("+") == ["AUTHENTICATE " + b64(b"bot\0bot\0pw")]
     assert n.on_sasl_result(True) == ["CAP END"]
+
+
+def test_a_mechanism_that_cannot_start_is_skipped_for_the_next(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def unreadable() -> Mechanism:
+        raise SaslError("irc.sasl_ecdsa_key: cannot read ecdsa.pem: No such file")
+
+    login = SaslLogin(
+        (("ECDSA-NIST256P-CHALLENGE", unreadable), ("PLAIN", lambda: Plain("a", "b")))
+    )
+    n = CapNegotiation(WANTED, login)
+    cap(n, "LS", "sasl=PLAIN,ECDSA-NIST256P-CHALLENGE")
+    assert cap(n, "ACK", "sasl") == ["AUTHENTICATE PLAIN"]
+    assert "(ECDSA-NIST256P-CHALLENGE) cannot start: irc.sasl_ecdsa_key" in caplog.text
 
 
 def test_a_server_that_lists_none_of_ours_is_not_asked(caplog: pytest.LogCaptureFixture) -> None:

@@ -16,9 +16,11 @@ from infrabot.errors import ConfigError
 from infrabot.transports.irc_sasl import (
     EcdsaChallenge,
     External,
+    Mechanism,
     Plain,
     SaslError,
     ScramSha256,
+    load_ecdsa_key,
     sasl_login,
     saslprep,
 )
@@ -136,13 +138,15 @@ def test_the_default_mechanisms_follow_what_is_configured(tmp_path: Path) -> Non
     cert = tmp_path / "client.pem"
     key = _write_key(tmp_path / "ecdsa.pem", ec.SECP256R1())
     assert sasl_login(IrcConfig()) is None
-    login = sasl_login(IrcConfig(sasl_password=SecretStr("pw")))
+    assert sasl_login(IrcConfig(sasl_password=SecretStr("pw"))) is None  # whose password?
+    login = sasl_login(IrcConfig(sasl_username="bot", sasl_password=SecretStr("pw")))
     assert login is not None and login.names == ("PLAIN",)
-    login = sasl_login(IrcConfig(tls_client_cert=cert, sasl_password=SecretStr("pw")))
+    both = {"sasl_username": "bot", "sasl_password": SecretStr("pw")}
+    login = sasl_login(IrcConfig(tls_client_cert=cert, **both))
     assert login is not None and login.names == ("EXTERNAL", "PLAIN")
     login = sasl_login(IrcConfig(sasl_ecdsa_key=key))
     assert login is not None and login.names == ("ECDSA-NIST256P-CHALLENGE",)
-    chosen = IrcConfig(sasl_mechanism="scram-sha-256", sasl_password=SecretStr("pw"))
+    chosen = IrcConfig(sasl_mechanism="scram-sha-256", **both)
     login = sasl_login(chosen)
     assert login is not None and login.names == ("SCRAM-SHA-256",)
     assert isinstance(login.start("SCRAM-SHA-256"), ScramSha256)
@@ -151,25 +155,32 @@ def test_the_default_mechanisms_follow_what_is_configured(tmp_path: Path) -> Non
 def test_a_mechanism_without_its_credential_is_a_config_error() -> None:
     with pytest.raises(ValidationError, match="EXTERNAL needs tls_client_cert"):
         IrcConfig(sasl_mechanism="EXTERNAL")
-    with pytest.raises(ValidationError, match="needs sasl_password"):
-        IrcConfig(sasl_mechanism="SCRAM-SHA-256")
+    with pytest.raises(ValidationError, match="needs sasl_username and _password"):
+        IrcConfig(sasl_mechanism="SCRAM-SHA-256", sasl_password=SecretStr("pw"))
     with pytest.raises(ValidationError, match="sasl_required needs"):
         IrcConfig(sasl_required=True)
     with pytest.raises(ValidationError):
         IrcConfig(sasl_mechanism="DIGEST-MD5", sasl_password=SecretStr("pw"))
 
 
-def test_an_encrypted_ecdsa_key_needs_its_passphrase(tmp_path: Path) -> None:
+def _ecdsa_try(key: Path, passphrase: str | None = None) -> Mechanism:
+    secret = SecretStr(passphrase) if passphrase else None
+    login = sasl_login(IrcConfig(sasl_ecdsa_key=key, sasl_ecdsa_key_password=secret))
+    assert login is not None
+    return login.start("ECDSA-NIST256P-CHALLENGE")
+
+
+def test_an_ecdsa_key_that_cannot_be_used_fails_the_login_not_the_bot(tmp_path: Path) -> None:
     key = _write_key(tmp_path / "ecdsa.pem", ec.SECP256R1(), b"sesame")
-    ok = sasl_login(IrcConfig(sasl_ecdsa_key=key, sasl_ecdsa_key_password=SecretStr("sesame")))
-    assert ok is not None
+    assert isinstance(_ecdsa_try(key, "sesame"), EcdsaChallenge)
+    with pytest.raises(SaslError, match="cannot read"):
+        _ecdsa_try(key)  # no passphrase
+    with pytest.raises(SaslError, match="P-256"):
+        _ecdsa_try(_write_key(tmp_path / "p384.pem", ec.SECP384R1()))
+    with pytest.raises(SaslError, match="cannot read"):
+        _ecdsa_try(tmp_path / "missing.pem")
     with pytest.raises(ConfigError, match="cannot read"):
-        sasl_login(IrcConfig(sasl_ecdsa_key=key))
-    other = _write_key(tmp_path / "p384.pem", ec.SECP384R1())
-    with pytest.raises(ConfigError, match="P-256"):
-        sasl_login(IrcConfig(sasl_ecdsa_key=other))
-    with pytest.raises(ConfigError, match="cannot read"):
-        sasl_login(IrcConfig(sasl_ecdsa_key=tmp_path / "missing.pem"))
+        load_ecdsa_key(tmp_path / "missing.pem")
 
 
 def test_fingerprints_are_normalized_from_hex_with_or_without_colons() -> None:

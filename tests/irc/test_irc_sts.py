@@ -148,6 +148,7 @@ async def test_the_transport_upgrades_to_tls_at_once_and_remembers(tmp_path: Pat
     config = IrcConfig(
         port=plain.sockets[0].getsockname()[1],
         channels=[],
+        sasl_username="bot",
         sasl_password=SecretStr("pw"),
         tls_fingerprint=hashlib.sha256(der).hexdigest(),  # how this test trusts the fake
         reconnect_min=30,  # "at once": no backoff wait before the TLS connection

@@ -193,14 +193,17 @@ class CapNegotiation:
 
     def _next_mechanism(self) -> list[str]:
         """``AUTHENTICATE <name>`` for the next usable mechanism; [] when none is left."""
-        usable = self._usable()
-        if not usable or self._sasl is None:
-            return []
-        self._tried.append(usable[0])
-        self.mechanism = self._sasl.start(usable[0])
-        self.sasl_state = "started"
-        self._inbox = ""
-        return [f"AUTHENTICATE {usable[0]}"]
+        for name in self._usable():
+            self._tried.append(name)
+            try:
+                self.mechanism = self._sasl.start(name) if self._sasl else None
+            except SaslError as exc:
+                self._fail(f"SASL login ({name}) cannot start: {exc}")
+                continue
+            self.sasl_state = "started"
+            self._inbox = ""
+            return [f"AUTHENTICATE {name}"]
+        return []
 
     def _abort(self, reason: str) -> list[str]:
         """Give up a login because of the server: abort it, and leave a server that failed

@@ -208,7 +208,8 @@ class SaslLogin:
         return tuple(name for name, _ in self.candidates)
 
     def start(self, name: str) -> Mechanism:
-        """A new try of the mechanism called ``name``."""
+        """A new try of the mechanism called ``name``; :class:`SaslError` when it cannot
+        start (an ECDSA key that cannot be read)."""
         return dict(self.candidates)[name]()
 
 
@@ -216,11 +217,13 @@ def sasl_login(config: IrcConfig) -> SaslLogin | None:
     """The login ``config`` asks for; None when the bot does not log in with SASL.
 
     ``sasl_mechanism`` picks one; unset, the bot offers what it has: EXTERNAL with a client
-    certificate, ECDSA with a key, PLAIN with a password (the first the server lists wins).
-    Raises :class:`ConfigError` when the ECDSA key cannot be read.
+    certificate, ECDSA with a key, PLAIN with an account and password (the first the server
+    lists wins). ECDSA logs in to ``sasl_username``, or the nick.
     """
     account = config.sasl_username or config.nick
+    # a password login names its account (the log redactor knows the payload by it)
     password = config.sasl_password.get_secret_value() if config.sasl_password else ""
+    password = password if config.sasl_username else ""
     wanted = (
         [config.sasl_mechanism]
         if config.sasl_mechanism
@@ -239,8 +242,8 @@ def sasl_login(config: IrcConfig) -> SaslLogin | None:
         if name == External.name:
             candidates.append((name, External))
         elif name == EcdsaChallenge.name and config.sasl_ecdsa_key is not None:
-            key = load_ecdsa_key(config.sasl_ecdsa_key, config.sasl_ecdsa_key_password)
-            candidates.append((name, partial(EcdsaChallenge, account, key)))
+            key, passphrase = config.sasl_ecdsa_key, config.sasl_ecdsa_key_password
+            candidates.append((name, partial(_ecdsa, account, key, passphrase)))
         elif name == ScramSha256.name and password:
             candidates.append((name, partial(ScramSha256, account, password)))
         elif name == Plain.name and password:
@@ -261,6 +264,15 @@ def load_ecdsa_key(path: Path, passphrase: SecretStr | None = None) -> ec.Ellipt
     if not isinstance(key, ec.EllipticCurvePrivateKey) or key.curve.name != "secp256r1":
         raise ConfigError(f"irc.sasl_ecdsa_key: {path} is not a NIST P-256 (prime256v1) key")
     return key
+
+
+def _ecdsa(account: str, path: Path, passphrase: SecretStr | None) -> EcdsaChallenge:
+    """An ECDSA try with the key read now: a key file that cannot be read fails that login
+    (logged, with the reason), never the connection."""
+    try:
+        return EcdsaChallenge(account, load_ecdsa_key(path, passphrase))
+    except ConfigError as exc:
+        raise SaslError(str(exc)) from None
 
 
 def saslprep(text: str) -> str:
