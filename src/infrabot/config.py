@@ -178,6 +178,9 @@ class IrcConfig(_Section):
             present, key = needs[self.sasl_mechanism]
             if not present:
                 raise ValueError(f"sasl_mechanism {self.sasl_mechanism} needs {key}")
+        for key in ("tls_fingerprint", "tls_client_cert"):
+            if getattr(self, key) and not self.tls:
+                raise ValueError(f"{key} needs tls: true (it protects nothing in plain text)")
         if self.sasl_required and not any(present for present, _ in needs.values()):
             raise ValueError("sasl_required needs a way to log in (a password, cert or key)")
         return self

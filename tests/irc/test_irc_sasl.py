@@ -142,7 +142,7 @@ def test_the_default_mechanisms_follow_what_is_configured(tmp_path: Path) -> Non
     login = sasl_login(IrcConfig(sasl_username="bot", sasl_password=SecretStr("pw")))
     assert login is not None and login.names == ("PLAIN",)
     both = {"sasl_username": "bot", "sasl_password": SecretStr("pw")}
-    login = sasl_login(IrcConfig(tls_client_cert=cert, **both))
+    login = sasl_login(IrcConfig(tls=True, tls_client_cert=cert, **both))
     assert login is not None and login.names == ("EXTERNAL", "PLAIN")
     login = sasl_login(IrcConfig(sasl_ecdsa_key=key))
     assert login is not None and login.names == ("ECDSA-NIST256P-CHALLENGE",)
@@ -161,6 +161,10 @@ def test_a_mechanism_without_its_credential_is_a_config_error() -> None:
         IrcConfig(sasl_required=True)
     with pytest.raises(ValidationError):
         IrcConfig(sasl_mechanism="DIGEST-MD5", sasl_password=SecretStr("pw"))
+    with pytest.raises(ValidationError, match="tls_fingerprint needs tls: true"):
+        IrcConfig(tls_fingerprint="ab" * 32)
+    with pytest.raises(ValidationError, match="tls_client_cert needs tls: true"):
+        IrcConfig(tls_client_cert=Path("bot.pem"))
 
 
 def _ecdsa_try(key: Path, passphrase: str | None = None) -> Mechanism:
@@ -186,8 +190,9 @@ def test_an_ecdsa_key_that_cannot_be_used_fails_the_login_not_the_bot(tmp_path: 
 def test_fingerprints_are_normalized_from_hex_with_or_without_colons() -> None:
     digest = "AB" * 32
     with_colons = ":".join(["ab"] * 32)
-    config = IrcConfig(tls_fingerprint=with_colons)
+    config = IrcConfig(tls=True, tls_fingerprint=with_colons)
     assert config.tls_fingerprint == ["ab" * 32]
-    assert IrcConfig(tls_fingerprint=[digest, "cd" * 32]).tls_fingerprint == ["ab" * 32, "cd" * 32]
+    both = IrcConfig(tls=True, tls_fingerprint=[digest, "cd" * 32])
+    assert both.tls_fingerprint == ["ab" * 32, "cd" * 32]
     with pytest.raises(ValidationError, match="64 hex digits"):
-        IrcConfig(tls_fingerprint="abcd")
+        IrcConfig(tls=True, tls_fingerprint="abcd")

@@ -4,7 +4,6 @@ transport leaving a plain connection for TLS at once."""
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import ssl
 from pathlib import Path
 
@@ -137,7 +136,7 @@ async def _noop(message: IncomingMessage) -> None:
 
 
 async def test_the_transport_upgrades_to_tls_at_once_and_remembers(tmp_path: Path) -> None:
-    cert, der = make_cert(tmp_path, "irc.private.test")
+    cert, _ = make_cert(tmp_path, "localhost")
     fake = StsServers(cert)
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert)
@@ -146,11 +145,12 @@ async def test_the_transport_upgrades_to_tls_at_once_and_remembers(tmp_path: Pat
     plain = await asyncio.start_server(fake.plain, "127.0.0.1", 0)
     store = Store(":memory:")
     config = IrcConfig(
+        host="localhost",
         port=plain.sockets[0].getsockname()[1],
         channels=[],
         sasl_username="bot",
         sasl_password=SecretStr("pw"),
-        tls_fingerprint=hashlib.sha256(der).hexdigest(),  # how this test trusts the fake
+        tls_ca_file=cert,  # the upgraded connection verifies the fake's certificate
         reconnect_min=30,  # "at once": no backoff wait before the TLS connection
         reconnect_max=30,
         flood_rate=0,
@@ -162,7 +162,7 @@ async def test_the_transport_upgrades_to_tls_at_once_and_remembers(tmp_path: Pat
         # nothing after the offer went out in plain text: no CAP REQ, no SASL, no CAP END
         assert not [line for line in fake.plain_received if line.startswith(("CAP R", "AUTH"))]
         assert fake.tls_received[0] == "CAP LS 302"
-        policy = store.sts_policy("127.0.0.1")
+        policy = store.sts_policy("localhost")
         assert policy is not None and policy[0] == fake.tls_port
     finally:
         await transport.stop()
