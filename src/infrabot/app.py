@@ -330,8 +330,8 @@ def _stamp(path: Path) -> tuple[float, int] | None:
     return (info.st_mtime, info.st_size)
 
 
-def build_transports(config: Config) -> list[Transport]:
-    """A transport for every network named in ``config``.
+def build_transports(config: Config, store: Store | None = None) -> list[Transport]:
+    """A transport for every network named in ``config`` (IRC keeps STS policies in ``store``).
 
     Each transport module is imported only when its network is configured, so a deployment
     on one network never loads the other's client library.
@@ -340,7 +340,7 @@ def build_transports(config: Config) -> list[Transport]:
     if config.irc is not None:
         from infrabot.transports.irc import IrcTransport
 
-        transports.append(IrcTransport(config.irc))
+        transports.append(IrcTransport(config.irc, sts_store=store))
     if config.matrix is not None:
         from infrabot.transports.matrix import MatrixTransport
 

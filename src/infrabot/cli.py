@@ -229,7 +229,7 @@ async def _console(app: App) -> None:
 
 
 async def _run(app: App, config: Config) -> int:
-    await app.run(build_transports(config))
+    await app.run(build_transports(config, app.store))
     return 0
 
 

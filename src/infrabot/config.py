@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import (
@@ -55,6 +55,10 @@ class AdminsConfig(_Section):
     matrix: list[str] = Field(default_factory=list, description="Matrix user IDs")
 
 
+SaslMechanismName = Literal["PLAIN", "EXTERNAL", "SCRAM-SHA-256", "ECDSA-NIST256P-CHALLENGE"]
+"""The SASL mechanisms the IRC transport speaks (:mod:`infrabot.transports.irc_sasl`)."""
+
+
 class IrcConfig(_Section):
     """How to reach the IRC network, who the bot is there, and how fast it may talk."""
 
@@ -72,8 +76,38 @@ class IrcConfig(_Section):
     )
     username: str | None = Field(default=None, description="USER name; the nick when unset")
     realname: str = "infrabot"
-    sasl_username: str | None = Field(default=None, description="Account for SASL PLAIN")
-    sasl_password: SecretStr | None = None
+    sasl_username: str | None = Field(
+        default=None, description="Services account (PLAIN, SCRAM; ECDSA: the nick when unset)"
+    )
+    sasl_password: SecretStr | None = Field(default=None, description="For PLAIN and SCRAM")
+    sasl_mechanism: SaslMechanismName | None = Field(
+        default=None,
+        description="PLAIN, EXTERNAL, SCRAM-SHA-256 or ECDSA-NIST256P-CHALLENGE; unset: "
+        "EXTERNAL with a client certificate, ECDSA with a key, PLAIN with a password",
+    )
+    sasl_required: bool = Field(
+        default=False, description="Disconnect and retry later when the SASL login fails"
+    )
+    sasl_ecdsa_key: Path | None = Field(
+        default=None, description="PEM private key (NIST P-256) for ECDSA-NIST256P-CHALLENGE"
+    )
+    sasl_ecdsa_key_password: SecretStr | None = Field(
+        default=None, description="Passphrase of sasl_ecdsa_key, if it has one"
+    )
+    tls_client_cert: Path | None = Field(
+        default=None, description="PEM client certificate shown to the server (for EXTERNAL)"
+    )
+    tls_client_key: Path | None = Field(
+        default=None, description="PEM key of tls_client_cert; unset: inside the cert file"
+    )
+    tls_client_key_password: SecretStr | None = Field(
+        default=None, description="Passphrase of tls_client_key, if it has one"
+    )
+    tls_fingerprint: list[str] = Field(
+        default_factory=list,
+        description="SHA-256 of the server certificate (hex, colons optional; a list during "
+        "a rotation): when set, only it is trusted, and host name and CA are not checked",
+    )
     nickserv_password: SecretStr | None = Field(
         default=None, description="IDENTIFY to NickServ when SASL is not used or failed"
     )
@@ -110,6 +144,47 @@ class IrcConfig(_Section):
         default=5.0, gt=0, description="Seconds to wait for a WHOX/WHOIS account answer"
     )
     version: str = Field(default="infrabot", description="Answer to CTCP VERSION")
+
+    @field_validator("sasl_mechanism", mode="before")
+    @classmethod
+    def _mechanism_upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("tls_fingerprint", mode="before")
+    @classmethod
+    def _fingerprints(cls, value: object) -> object:
+        values = [value] if isinstance(value, str) else value
+        if not isinstance(values, list):
+            return value
+        out = []
+        for item in values:
+            hex_ = str(item).replace(":", "").strip().lower()
+            if not re.fullmatch(r"[0-9a-f]{64}", hex_):
+                raise ValueError("a SHA-256 fingerprint is 64 hex digits (colons allowed)")
+            out.append(hex_)
+        return out
+
+    @model_validator(mode="after")
+    def _login_complete(self) -> IrcConfig:
+        needs = {
+            "EXTERNAL": (self.tls_client_cert, "tls_client_cert"),
+            "ECDSA-NIST256P-CHALLENGE": (self.sasl_ecdsa_key, "sasl_ecdsa_key"),
+            "PLAIN": (self.sasl_username and self.sasl_password, "sasl_username and _password"),
+            "SCRAM-SHA-256": (
+                self.sasl_username and self.sasl_password,
+                "sasl_username and _password",
+            ),
+        }
+        if self.sasl_mechanism is not None:
+            present, key = needs[self.sasl_mechanism]
+            if not present:
+                raise ValueError(f"sasl_mechanism {self.sasl_mechanism} needs {key}")
+        for key in ("tls_fingerprint", "tls_client_cert"):
+            if getattr(self, key) and not self.tls:
+                raise ValueError(f"{key} needs tls: true (it protects nothing in plain text)")
+        if self.sasl_required and not any(present for present, _ in needs.values()):
+            raise ValueError("sasl_required needs a way to log in (a password, cert or key)")
+        return self
 
 
 class MatrixConfig(_Section):
@@ -298,6 +373,13 @@ _LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 _PATH_KEYS = ("inventory", "store")
+_SECTION_PATH_KEYS = (
+    ("matrix", "store_path"),
+    ("irc", "tls_ca_file"),
+    ("irc", "tls_client_cert"),
+    ("irc", "tls_client_key"),
+    ("irc", "sasl_ecdsa_key"),
+)
 
 
 def load_config(path: Path | None, **overrides: Any) -> Config:
@@ -389,7 +471,7 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:
             out[key] = base / out[key]
     if isinstance(out.get("plugins"), list):
         out["plugins"] = [base / p if isinstance(p, str) else p for p in out["plugins"]]
-    for section, key in (("matrix", "store_path"), ("irc", "tls_ca_file")):
+    for section, key in _SECTION_PATH_KEYS:
         values = out.get(section)
         if isinstance(values, dict) and isinstance(values.get(key), str):
             out[section] = {**values, key: base / values[key]}

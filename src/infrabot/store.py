@@ -76,6 +76,14 @@ _MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (page_id, step, recipient, channel)
     );
     """,
+    # 3: IRCv3 STS policies: hosts to reach only with TLS, until a time
+    """
+    CREATE TABLE sts_policies (
+        host TEXT PRIMARY KEY,
+        port INTEGER NOT NULL,
+        expires_at REAL NOT NULL
+    );
+    """,
 )
 
 
@@ -304,6 +312,28 @@ class Store:
             (page_id, step),
         ).fetchone()
         return int(row[0])
+
+    # --- IRC STS policies ---
+
+    def sts_policy(self, host: str) -> tuple[int, float] | None:
+        """(port, expires_at) of the STS policy kept for ``host``, if any."""
+        row = self._db.execute(
+            "SELECT port, expires_at FROM sts_policies WHERE host = ?", (host,)
+        ).fetchone()
+        return (int(row[0]), float(row[1])) if row else None
+
+    def set_sts_policy(self, host: str, port: int, expires_at: float) -> None:
+        """Keep (or renew) the STS policy for ``host``: TLS on ``port`` until ``expires_at``."""
+        self._db.execute(
+            "INSERT INTO sts_policies (host, port, expires_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (host) DO UPDATE SET port = excluded.port,"
+            " expires_at = excluded.expires_at",
+            (host, port, expires_at),
+        )
+
+    def drop_sts_policy(self, host: str) -> None:
+        """Forget the STS policy for ``host``."""
+        self._db.execute("DELETE FROM sts_policies WHERE host = ?", (host,))
 
     def _event(self, page_id: str, kind: str, detail: str) -> None:
         self._db.execute(

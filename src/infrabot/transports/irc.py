@@ -42,6 +42,8 @@ from infrabot.transports.irc_login import Login
 from infrabot.transports.irc_nicks import Nicks
 from infrabot.transports.irc_output import SEND_TIMEOUT, Output
 from infrabot.transports.irc_queue import FairQueue, OutLine, Ticket
+from infrabot.transports.irc_sasl import sasl_login
+from infrabot.transports.irc_sts import StsKeeper, StsPolicies
 from infrabot.transports.irc_text import DEFAULT_LINELEN
 from infrabot.waiting import Interrupted, unless
 
@@ -71,9 +73,14 @@ class IrcTransport:
         connect: ConnectionFactory | None = None,
         clock: Callable[[], float] = time.monotonic,
         send_timeout: float = SEND_TIMEOUT,
+        sts_store: StsPolicies | None = None,
     ) -> None:
         self.config = config
         self._connect = connect
+        self.sts = StsKeeper(sts_store)
+        """The network's STS policies (:mod:`.irc_sts`); ``sts_store`` keeps them."""
+        self._target = config
+        """What the current connection was made with (TLS and port after an STS upgrade)."""
         self._clock = clock
         self.nick = config.nick
         self.account: str | None = None
@@ -104,6 +111,7 @@ class IrcTransport:
             "welcome": self._on_welcome,
             "featurelist": self._on_isupport,
             **self.login.handlers(),
+            "cap": self._on_cap,
             **self.membership.handlers(),
             **self.nicks.handlers(),
             **self.accounts.handlers(),
@@ -131,9 +139,7 @@ class IrcTransport:
     def _reset_session(self) -> None:
         self.account = None
         cfg = self.config
-        password = cfg.sasl_password.get_secret_value() if cfg.sasl_password else ""
-        sasl = (cfg.sasl_username, password) if cfg.sasl_username and password else None
-        self.negotiation = CapNegotiation(WANTED_CAPS, sasl)
+        self.negotiation = CapNegotiation(WANTED_CAPS, sasl_login(cfg), required=cfg.sasl_required)
         """Capabilities and the SASL login of the current connection (:mod:`.irc_caps`)."""
         self.shaper = LineShaper()
         """This connection's line limits and the targets they allow (:mod:`.irc_lines`)."""
@@ -160,14 +166,15 @@ class IrcTransport:
                 try:
                     was_registered = await self._session(self._connect)
                 except (OSError, TimeoutError, ssl.SSLError) as exc:
-                    log.warning("cannot connect to %s:%s: %s", cfg.host, cfg.port, exc)
+                    target = self._target
+                    log.warning("cannot connect to %s:%s: %s", target.host, target.port, exc)
                 finally:
                     await self._end_session()
                 if self._stopping.is_set():
                     break
                 if was_registered:
                     backoff.reset()  # a connection that worked: start again from the shortest
-                wait = backoff.next_delay()
+                wait = 0.0 if self.sts.take_reconnect() else backoff.next_delay()
                 log.info("reconnecting to %s in %.1f s", cfg.host, wait)
                 with contextlib.suppress(Interrupted):
                     await unless(asyncio.sleep(wait), self._stopping)
@@ -195,7 +202,7 @@ class IrcTransport:
             return False
         conn = connect(lambda event: self._on_event(conn, event))
         self._conn = self.accounts.conn = conn
-        cfg = self.config
+        cfg = self._target = self.sts.connect_config(self.config)
         async with asyncio.timeout(cfg.connect_timeout):
             await conn.open(
                 host=cfg.host,
@@ -287,6 +294,12 @@ class IrcTransport:
 
     def _on_error(self, conn: IrcConnection, event: Event) -> None:
         log.warning("server error: %s", event.target)
+
+    def _on_cap(self, conn: IrcConnection, event: Event) -> None:
+        if self.sts.on_cap(event.arguments, self._target):
+            conn.disconnect("upgrading to TLS")  # before anything else goes out in plain text
+            return
+        self.login.on_cap(conn, event)
 
     def _on_welcome(self, conn: IrcConnection, event: Event) -> None:
         self.nick = event.target

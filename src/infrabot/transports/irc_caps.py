@@ -1,34 +1,49 @@
-"""IRCv3 capability negotiation and SASL PLAIN, as a state machine: lines in, lines out.
+"""IRCv3 capability negotiation and the SASL login, as a state machine: lines in, lines out.
 
 It knows nothing of sockets or the ``irc`` library: the transport hands it what the server
 said (``CAP``, ``AUTHENTICATE``, the SASL numerics) and sends the lines it returns. So every
-exchange can be tested on recorded lines, and the next mechanisms slot in here.
+exchange can be tested on recorded lines. The mechanisms themselves are in :mod:`.irc_sasl`;
+this module frames their bytes (base64, 400-byte chunks) and picks which to try: only those
+the server lists in ``sasl=``, in the bot's order of preference.
 
 Registration waits for ``CAP END``: it goes out once the wanted capabilities are settled and
 SASL has succeeded or failed (or was never possible). A server that offers SASL only later
-(services linking after us: ``CAP NEW sasl``) gets a login then.
+(services linking after us: ``CAP NEW sasl``) gets a login then. With ``required``, a login
+that cannot succeed ends in ``QUIT`` instead of ``CAP END``: the transport reconnects later.
+A server that fails to prove itself (SCRAM's server signature) is always left.
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
 import logging
 from collections.abc import Sequence
+
+from infrabot.transports.irc_sasl import Mechanism, Plain, SaslError, SaslLogin
 
 __all__ = ["CapNegotiation"]
 
 log = logging.getLogger(__name__)
 
 _CHUNK = 400  # AUTHENTICATE carries at most 400 bytes of payload
+_QUIT_REQUIRED = "QUIT :SASL login required"
+_QUIT_IMPOSTOR = "QUIT :server failed to prove itself"
 
 
 class CapNegotiation:
     """One connection's capabilities and SASL login; start a new one per connection.
 
-    ``sasl`` is (account, password) when the bot logs in with SASL PLAIN.
+    ``sasl`` is the login (:func:`.irc_sasl.sasl_login`), or (account, password) for PLAIN.
     """
 
-    def __init__(self, wanted: Sequence[str], sasl: tuple[str, str] | None) -> None:
+    def __init__(
+        self,
+        wanted: Sequence[str],
+        sasl: SaslLogin | tuple[str, str] | None,
+        *,
+        required: bool = False,
+    ) -> None:
         self.wanted = tuple(wanted)
         self.caps: set[str] = set()
         """Capabilities the server acknowledged."""
@@ -37,8 +52,19 @@ class CapNegotiation:
         self.sasl_state = "none"
         """none | started | sent | done | failed"""
         self.done = False
-        """Whether ``CAP END`` went out (registration may go on)."""
+        """Whether ``CAP END`` (or ``QUIT``) went out (registration may go on)."""
+        if isinstance(sasl, tuple):
+            account, password = sasl
+            sasl = SaslLogin(((Plain.name, lambda: Plain(account, password)),))
         self._sasl = sasl
+        self.required = required and sasl is not None
+        """Whether a failed login ends the connection instead of registering without it."""
+        self.mechanism: Mechanism | None = None
+        """The login try under way (or the last one)."""
+        self._tried: list[str] = []
+        self._inbox = ""
+        self._logged = False
+        self._refused = False
         self._pending = 0
         self.retries = 0
         """SASL logins tried again after a failure on this connection."""
@@ -73,42 +99,62 @@ class CapNegotiation:
         return []
 
     def on_authenticate(self, arg: str) -> list[str]:
-        """The SASL PLAIN payload, once the server says ``AUTHENTICATE +``."""
-        if arg != "+" or self.sasl_state != "started" or self._sasl is None:
+        """The response to the server's ``AUTHENTICATE <arg>`` (a challenge, maybe chunked)."""
+        if self.sasl_state not in ("started", "sent") or self.mechanism is None:
             return []
-        account, password = self._sasl
-        payload = base64.b64encode(f"{account}\0{account}\0{password}".encode()).decode()
-        lines = [
-            f"AUTHENTICATE {payload[at : at + _CHUNK]}" for at in range(0, len(payload), _CHUNK)
-        ]
-        if len(payload) % _CHUNK == 0:  # an exact multiple ends with a lone "+"
-            lines.append("AUTHENTICATE +")
+        self._inbox += "" if arg == "+" else arg
+        if len(arg) == _CHUNK:
+            return []  # a full chunk: more follows
+        text, self._inbox = self._inbox, ""
+        try:
+            challenge = base64.b64decode(text, validate=True)
+        except (binascii.Error, ValueError):
+            return self._abort("the server's challenge is not base64")
+        try:
+            response = self.mechanism.respond(challenge)
+        except SaslError as exc:
+            return self._abort(str(exc))
         self.sasl_state = "sent"
-        return lines
+        return _frame(response)
 
     def on_sasl_result(self, success: bool, reason: str = "") -> list[str]:
         """The lines after the server's SASL verdict (903, or 902/904/905/906)."""
+        if self._refused:
+            return []  # we left already; the verdict changes nothing
+        if success and self.mechanism is not None and not self.mechanism.finished:
+            # Success before the server proved itself (SCRAM): an impostor, or a broken server.
+            return self._abort("server said success before proving itself")
         if success:
             self.sasl_state = "done"
-        else:
-            log.error("SASL login failed: %s", reason)
-            self.sasl_state = "failed"
-        return self.end()
+            return self.end()
+        name = self.mechanism.name if self.mechanism else "SASL"
+        self._fail(f"SASL login ({name}) failed: {reason}")
+        following = self._next_mechanism()
+        return following if following else self.end()
 
     def retry_sasl(self, limit: int = 3) -> list[str]:
         """Try the SASL login once more after a failure (at most ``limit`` times): services
         that have only just linked refuse logins until they know every user."""
-        if self.sasl_state != "failed" or "sasl" not in self.caps or self.retries >= limit:
+        if (
+            self.sasl_state != "failed"
+            or self._refused
+            or "sasl" not in self.caps
+            or self.retries >= limit
+        ):
             return []
         self.retries += 1
-        self.sasl_state = "started"
-        return ["AUTHENTICATE PLAIN"]
+        self._tried = []
+        return self._next_mechanism()
 
     def end(self) -> list[str]:
-        """``CAP END``, unless it went out already (also when negotiation stalls)."""
+        """``CAP END``, unless it went out already (also when negotiation stalls); ``QUIT``
+        instead when the login is required and did not succeed."""
         if self.done:
             return []
         self.done = True
+        if self.required and self.sasl_state != "done":
+            self._fail("SASL login is required and did not succeed; disconnecting to retry later")
+            return [_QUIT_REQUIRED]
         return ["CAP END"]
 
     def should_ask_again(self, logged_in: bool) -> bool:
@@ -128,16 +174,54 @@ class CapNegotiation:
             self._pending += 1
             lines.append("CAP REQ :" + " ".join(wanted))
         if self.wants_sasl and "sasl" in self.offered and "sasl" not in self.caps:
-            mechanisms = self.offered["sasl"]
-            if not mechanisms or "PLAIN" in mechanisms.upper().split(","):
+            if self._usable():
                 # The sasl request goes alone, so a refusal cannot take the others with it.
                 self._pending += 1
                 lines.append("CAP REQ :sasl")
             else:
-                log.error("server offers SASL %s, not PLAIN", mechanisms)
+                names = ", ".join(self._sasl.names if self._sasl else ())
+                self._fail(f"server offers SASL {self.offered['sasl']}, not {names}")
         elif self.wants_sasl and not self.done:
             log.error("server does not offer SASL (services down?); will retry when it does")
         return lines if self._pending else [*lines, *self.end()]
+
+    def _usable(self) -> list[str]:
+        """Our mechanisms the server lists (all of ours when it lists none), not yet tried."""
+        listed = {m.strip().upper() for m in self.offered.get("sasl", "").split(",") if m}
+        names = self._sasl.names if self._sasl else ()
+        return [n for n in names if (not listed or n in listed) and n not in self._tried]
+
+    def _next_mechanism(self) -> list[str]:
+        """``AUTHENTICATE <name>`` for the next usable mechanism; [] when none is left."""
+        for name in self._usable():
+            self._tried.append(name)
+            try:
+                self.mechanism = self._sasl.start(name) if self._sasl else None
+            except SaslError as exc:
+                self._fail(f"SASL login ({name}) cannot start: {exc}")
+                continue
+            self.sasl_state = "started"
+            self._inbox = ""
+            return [f"AUTHENTICATE {name}"]
+        return []
+
+    def _abort(self, reason: str) -> list[str]:
+        """Give up a login because of the server: abort it, and leave a server that failed
+        to prove itself (its verdict cannot be trusted)."""
+        name = self.mechanism.name if self.mechanism else "SASL"
+        self._fail(f"SASL login ({name}) aborted: {reason}")
+        self.sasl_state = "failed"
+        if self.mechanism is not None and self.mechanism.mutual:
+            self._refused = True
+            self.done = True
+            return ["AUTHENTICATE *", _QUIT_IMPOSTOR]
+        return ["AUTHENTICATE *"]
+
+    def _fail(self, message: str) -> None:
+        """Log the first failure of this connection as an error, the rest quietly."""
+        self.sasl_state = "failed" if self.sasl_state != "none" else "none"
+        log.log(logging.INFO if self._logged else logging.ERROR, "%s", message)
+        self._logged = True
 
     def _new(self, new: dict[str, str], *, registered: bool, logged_in: bool) -> list[str]:
         """Capabilities that appeared later (cap-notify), e.g. SASL once services link."""
@@ -152,15 +236,27 @@ class CapNegotiation:
         if "sasl" in new and self.wants_sasl and not logged_in:
             log.info("services offer SASL now; logging in")
             self.sasl_state = "none"
+            self._tried = []
             self._pending += 1
             lines.append("CAP REQ :sasl")
         return lines if self._pending else [*lines, *self.end()]
 
     def _settled(self) -> list[str]:
         if "sasl" in self.caps and self.sasl_state == "none":
-            self.sasl_state = "started"
-            return ["AUTHENTICATE PLAIN"]
-        return [] if self.sasl_state == "started" else self.end()
+            started = self._next_mechanism()
+            if started:
+                return started
+        return [] if self.sasl_state in ("started", "sent") else self.end()
+
+
+def _frame(payload: bytes) -> list[str]:
+    """``payload`` as AUTHENTICATE lines: base64 in 400-byte chunks, ``+`` for empty or to
+    end an exact multiple of 400."""
+    text = base64.b64encode(payload).decode()
+    lines = [f"AUTHENTICATE {text[at : at + _CHUNK]}" for at in range(0, len(text), _CHUNK)]
+    if len(text) % _CHUNK == 0:
+        lines.append("AUTHENTICATE +")
+    return lines
 
 
 def _items(text: str) -> dict[str, str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import logging
 import socket
 import ssl
@@ -20,7 +21,7 @@ from jaraco.stream.buffer import LenientDecodingLineBuffer  # type: ignore[impor
 from infrabot.config import IrcConfig
 from infrabot.transports.irc_text import DEFAULT_LINELEN
 
-__all__ = ["IrcConnection", "tls_context"]
+__all__ = ["IrcConnection", "fingerprint", "tls_context"]
 
 log = logging.getLogger(__name__)
 
@@ -152,12 +153,65 @@ class IrcConnection(AioConnection):  # type: ignore[misc]
 
 
 def tls_context(config: IrcConfig) -> ssl.SSLContext | None:
-    """The TLS context ``config`` asks for (verifying by default), or None for plain TCP."""
+    """The TLS context ``config`` asks for, or None for plain TCP.
+
+    By default the server's certificate is verified (CA and host name). With
+    ``tls_fingerprint`` only the pinned SHA-256 fingerprints are trusted: the usual way to
+    trust a private server's self-signed certificate, where neither CA nor name would help.
+    A client certificate (``tls_client_cert``) is shown when configured (SASL EXTERNAL).
+    """
     if not config.tls:
         return None
-    cafile = str(config.tls_ca_file) if config.tls_ca_file else None
-    context = ssl.create_default_context(cafile=cafile)
-    if not config.tls_verify:
+    context: ssl.SSLContext
+    if config.tls_fingerprint:
+        context = _PinnedContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.pins = frozenset(config.tls_fingerprint)
         context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
+        context.verify_mode = ssl.CERT_NONE  # the pin is checked after the handshake instead
+    else:
+        cafile = str(config.tls_ca_file) if config.tls_ca_file else None
+        context = ssl.create_default_context(cafile=cafile)
+        if not config.tls_verify:
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+    if config.tls_client_cert is not None:
+        password = config.tls_client_key_password
+        try:
+            context.load_cert_chain(
+                config.tls_client_cert,
+                config.tls_client_key,
+                password.get_secret_value() if password else None,
+            )
+        except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
+            raise OSError(
+                f"cannot load irc.tls_client_cert {config.tls_client_cert}: {exc}"
+            ) from None
     return context
+
+
+def fingerprint(der: bytes) -> str:
+    """The SHA-256 fingerprint of a DER certificate, as colon-separated hex."""
+    return ":".join(f"{byte:02x}" for byte in hashlib.sha256(der).digest())
+
+
+class _PinnedObject(ssl.SSLObject):
+    """A TLS connection that, once the handshake is done, accepts only a pinned certificate."""
+
+    def do_handshake(self) -> None:
+        super().do_handshake()
+        der = self.getpeercert(binary_form=True)
+        pins: frozenset[str] = getattr(self.context, "pins", frozenset())
+        if der is None:
+            raise ssl.SSLCertVerificationError("the server showed no certificate")
+        if hashlib.sha256(der).hexdigest() not in pins:
+            raise ssl.SSLCertVerificationError(
+                f"server certificate SHA-256 {fingerprint(der)} is not the pinned one"
+            )
+
+
+class _PinnedContext(ssl.SSLContext):
+    """An SSL context whose connections check the server certificate against ``pins``
+    (asyncio wraps every connection with ``sslobject_class``)."""
+
+    pins: frozenset[str] = frozenset()
+    sslobject_class = _PinnedObject

@@ -100,7 +100,7 @@ async def start_bot(tmp_path: Path) -> AsyncIterator[BotFactory]:
         }
         config_ = Config(irc=IrcConfig(**settings), **options)
         app = App(config_, store=Store(config_.store))
-        transport = IrcTransport(config_.irc or IrcConfig())
+        transport = IrcTransport(config_.irc or IrcConfig(), sts_store=app.store)
         task = asyncio.create_task(app.run([transport]))
         bot = RunningBot(app, transport, task)
         bots.append(bot)

@@ -174,8 +174,12 @@ class IrcClient:
             self._task.cancel()
 
 
-def register_account(port: int, nick: str, password: str, timeout: float = 15.0) -> None:
-    """Register ``nick`` with NickServ (blocking; for session setup)."""
+def register_account(
+    port: int, nick: str, password: str, *nickserv: str, timeout: float = 15.0
+) -> list[str]:
+    """Register ``nick`` with NickServ (blocking; for session setup), then send each of the
+    ``nickserv`` commands (``CERT ADD <fp>``, ``SET PUBKEY <key>``); returns NickServ's
+    answer to each."""
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
         sock.sendall(f"NICK {nick}\r\nUSER {nick} 0 * :{nick}\r\n".encode())
         buf = b""
@@ -194,7 +198,27 @@ def register_account(port: int, nick: str, password: str, timeout: float = 15.0)
         wait(b" 001 ")
         sock.sendall(f"PRIVMSG NickServ :REGISTER {password} {nick}@example.org\r\n".encode())
         wait(b"registered")
+        answers = []
+        for command in nickserv:
+            mark = len(buf)
+            sock.sendall(f"PRIVMSG NickServ :{command}\r\n".encode())
+            while (found := _nickserv_notice(buf[mark:])) is None:
+                chunk = sock.recv(4096)
+                if not chunk:
+                    raise RuntimeError(f"closed after {command!r}: {buf[-500:]!r}")
+                buf += chunk
+            answers.append(found)
         sock.sendall(b"QUIT\r\n")
+        return answers
+
+
+def _nickserv_notice(data: bytes) -> str | None:
+    """The text of the first complete NOTICE from NickServ in ``data``, if any."""
+    for raw in data.split(b"\r\n")[:-1]:
+        line = parse_line(raw.decode("utf-8", "replace"))
+        if line.command == "NOTICE" and line.nick == "NickServ":
+            return line.text
+    return None
 
 
 def from_bot(target: str, prefix: str, bot: str = "infrabot") -> Callable[[Line], bool]:

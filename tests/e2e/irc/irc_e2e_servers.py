@@ -1,9 +1,13 @@
 """Real InspIRCd + Atheme services for end-to-end tests, in a temporary folder.
 
 Both listen on free 127.0.0.1 ports and are stopped by the PIDs this module started.
-InspIRCd gets three client ports: ``port`` (flood limits off, for tests that are not about
+InspIRCd gets four client ports: ``port`` (flood limits off, for tests that are not about
 flooding), ``flood_port`` (InspIRCd's default limits: threshold 10, commandrate 1000,
-fakelag on) and ``tls_port`` (a self-signed certificate, flood limits off).
+fakelag on), ``tls_port`` (a self-signed certificate, flood limits off) and ``cert_port``
+(TLS that asks for a client certificate and tells services its SHA-256 fingerprint, for
+SASL EXTERNAL). Atheme speaks SASL PLAIN, EXTERNAL and ECDSA-NIST256P-CHALLENGE. With
+``sts``, InspIRCd also offers an IRCv3 STS policy: plain ports point to ``tls_port``, and
+TLS connections made to the name ``localhost`` get a persistence policy.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ __all__ = ["IrcServers", "servers_installed"]
 
 SERVICES_NAME = "services.test"
 LINK_PASSWORD = "linkpass"
+STS_DURATION = 300
+"""Seconds of the STS persistence policy servers made with ``sts`` offer."""
 
 
 def servers_installed() -> bool:
@@ -100,7 +106,10 @@ def _inspircd_conf(s: IrcServers) -> str:
         "ssl_gnutls",
         "sslinfo",
     ]
+    if s.sts:
+        modules.append("ircv3_sts")
     loads = "\n".join(f'<module name="{m}">' for m in modules)
+    sts = f'<sts host="localhost" port="{s.tls_port}" duration="{STS_DURATION}">' if s.sts else ""
     # Clone limits and lookups are not flood settings: 20+ test users share 127.0.0.1.
     common = (
         'allow="*" resolvehostnames="no" useident="no" localmax="1000" globalmax="1000" '
@@ -116,9 +125,13 @@ def _inspircd_conf(s: IrcServers) -> str:
 <bind address="127.0.0.1" port="{s.port}" type="clients">
 <bind address="127.0.0.1" port="{s.flood_port}" type="clients">
 <bind address="127.0.0.1" port="{s.tls_port}" type="clients" sslprofile="test">
+<bind address="127.0.0.1" port="{s.cert_port}" type="clients" sslprofile="certs">
 <bind address="127.0.0.1" port="{s.link_port}" type="servers">
 <sslprofile name="test" provider="gnutls" certfile="{s.cert}" keyfile="{s.key}"
     requestclientcert="no">
+<sslprofile name="certs" provider="gnutls" certfile="{s.cert}" keyfile="{s.key}"
+    requestclientcert="yes" hash="sha256">
+{sts}
 <connect name="flood" port="{s.flood_port}" {common}>
 <connect name="main" {common} {unlimited}>
 <pid file="{s.dir}/inspircd.pid">
@@ -145,6 +158,11 @@ def _atheme_conf(s: IrcServers) -> str:
         "nickserv/register",
         "saslserv/main",
         "saslserv/plain",
+        "saslserv/external",
+        "saslserv/ecdsa-nist256p-challenge",
+        "nickserv/cert",
+        "nickserv/set_core",
+        "nickserv/set_pubkey",
     ]
     loads = "\n".join(f'loadmodule "modules/{m}";' for m in mods)
     return f"""
@@ -213,12 +231,14 @@ class IrcServers:
     port: int = field(default_factory=free_port)
     flood_port: int = field(default_factory=free_port)
     tls_port: int = field(default_factory=free_port)
+    cert_port: int = field(default_factory=free_port)
     link_port: int = field(default_factory=free_port)
     cert: Path = field(init=False)
     key: Path = field(init=False)
     ircd: subprocess.Popen[bytes] | None = field(default=None, init=False)
     services: subprocess.Popen[bytes] | None = field(default=None, init=False)
     services_revived: int = field(default=0, init=False)
+    sts: bool = False
 
     def __post_init__(self) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
