@@ -162,16 +162,17 @@ async def test_file_watch_reloads_once_settled(app: App, inventory: Path) -> Non
 
 
 def test_store_migrates_and_persists(tmp_path: Path) -> None:
-    from infrabot.store import AuditEntry
+    from infrabot.store import _MIGRATIONS, AuditEntry
 
+    latest = len(_MIGRATIONS)
     path = tmp_path / "state" / "infrabot.db"
     store = Store(path)
-    assert store.schema_version == 2
+    assert store.schema_version == latest >= 3
     store.audit(AuditEntry("irc", "alice", "alice", "!reload", True, "ok"))
     store.close()
     again = Store(path)
     assert [e.command for e in again.recent_audit()] == ["!reload"]
-    assert again.schema_version == 2
+    assert again.schema_version == latest
 
 
 async def test_large_files_load_in_a_child_process_with_the_same_result(
