@@ -1,4 +1,8 @@
-"""A transport for tests, shipped with the package (as httpx ships ``MockTransport``).
+"""What tests need, shipped with the package (as httpx ships ``MockTransport``).
+
+:func:`until` (and :func:`until_blocking` outside an event loop) is the one way tests wait
+for something to happen: it polls, and fails with what it waited for after a deadline, so a
+slow machine only makes a test slower, never wrong.
 
 :class:`FakeTransport` records every reply the bot sends, hands the bot messages a test
 makes up, and answers the :class:`~infrabot.transports.base.People` questions the way the real
@@ -10,11 +14,35 @@ account, never a nick; on ``matrix`` both are the user ID.
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import Callable
 
 from infrabot.messages import Handles, IncomingMessage, Network, Reply, Sender
 from infrabot.transports.base import Deliver
 
-__all__ = ["FakeTransport"]
+__all__ = ["FakeTransport", "until", "until_blocking"]
+
+
+async def until(
+    condition: Callable[[], object], within: float = 10.0, what: str = "the condition"
+) -> None:
+    """Return once ``condition()`` is true; raise :class:`AssertionError` after ``within`` s."""
+    deadline = time.monotonic() + within
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {within:g} s waiting for {what}")
+        await asyncio.sleep(0.01)
+
+
+def until_blocking(
+    condition: Callable[[], object], within: float = 10.0, what: str = "the condition"
+) -> None:
+    """:func:`until` for code outside an event loop (a subprocess, a raw socket)."""
+    deadline = time.monotonic() + within
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {within:g} s waiting for {what}")
+        time.sleep(0.01)
 
 
 class FakeTransport:

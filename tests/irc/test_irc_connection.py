@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 import socket
 import sys
-import time
 from typing import Any
 
 import pytest
 from irc.client_aio import AioReactor  # type: ignore[import-untyped]
 
+from infrabot.testing import until_blocking
 from infrabot.transports.irc_connection import IrcConnection
 
 
@@ -28,14 +28,6 @@ class SocketTransport:
 
     def is_closing(self) -> bool:
         return False
-
-
-def _until(condition: Any, what: str) -> None:
-    deadline = time.monotonic() + 5
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"never {what}")
-        time.sleep(0.001)
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="SIOCOUTQ is Linux's")
@@ -64,4 +56,4 @@ async def test_acknowledged_only_once_the_peer_has_everything() -> None:
                     pass
                 return conn.acknowledged() is True
 
-            _until(drained, "acknowledged after the peer read everything")
+            until_blocking(drained, 5, "acknowledged after the peer read everything")

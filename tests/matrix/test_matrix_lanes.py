@@ -11,6 +11,7 @@ from fake_nio import BOT, ROOM, FakeClient, sync, text
 
 from infrabot.config import MatrixConfig
 from infrabot.messages import IncomingMessage, Reply
+from infrabot.testing import until
 from infrabot.transports.matrix import MatrixTransport
 from infrabot.transports.matrix_lanes import RoomLanes
 
@@ -96,9 +97,7 @@ async def test_the_transport_answers_a_quick_room_while_a_slow_one_works(tmp_pat
         await transport.send(Reply(room=message.room, lines=(message.text,), in_reply_to=message))
 
     task = asyncio.create_task(transport.run(deliver))
-    async with asyncio.timeout(5):
-        while not client.sent:
-            await asyncio.sleep(0.001)
+    await until(lambda: client.sent, 5, "the quick room's answer")
     assert [room for room, _, _ in client.sent] == [OTHER]  # the slow room has not answered
     release.set()
     await transport.answered()

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from infrabot.inventory import Index
 from infrabot.store import Store
+from infrabot.testing import until
 from tests.paging.conftest import Chat, RecordingNetworks, make_chat, make_pager
 
 
@@ -155,13 +155,6 @@ async def test_matrix_identity_acknowledges(chat: Chat) -> None:
         room="!room:example.org",
     )
     assert answer.startswith("acknowledged")
-
-
-async def until(condition: Callable[[], bool], seconds: float = 10.0) -> None:
-    """Wait for ``condition``; a slow machine only makes the test slower, never wrong."""
-    async with asyncio.timeout(seconds):
-        while not condition():
-            await asyncio.sleep(0.01)
 
 
 def announced(nets: RecordingNetworks, text: str) -> bool:

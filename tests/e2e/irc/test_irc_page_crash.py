@@ -13,7 +13,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -23,6 +22,8 @@ import yaml
 from irc_e2e_bot import ALICE, BOT_ACCOUNT, CHANNEL
 from irc_e2e_client import IrcClient, register_account
 from irc_e2e_servers import IrcServers
+
+from infrabot.testing import until
 
 pytestmark = pytest.mark.e2e
 
@@ -88,14 +89,6 @@ def _unconfirmed(db: Path) -> int:
     return int(row[0])
 
 
-async def _until(predicate: object, within: float) -> None:
-    deadline = time.monotonic() + within
-    while not predicate():  # type: ignore[operator]
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out")
-        await asyncio.sleep(0.05)
-
-
 async def test_sigkill_mid_page_loses_no_message(irc_servers: IrcServers, tmp_path: Path) -> None:
     port = irc_servers.port
     with ThreadPoolExecutor(len(CROWD)) as pool:
@@ -117,15 +110,15 @@ async def test_sigkill_mid_page_loses_no_message(irc_servers: IrcServers, tmp_pa
         await alice.wait_for(lambda ln: ln.command == "JOIN" and ln.nick == "infrabot", 30)
         alice.say(CHANNEL, "!page crowd the database is down")
         # kill once a few have their message and most are still waiting for the pace
-        await _until(lambda: sum(_private_pages(crowd).values()) >= 3, 30)
+        await until(lambda: sum(_private_pages(crowd).values()) >= 3, 30)
         bot.send_signal(signal.SIGKILL)
         bot.wait(10)
         before = _private_pages(crowd)
         assert sum(before.values()) < len(CROWD)  # the kill landed mid-page
 
         bot = _start(config)
-        await _until(lambda: len(_private_pages(crowd)) == len(CROWD), 60)
-        await _until(lambda: _unconfirmed(tmp_path / "bot.db") == 0, 30)
+        await until(lambda: len(_private_pages(crowd)) == len(CROWD), 60)
+        await until(lambda: _unconfirmed(tmp_path / "bot.db") == 0, 30)
         after = _private_pages(crowd)
         assert sorted(after) == sorted(nick for nick, _ in CROWD)  # nobody is left out
         assert max(after.values()) <= 2

@@ -32,6 +32,7 @@ from infrabot.app import App
 from infrabot.config import AdminsConfig, Config, MatrixConfig, RateLimitConfig
 from infrabot.loader import builtin_plugin_dir
 from infrabot.store import Store
+from infrabot.testing import until
 from infrabot.transports.matrix import MatrixTransport
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -401,11 +402,7 @@ class Person:
         self, condition: Callable[[], bool], within: float = 20.0, what: str = "condition"
     ) -> None:
         """Wait until ``condition()`` holds, or fail after ``within`` seconds."""
-        deadline = time.monotonic() + within
-        while not condition():
-            if time.monotonic() > deadline:
-                raise AssertionError(f"timed out after {within} s waiting for {what}")
-            await asyncio.sleep(0.05)
+        await until(condition, within, what)
 
     async def reply_to(self, event_id: str, sender: str, within: float = 20.0) -> dict[str, Any]:
         """Wait for the first reply of ``sender`` to ``event_id``."""
