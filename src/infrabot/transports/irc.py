@@ -23,7 +23,6 @@ from typing import Any
 from irc.client import Event  # type: ignore[import-untyped]
 from irc.client_aio import AioReactor  # type: ignore[import-untyped]
 
-from infrabot import eager
 from infrabot.backoff import Backoff
 from infrabot.config import IrcConfig
 from infrabot.messages import Handles, Network, Reply, Sender
@@ -243,12 +242,8 @@ class IrcTransport:
         return conn is self._conn and bool(conn.connected)
 
     def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
-        """Run ``coro`` beside the connection, cancelled when the transport stops.
-
-        It starts at once (:mod:`infrabot.eager`): an answer the router has ready is written
-        before the next line from the server is read, without a turn of the event loop.
-        """
-        task = eager.start(coro)
+        """Run ``coro`` beside the connection, cancelled when the transport stops."""
+        task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
