@@ -20,6 +20,7 @@ from aiohttp import web
 from infrabot.backoff import Backoff
 from infrabot.config import AdminsConfig, Config, GitInventory, WebConfig
 from infrabot.git_hook import SECRET_ENV, GitHook
+from infrabot.health import Health
 from infrabot.heap import gc_paused
 from infrabot.inventory.current import CurrentIndex
 from infrabot.inventory.index import Index
@@ -202,7 +203,8 @@ class App:
     async def _serve_web(self, config: WebConfig) -> None:
         pager = self.pager
         intake = AlertIntake(pager, index=self.current, send=self.send) if pager else None
-        server = AlertServer(config, intake, routes=self._web_routes())
+        health = Health(lambda: self.transports, self.store)
+        server = AlertServer(config, intake, routes=self._web_routes(), health=health)
         await server.start()
         try:
             await asyncio.Event().wait()

@@ -167,6 +167,15 @@ class Store:
         finally:
             self._db.execute("ROLLBACK")
 
+    def check_writable(self) -> None:
+        """Write to the database now (its schema version, unchanged), committed: raises
+        :class:`StoreError` with a short reason when the store cannot keep a page."""
+        try:
+            with self._transaction():
+                self._db.execute(f"PRAGMA user_version = {self.schema_version}")
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.path}: {_reason(exc)}") from None
+
     @property
     def schema_version(self) -> int:
         """How many migrations this database has had."""
