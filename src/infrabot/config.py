@@ -347,6 +347,10 @@ class Config(BaseSettings):
     log_level: str = Field(
         default="INFO", description="DEBUG, INFO, WARNING, ERROR or CRITICAL (the bot's own logs)"
     )
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="text for people; json for machines (one object a line, with its fields)",
+    )
     log_libraries: bool = Field(
         default=False,
         description="Let libraries (irc, nio, aiohttp, ...) log below WARNING too (redacted)",
