@@ -413,8 +413,10 @@ def load_config(path: Path | None, **overrides: Any) -> Config:
         lines = [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
         message = f"{where}: " + "; ".join(lines)
     except SettingsError as exc:  # an INFRABOT_* variable that does not parse
-        message = f"{where}: {exc}"
-    raise ConfigError(Redactor(_secrets_in(data)).redact(message))
+        message, lines = f"{where}: {exc}", []
+    redactor = Redactor(_secrets_in(data))
+    problems = tuple(redactor.redact(f"{where}: {line}") for line in lines)
+    raise ConfigError(redactor.redact(message), problems)
 
 
 def _yaml_problem(path: Path, exc: yaml.YAMLError, redactor: Redactor) -> str:
