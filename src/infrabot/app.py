@@ -17,6 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
+from infrabot import metrics
 from infrabot.backoff import Backoff
 from infrabot.config import AdminsConfig, Config, GitInventory, WebConfig
 from infrabot.git_hook import SECRET_ENV, GitHook
@@ -163,6 +164,7 @@ class App:
             log.error("no transport for %s; dropped reply to %s", reply.room.network, reply.room.id)
             return
         await transport.send(reply)
+        metrics.reply_sent(reply.room.network)
 
     async def run(self, transports: Sequence[Transport]) -> None:
         """Serve every transport until all of them stop."""
@@ -204,7 +206,14 @@ class App:
         pager = self.pager
         intake = AlertIntake(pager, index=self.current, send=self.send) if pager else None
         health = Health(lambda: self.transports, self.store)
-        server = AlertServer(config, intake, routes=self._web_routes(), health=health)
+        state = metrics.StateCollector(lambda: self.transports, self.current, self.store)
+        server = AlertServer(
+            config,
+            intake,
+            routes=self._web_routes(),
+            health=health,
+            metrics=metrics.registry(state),
+        )
         await server.start()
         try:
             await asyncio.Event().wait()

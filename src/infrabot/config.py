@@ -276,6 +276,7 @@ class WebConfig(_Section):
     host: str = "127.0.0.1"
     port: int = 8080
     token: SecretStr | None = None
+    metrics: bool = Field(default=True, description="Serve GET /metrics for Prometheus")
 
 
 class GitInventory(_Section):

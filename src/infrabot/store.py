@@ -252,6 +252,11 @@ class Store:
         ).fetchall()
         return [PageRecord(*row) for row in rows]
 
+    def page_counts(self) -> dict[str, int]:
+        """How many pages are in each state (``open``, ``acked``, ``resolved``)."""
+        rows = self._db.execute("SELECT state, COUNT(*) FROM pages GROUP BY state").fetchall()
+        return {str(state): int(count) for state, count in rows}
+
     def unclosed_pages(self) -> list[PageRecord]:
         """Open and acknowledged pages, oldest first."""
         rows = self._db.execute(
