@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import logging
+import re
 import sys
 from collections.abc import Iterator
 from typing import Any
@@ -267,3 +269,72 @@ def test_patterns_hide_credentials_the_bot_was_never_given(text: str, expected: 
 def test_a_secret_inside_a_longer_one_is_hidden_whole() -> None:
     redactor = Redactor(["abc", "abcdef"])
     assert redactor.redact("x abcdef y abc") == "x *** y ***"
+
+
+@pytest.fixture
+def json_logged() -> Iterator[io.StringIO]:
+    """The bot's logging at DEBUG in JSON lines, libraries on, written to a buffer."""
+    stream = io.StringIO()
+    setup = setup_logging(_config(log_format="json"), libraries=True, stream=stream)
+    try:
+        yield stream
+    finally:
+        setup.close()
+
+
+def _json_lines(stream: io.StringIO) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in stream.getvalue().splitlines()]
+
+
+def test_json_lines_carry_time_level_logger_message_and_the_event_fields(
+    json_logged: io.StringIO,
+) -> None:
+    event = {
+        "network": "irc",
+        "room": "#python-infra",
+        "command": "owner",
+        "duration": 0.0012345678,
+    }
+    logging.getLogger("infrabot.router").info("answered %s", "!owner pypi", extra=event)
+    logging.getLogger("infrabot.paging").warning("page escalated", extra={"page_id": "P-7"})
+    first, second = _json_lines(json_logged)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", first.pop("time"))
+    assert first == {
+        "level": "INFO",
+        "logger": "infrabot.router",
+        "message": "answered !owner pypi",
+        "network": "irc",
+        "room": "#python-infra",
+        "command": "owner",
+        "duration": 0.001235,
+    }
+    assert second["page_id"] == "P-7" and second["level"] == "WARNING"
+    assert "network" not in second  # only the fields the event has
+
+
+def test_json_lines_hide_secrets_in_fields_tracebacks_and_library_lines(
+    json_logged: io.StringIO,
+) -> None:
+    log = logging.getLogger("infrabot.test")
+    log.info("field", extra={"room": f"#x {CHANNEL_KEY}", "command": SMTP_PASSWORD})
+    try:
+        raise RuntimeError(f'bad "{SERVER_PASSWORD}"\nsecond line {MATRIX_PASSWORD}')
+    except RuntimeError:
+        log.exception("failed with %s", SASL_PASSWORD)
+    logging.getLogger("irc.client").debug(
+        "TO SERVER: AUTHENTICATE %s", _payload("infrabot", SASL_PASSWORD)
+    )
+    logging.getLogger("nio.responses").debug("login %s", {"access_token": LOGIN_TOKEN})
+    lines = _json_lines(json_logged)
+    assert len(lines) == 4  # a traceback stays inside its one line
+    assert lines[0]["room"] == "#x ***" and lines[0]["command"] == "***"
+    assert "RuntimeError: bad" in lines[1]["exception"]
+    assert lines[2]["message"] == "TO SERVER: AUTHENTICATE ***"
+    _assert_clean(json_logged.getvalue())
+
+
+def test_log_format_must_be_text_or_json() -> None:
+    assert Config().log_format == "text"
+    assert Config(log_format="json").log_format == "json"
+    with pytest.raises(ValueError, match="'text' or 'json'"):
+        Config(log_format="xml")  # type: ignore[arg-type]

@@ -17,9 +17,11 @@ from typing import Any
 
 from aiohttp import web
 
+from infrabot import metrics
 from infrabot.backoff import Backoff
 from infrabot.config import AdminsConfig, Config, GitInventory, WebConfig
 from infrabot.git_hook import SECRET_ENV, GitHook
+from infrabot.health import Health
 from infrabot.heap import gc_paused
 from infrabot.inventory.current import CurrentIndex
 from infrabot.inventory.index import Index
@@ -162,6 +164,7 @@ class App:
             log.error("no transport for %s; dropped reply to %s", reply.room.network, reply.room.id)
             return
         await transport.send(reply)
+        metrics.reply_sent(reply.room.network)
 
     async def run(self, transports: Sequence[Transport]) -> None:
         """Serve every transport until all of them stop."""
@@ -202,7 +205,15 @@ class App:
     async def _serve_web(self, config: WebConfig) -> None:
         pager = self.pager
         intake = AlertIntake(pager, index=self.current, send=self.send) if pager else None
-        server = AlertServer(config, intake, routes=self._web_routes())
+        health = Health(lambda: self.transports, self.store)
+        state = metrics.StateCollector(lambda: self.transports, self.current, self.store)
+        server = AlertServer(
+            config,
+            intake,
+            routes=self._web_routes(),
+            health=health,
+            metrics=metrics.registry(state),
+        )
         await server.start()
         try:
             await asyncio.Event().wait()

@@ -1,4 +1,4 @@
-"""The ``infrabot`` command: ``console``, ``query``, ``check``, ``schema`` and ``run``."""
+"""The ``infrabot`` command: ``console``, ``query``, ``check``, ``schema``, ``config``, ``run``."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+
+import yaml
 
 from infrabot.app import App, build_transports
 from infrabot.config import Config, load_config
@@ -61,6 +63,11 @@ def _parser() -> argparse.ArgumentParser:
         "file", nargs="?", type=Path, help="the file or folder (default: the configured one)"
     )
     sub.add_parser("schema", parents=[common], help="print the inventory's JSON Schema")
+    sub.add_parser(
+        "config",
+        parents=[common],
+        help="print the effective configuration, secrets masked; exit 1 listing its problems",
+    )
     run = sub.add_parser(
         "run", parents=[common], help="connect to the configured networks and serve"
     )
@@ -80,6 +87,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             getattr(args, "config", None), inventory=getattr(args, "inventory", None)
         )
     except ConfigError as exc:
+        if args.command == "config":
+            return _config_problems(exc)
         print(f"infrabot: {exc}", file=sys.stderr)
         return 2
     logs = setup_logging(
@@ -99,6 +108,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _command(args: argparse.Namespace, config: Config) -> int:
     if args.command == "schema":
         print(json.dumps(Inventory.model_json_schema(), indent=2))
+        return 0
+    if args.command == "config":
+        # JSON mode shows every secret as "**********": what is set, never its value
+        print(yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False), end="")
         return 0
     if args.command == "check":
         target = args.file or config.inventory
@@ -181,6 +194,15 @@ def _serve_store(config: Config) -> int:
         return 130
     finally:
         store.close()
+
+
+def _config_problems(exc: ConfigError) -> int:
+    """``infrabot config`` on a configuration that cannot be used: every problem, then 1."""
+    for problem in exc.problems:
+        print(problem, file=sys.stderr)
+    count = len(exc.problems)
+    print(f"{count} problem{'s' if count != 1 else ''}", file=sys.stderr)
+    return 1
 
 
 def _check(path: Path) -> int:

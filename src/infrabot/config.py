@@ -276,6 +276,7 @@ class WebConfig(_Section):
     host: str = "127.0.0.1"
     port: int = 8080
     token: SecretStr | None = None
+    metrics: bool = Field(default=True, description="Serve GET /metrics for Prometheus")
 
 
 class GitInventory(_Section):
@@ -347,6 +348,10 @@ class Config(BaseSettings):
     log_level: str = Field(
         default="INFO", description="DEBUG, INFO, WARNING, ERROR or CRITICAL (the bot's own logs)"
     )
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="text for people; json for machines (one object a line, with its fields)",
+    )
     log_libraries: bool = Field(
         default=False,
         description="Let libraries (irc, nio, aiohttp, ...) log below WARNING too (redacted)",
@@ -409,8 +414,10 @@ def load_config(path: Path | None, **overrides: Any) -> Config:
         lines = [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
         message = f"{where}: " + "; ".join(lines)
     except SettingsError as exc:  # an INFRABOT_* variable that does not parse
-        message = f"{where}: {exc}"
-    raise ConfigError(Redactor(_secrets_in(data)).redact(message))
+        message, lines = f"{where}: {exc}", []
+    redactor = Redactor(_secrets_in(data))
+    problems = tuple(redactor.redact(f"{where}: {line}") for line in lines)
+    raise ConfigError(redactor.redact(message), problems)
 
 
 def _yaml_problem(path: Path, exc: yaml.YAMLError, redactor: Redactor) -> str:

@@ -59,7 +59,11 @@ class InventoryError(InfrabotError):
 
 
 class ConfigError(InfrabotError):
-    """A configuration file that cannot be used."""
+    """A configuration file that cannot be used; ``problems`` lists each thing wrong."""
+
+    def __init__(self, message: str, problems: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.problems = problems or (message,)
 
 
 class StoreError(InfrabotError):

@@ -1,5 +1,9 @@
 """The bot's logging: one handler on stderr, secrets hidden from every record, libraries quiet.
 
+Lines are text for people, or (``log_format: json``) one JSON object a line for machines:
+``time``, ``level``, ``logger``, ``message``, and the fields of the event when it has them
+(:data:`EVENT_FIELDS`, passed as ``extra=`` by the code that logs it).
+
 Secrets are hidden when a record is made, before any handler sees it, so every handler gets
 the same redacted text: the bot's own, one a test or an operator adds later, Python's last
 resort. A record's message is formatted there and then, and its traceback too, so nothing
@@ -12,12 +16,14 @@ credentials travel.
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 import threading
 import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, TextIO
 
@@ -26,12 +32,22 @@ from pydantic import BaseModel, SecretStr
 from infrabot.config import Config
 from infrabot.redact import Redactor
 
-__all__ = ["OWN_LOGGERS", "LogSetup", "redactor_for", "setup_logging"]
+__all__ = [
+    "EVENT_FIELDS",
+    "OWN_LOGGERS",
+    "JsonFormatter",
+    "LogSetup",
+    "redactor_for",
+    "setup_logging",
+]
 
 OWN_LOGGERS = ("infrabot", "infrabot_plugins")
 """Loggers that log at the configured level; every other one is a library's."""
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+EVENT_FIELDS = ("network", "room", "command", "outcome", "duration", "page_id")
+"""The fields of an event a JSON line carries when the record has them (``extra=``)."""
 
 # (section path, user field, password field): logins whose base64 payloads must be hidden
 _LOGINS = (
@@ -91,6 +107,41 @@ def _redact_record(record: logging.LogRecord, redactor: Redactor) -> None:
         record.stack_info = redactor.redact(record.stack_info)
 
 
+class JsonFormatter(logging.Formatter):
+    """One JSON object a line: time (UTC), level, logger, message, and the event's fields.
+
+    The message and traceback were redacted when the record was made; the event's fields
+    arrive after that (``extra=``), so they are redacted here.
+    """
+
+    def __init__(self, redactor: Redactor) -> None:
+        super().__init__()
+        self._redactor = redactor
+
+    def format(self, record: logging.LogRecord) -> str:
+        """``record`` as one line of JSON."""
+        when = datetime.fromtimestamp(record.created, UTC)
+        entry: dict[str, object] = {
+            "time": when.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": self._redactor.redact(record.getMessage()),
+        }
+        for name in EVENT_FIELDS:
+            value = record.__dict__.get(name)
+            if isinstance(value, bool | int | float):
+                entry[name] = round(value, 6) if isinstance(value, float) else value
+            elif value is not None:
+                entry[name] = self._redactor.redact(str(value))
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            entry["exception"] = self._redactor.redact(record.exc_text)
+        if record.stack_info:
+            entry["stack"] = self._redactor.redact(record.stack_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
 @dataclass
 class LogSetup:
     """Logging as :func:`setup_logging` left it; :meth:`close` puts back what was before."""
@@ -116,7 +167,8 @@ def setup_logging(
     """
     redactor = redactor_for(config)
     handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
-    handler.setFormatter(logging.Formatter(FORMAT))
+    json_lines = config.log_format == "json"
+    handler.setFormatter(JsonFormatter(redactor) if json_lines else logging.Formatter(FORMAT))
     setup = LogSetup(redactor, handler)
     level = logging.WARNING if quiet else logging.getLevelName(config.log_level)
     wanted = libraries or config.log_libraries

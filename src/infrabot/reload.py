@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from infrabot import metrics
 from infrabot.errors import InfrabotError, InventoryError
 from infrabot.heap import gc_paused, retire
 from infrabot.inventory.current import CurrentIndex
@@ -65,6 +66,7 @@ class Reloader:
         self._retiring: set[asyncio.Task[None]] = set()
         self._loaded_at = time.time()  # of a one-file inventory; a source keeps its own
 
+    @metrics.timed_reload("inventory")
     async def reload_inventory(self, revision: str | None = None) -> ReloadResult:
         """Load and validate the inventory again; install it only if it is valid.
 
@@ -133,6 +135,7 @@ class Reloader:
             return serving.revision.short
         return "the previous inventory"
 
+    @metrics.timed_reload("plugins")
     async def reload_plugins(self) -> ReloadResult:
         """Re-import every plugin; install the new set only if all of them load."""
         async with self._lock:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 
 from rapidfuzz import fuzz, process
 
+from infrabot import metrics
 from infrabot.errors import CommandError
 from infrabot.inventory.index import Index
 from infrabot.loader import PluginSet
@@ -107,7 +108,8 @@ class Router:
             refusal = self._over_limit(message)
             if refusal is not None:
                 return refusal
-            result = await self._run(message, parsed)
+            with metrics.command_timer(message):
+                result = await self._run(message, parsed)
         except Exception:  # the last line of defence: the bot keeps serving
             log.exception("router failed on %r", message.text[:200])
             result = ["sorry, something went wrong (logged)"]
@@ -121,6 +123,7 @@ class Router:
         verdict = self.limiter.check(f"{sender.network}:{sender.account or sender.address}")
         if verdict == Verdict.ALLOW:
             return None
+        metrics.held_back(sender.network)
         if verdict == Verdict.IGNORE:
             return []
         log.warning("%s on %s is sending commands too fast", sender.name, sender.network)
@@ -135,6 +138,7 @@ class Router:
         commands = self.plugins.commands
         spec = commands.get(parsed.name)
         if spec is None:
+            metrics.note_command(metrics.UNKNOWN_COMMAND, "unknown")
             return [self._unknown(parsed.name, commands)]
         if spec.admin_only and not (message.sender.account and self.is_admin(message.sender)):
             log.warning(
@@ -145,6 +149,7 @@ class Router:
                 message.sender.network,
                 message.sender.account,
             )
+            metrics.note_command(spec.name, "refused")
             not_admin = f"sorry, {self.prefix}{spec.name} is for admins only"
             self._audit(message, parsed, allowed=False, result=not_admin)
             return [not_admin]
@@ -156,6 +161,7 @@ class Router:
                 self._answers_index = index
             cached = self._answers.get(key)
             if cached is not None:
+                metrics.note_command(spec.name, "cached")
                 self._answers.move_to_end(key)
                 return cached
         ctx = Context(
@@ -170,6 +176,7 @@ class Router:
             pager=self.pager,
         )
         result, answered = await self._call(spec, ctx, parsed)
+        metrics.note_command(spec.name, "answered" if answered else "failed")
         if spec.pure and answered and all(isinstance(line, str) for line in result):
             self._answers[key] = [str(line) for line in result]
             if len(self._answers) > _ANSWER_MEMO:

@@ -167,6 +167,15 @@ class Store:
         finally:
             self._db.execute("ROLLBACK")
 
+    def check_writable(self) -> None:
+        """Write to the database now (its schema version, unchanged), committed: raises
+        :class:`StoreError` with a short reason when the store cannot keep a page."""
+        try:
+            with self._transaction():
+                self._db.execute(f"PRAGMA user_version = {self.schema_version}")
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.path}: {_reason(exc)}") from None
+
     @property
     def schema_version(self) -> int:
         """How many migrations this database has had."""
@@ -242,6 +251,11 @@ class Store:
             (*args, limit),
         ).fetchall()
         return [PageRecord(*row) for row in rows]
+
+    def page_counts(self) -> dict[str, int]:
+        """How many pages are in each state (``open``, ``acked``, ``resolved``)."""
+        rows = self._db.execute("SELECT state, COUNT(*) FROM pages GROUP BY state").fetchall()
+        return {str(state): int(count) for state, count in rows}
 
     def unclosed_pages(self) -> list[PageRecord]:
         """Open and acknowledged pages, oldest first."""

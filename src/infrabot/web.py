@@ -1,4 +1,10 @@
-"""The HTTP endpoint: ``GET /health``, and ``POST /alerts`` for monitoring to raise pages.
+"""The HTTP endpoint: health probes, and ``POST /alerts`` for monitoring to raise pages.
+
+``GET /health/live`` answers 200 while the process answers at all; ``GET /health/ready``
+answers 200 when every transport is connected and the store takes writes, else 503, with a
+JSON body naming what is down and since when (:mod:`infrabot.health`). ``GET /health`` is
+the old liveness probe, kept for the monitors that use it. ``GET /metrics`` serves the
+bot's metrics to Prometheus (:mod:`infrabot.metrics`), unless ``web.metrics`` is off.
 
 ``/alerts`` takes a Prometheus Alertmanager webhook payload, or a simple
 ``{"service": ..., "summary": ..., "severity": ..., "status": "firing"|"resolved"}``, with
@@ -17,9 +23,11 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from infrabot.config import WebConfig
 from infrabot.errors import PagingError
+from infrabot.health import Health
 from infrabot.paging.alerts import Alert, AlertIntake
 from infrabot.text import clean_line
 
@@ -124,11 +132,20 @@ class AlertServer:
         config: WebConfig,
         intake: AlertIntake | None,
         routes: Sequence[Callable[[web.Application], None]] = (),
+        *,
+        health: Health | None = None,
+        metrics: CollectorRegistry | None = None,
     ) -> None:
         self.config = config
         self.intake = intake
+        self.health = health if health is not None else Health(dict, None)
         self.app = web.Application(client_max_size=MAX_BODY)
         self.app.router.add_get("/health", self._health)
+        self.app.router.add_get("/health/live", self._live)
+        self.app.router.add_get("/health/ready", self._ready)
+        self.metrics = metrics
+        if metrics is not None and config.metrics:
+            self.app.router.add_get("/metrics", self._metrics)
         self.app.router.add_post("/alerts", self._alerts)
         for add_routes in routes:  # endpoints of their own modules (the git push webhook)
             add_routes(self.app)
@@ -151,6 +168,18 @@ class AlertServer:
 
     async def _health(self, request: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})
+
+    async def _live(self, request: web.Request) -> web.Response:
+        return web.json_response({"status": "alive"})
+
+    async def _ready(self, request: web.Request) -> web.Response:
+        ready, body = self.health.ready()
+        return web.json_response(body, status=200 if ready else 503)
+
+    async def _metrics(self, request: web.Request) -> web.Response:
+        assert self.metrics is not None
+        body = generate_latest(self.metrics)
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     def _authorized(self, request: web.Request) -> bool:
         token = self.config.token.get_secret_value() if self.config.token else ""

@@ -7,6 +7,8 @@ running finish on the index they started with, and the next one sees the new.
 
 from __future__ import annotations
 
+import time
+
 from infrabot.inventory.index import Index
 
 __all__ = ["CurrentIndex"]
@@ -17,6 +19,8 @@ class CurrentIndex:
 
     def __init__(self, index: Index) -> None:
         self._index = index
+        self.loaded_at = time.time()
+        """When the index answering now was installed (wall-clock seconds)."""
 
     def __call__(self) -> Index:
         """The index answering now."""
@@ -25,4 +29,5 @@ class CurrentIndex:
     def swap(self, index: Index) -> Index:
         """Answer from ``index`` from now on; returns the one it replaces."""
         old, self._index = self._index, index
+        self.loaded_at = time.time()
         return old

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
 
+from infrabot import metrics
 from infrabot.messages import IncomingMessage, Mention, Network, Reply, Room
 from infrabot.paging.channels import EmailSender, WebhookSender
 from infrabot.paging.notices import Notices
@@ -166,6 +167,7 @@ class Deliveries:
             await sending
         except Exception as exc:  # one network failing must not stop the others' deliveries
             log.warning("%s: delivery to %s by %s failed: %s", page.id, recipient, channel, exc)
+            metrics.delivered(page.id, channel, ok=False)
             attempt = (page.id, step, recipient, channel)
             if attempt not in self._failed:  # retried until it goes: its history says it once
                 self._failed.add(attempt)
@@ -173,6 +175,7 @@ class Deliveries:
                 self.store.update_page(page.id, ("delivery failed", f"{what}: {exc}"))
             return
         self.store.delivered(page.id, step, recipient, channel)
+        metrics.delivered(page.id, channel, ok=True)
 
     def _reachable(self, person: Recipient, networks: Mapping[Network, People]) -> bool:
         """Whether the inventory gives any network (or email) a way to reach ``person``."""

@@ -12,6 +12,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 
+from infrabot import metrics
 from infrabot.paging.delivery import Deliveries
 from infrabot.paging.plan import Level
 from infrabot.store import PageRecord, Store
@@ -100,6 +101,7 @@ class Escalation:
         level = levels[min(step, len(levels) - 1)]
         verb = "escalating to" if step < len(levels) else "reminding"
         detail = f"{verb} {level.label}"
+        metrics.escalated("escalated" if step < len(levels) else "reminded")
         self.store.update_page(
             page.id,
             ("escalated" if step < len(levels) else "reminded", detail),

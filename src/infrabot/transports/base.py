@@ -7,19 +7,58 @@ returns only when ``stop`` is called (or raises when it cannot go on at all).
 It also says what a person's recorded :class:`Handles` mean on its network (:class:`People`):
 where a highlight points, where a private message reaches that person and nobody else, and
 whether a sender is that person. The core never decides that by itself.
+
+A transport that keeps a connection says whether it is connected now, and since when, in a
+:class:`Link` (:class:`Linked`): health checks and metrics read it.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from infrabot.messages import Handles, IncomingMessage, Network, Reply, Sender
 
-__all__ = ["Deliver", "People", "Transport"]
+__all__ = ["Deliver", "Link", "Linked", "People", "Transport"]
 
 Deliver = Callable[[IncomingMessage], Awaitable[None]]
 """What a transport calls with each message it receives."""
+
+
+class Link:
+    """Whether a transport is connected to its network now, since when, and how often.
+
+    ``since`` is wall-clock time (what an operator compares with other logs); ``reason``
+    says in a few fixed words why it is down (never text from the network).
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock
+        self.connected = False
+        self.since = clock()
+        self.reason = "not connected yet"
+        self.connections = 0
+        """How many times the link came up: 1 + reconnects."""
+
+    def up(self) -> None:
+        """The transport is connected (and ready to answer) from now on."""
+        if not self.connected:
+            self.connected, self.since, self.reason = True, self._clock(), ""
+            self.connections += 1
+
+    def down(self, reason: str) -> None:
+        """The transport is not connected; ``since`` stays the moment it was lost."""
+        if self.connected:
+            self.since = self._clock()
+        self.connected, self.reason = False, reason
+
+
+@runtime_checkable
+class Linked(Protocol):
+    """A transport that says whether it is connected."""
+
+    link: Link
 
 
 class People(Protocol):

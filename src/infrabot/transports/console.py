@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TextIO
 
 from infrabot.messages import Handles, IncomingMessage, Network, Reply, Room, Sender
-from infrabot.transports.base import Deliver
+from infrabot.transports.base import Deliver, Link
 
 __all__ = ["ConsoleTransport"]
 
@@ -45,11 +45,14 @@ class ConsoleTransport:
         self.sender = Sender(network=CONSOLE, name=user, account=user, address=user)
         self.room = Room(network=CONSOLE, id="console", private=True)
         self._stopped = asyncio.Event()
+        self.link = Link()
+        """Up while the console reads input."""
 
     async def run(self, deliver: Deliver) -> None:
         """Read lines until end of input (Ctrl-D) or :meth:`stop`."""
         read = self._prompt_reader() if self._stdin.isatty() else self._plain_reader
         self._write("infrabot console: type 'help', or Ctrl-D to leave")
+        self.link.up()
         while not self._stopped.is_set():
             line = await read()
             if line is None:
@@ -61,6 +64,7 @@ class ConsoleTransport:
                     sender=self.sender, room=self.room, text=line, bot_name=self.bot_name
                 )
             )
+        self.link.down("stopped")
 
     async def send(self, reply: Reply) -> None:
         """Print each line of ``reply``."""

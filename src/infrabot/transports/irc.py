@@ -28,7 +28,7 @@ from infrabot.config import IrcConfig
 from infrabot.messages import Handles, Network, Reply, Sender
 from infrabot.rate_limit import TokenBucket
 from infrabot.text import clean_line
-from infrabot.transports.base import Deliver
+from infrabot.transports.base import Deliver, Link
 from infrabot.transports.irc_accounts import Accounts
 from infrabot.transports.irc_caps import CapNegotiation
 from infrabot.transports.irc_channels import Channels
@@ -87,6 +87,8 @@ class IrcTransport:
         self.connections = 0
         """How many times the bot has registered on the network (1 + reconnects)."""
         self.registered = asyncio.Event()
+        self.link = Link()
+        """Connected means registered on the network; read by health checks and metrics."""
         self.tracker = AccountTracker()
         self.lookups = AccountLookups(config.lookup_timeout)
         """Open questions to the server about accounts (WHOX/WHOIS)."""
@@ -178,6 +180,7 @@ class IrcTransport:
                 with contextlib.suppress(Interrupted):
                     await unless(asyncio.sleep(wait), self._stopping)
         finally:
+            self.link.down("stopped")
             self.output.close("the bot is stopping")
             sender.cancel()
             for task in list(self._tasks):
@@ -234,6 +237,7 @@ class IrcTransport:
             with contextlib.suppress(Exception):
                 conn.disconnect("reconnecting")
         self.registered.clear()
+        self.link.down("disconnected")
         self.output.detach()
         self.lookups.abandon()
 
@@ -305,6 +309,7 @@ class IrcTransport:
         self.login.on_registered(conn)
         self.membership.join_all(conn)
         self.registered.set()
+        self.link.up()
         self.output.attach(conn)
 
     def _on_isupport(self, conn: IrcConnection, event: Event) -> None:

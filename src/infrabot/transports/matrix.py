@@ -38,7 +38,7 @@ from infrabot.backoff import Backoff
 from infrabot.config import MatrixConfig
 from infrabot.errors import TransportError
 from infrabot.messages import Handles, IncomingMessage, Network, Reply, Room, Sender
-from infrabot.transports.base import Deliver
+from infrabot.transports.base import Deliver, Link
 from infrabot.transports.matrix_events import (
     Verdict,
     commands_in_timeline,
@@ -118,6 +118,8 @@ class MatrixTransport:
         self._threads: OrderedDict[str, str] = OrderedDict()
         self.ready = asyncio.Event()
         """Set once logged in, in the rooms, and past the first sync: for tests and health."""
+        self.link = Link()
+        """Connected means the last sync went through; read by health checks and metrics."""
 
     # -- the Transport protocol -------------------------------------------------------------
 
@@ -136,6 +138,7 @@ class MatrixTransport:
             pass
         finally:
             self.ready.clear()
+            self.link.down("stopped")
             client, self._client = self._client, None
             await client.close()
             self._store.close()
@@ -271,6 +274,7 @@ class MatrixTransport:
                 return
             except CONNECTION_ERRORS as exc:
                 delay = backoff.next_delay()
+                self.link.down("cannot reach the homeserver")
                 log.warning("matrix: cannot reach the homeserver (%s); retry in %.1f s", exc, delay)
                 await self._pause(delay)
 
@@ -348,6 +352,7 @@ class MatrixTransport:
                 )
             except CONNECTION_ERRORS as exc:
                 delay = backoff.next_delay()
+                self.link.down("cannot reach the homeserver")
                 log.warning("matrix: sync failed (%s); retry in %.1f s", exc, delay)
                 await self._pause(delay)
                 continue
@@ -361,6 +366,7 @@ class MatrixTransport:
             await lanes.add_sync(since, jobs)
             answer, full_state = True, False
             self.ready.set()
+            self.link.up()
 
     async def _upload_filter(self) -> str | dict[str, Any]:
         """The sync filter's ID on the server, or the filter itself if uploading fails.
@@ -381,6 +387,7 @@ class MatrixTransport:
         return _SYNC_FILTER
 
     async def _sync_failed(self, response: Any, backoff: Backoff) -> None:
+        self.link.down("the homeserver refuses to sync")
         if response.status_code in AUTH_ERRORS:
             raise TransportError(f"matrix: logged out by the homeserver: {response}")
         delay = (
