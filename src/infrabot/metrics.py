@@ -130,14 +130,17 @@ def command_timer(message: IncomingMessage) -> Iterator[None]:
         _current.reset(token)
         COMMANDS.labels(noted.command, noted.outcome).inc()
         COMMAND_SECONDS.labels(noted.command).observe(seconds)
-        fields = {
-            "network": message.room.network,
-            "room": message.room.id,
-            "command": noted.command,
-            "outcome": noted.outcome,
-            "duration": seconds,
-        }
-        log.debug("%s: %s in %.1f ms", noted.command, noted.outcome, seconds * 1000, extra=fields)
+        if log.isEnabledFor(logging.DEBUG):
+            fields = {
+                "network": message.room.network,
+                "room": message.room.id,
+                "command": noted.command,
+                "outcome": noted.outcome,
+                "duration": seconds,
+            }
+            log.debug(
+                "%s: %s in %.1f ms", noted.command, noted.outcome, seconds * 1000, extra=fields
+            )
 
 
 def note_command(command: str, outcome: str) -> None:

@@ -16,7 +16,7 @@ import inspect
 import logging
 import re
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
 from rapidfuzz import fuzz, process
@@ -249,11 +249,13 @@ class Router:
         self, message: IncomingMessage, result: Sequence[str] | Sequence[Reply]
     ) -> list[Reply]:
         """Clean, bounded replies: a plugin's own :class:`Reply` keeps its room and mentions."""
-        replies = [r for r in result if isinstance(r, Reply)]
+        own = [r for r in result if isinstance(r, Reply)]
         lines = [line for item in result if isinstance(item, str) for line in split_lines(item)]
+        replies = [b for r in own if (b := self._bounded(r, list(_clean_lines(r)))) is not None]
         if lines:
-            replies[:0] = self._answer(message, lines)
-        return [bounded for r in replies if (bounded := self._bounded(r)) is not None]
+            answer = [self._bounded(r, list(r.lines)) for r in self._answer(message, lines)]
+            replies[:0] = [r for r in answer if r is not None]
+        return replies
 
     def _answer(self, message: IncomingMessage, lines: list[str]) -> list[Reply]:
         """The answer where it was asked; in private, with a pointer, when too long for a
@@ -268,8 +270,8 @@ class Router:
             Reply(room=message.room, lines=(pointer,), in_reply_to=message),
         ]
 
-    def _bounded(self, reply: Reply) -> Reply | None:
-        clean = [line for raw in reply.lines for line in split_lines(str(raw))]
+    def _bounded(self, reply: Reply, clean: list[str]) -> Reply | None:
+        """``reply`` with its ``clean`` lines, at most as many as its room allows."""
         if not clean:
             return None
         limit = self.limits.private_lines if reply.room.private else self.limits.channel_lines
@@ -279,6 +281,12 @@ class Router:
             clean = [*clean[: limit - 1], f"({hidden} more lines{where})"]
         lines = tuple(clean)
         return reply if lines == reply.lines else replace(reply, lines=lines)
+
+
+def _clean_lines(reply: Reply) -> Iterator[str]:
+    """A plugin's own reply, split on line breaks and cleaned like every answer."""
+    for raw in reply.lines:
+        yield from split_lines(str(raw))
 
 
 async def _vouched(message: IncomingMessage) -> IncomingMessage:

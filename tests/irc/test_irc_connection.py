@@ -57,3 +57,43 @@ async def test_acknowledged_only_once_the_peer_has_everything() -> None:
                 return conn.acknowledged() is True
 
             until_blocking(drained, 5, "acknowledged after the peer read everything")
+
+
+LINES = [
+    "@account=alice;msgid=x1 :alice!a@h PRIVMSG #python-infra :!owner pypi",
+    ":alice!a@h PRIVMSG infrabot :owner pypi",
+    r"@account=al\sice;+draft/x=a\:b :alice!a@h PRIVMSG #c :escaped tags",
+    "@msgid=x :bob!b@h PRIVMSG &local :hi: there :colons",
+    ":bob!b@h PRIVMSG #c :",
+    ":bob!b@h PRIVMSG #c :\x01ACTION waves\x01",
+    ":bob!b@h PRIVMSG infrabot :\x01VERSION\x01",
+    ":bob!b@h PRIVMSG #c :low \x10n level",
+    ":bob!b@h PRIVMSG #c oneword",
+    ":irc.test PRIVMSG infrabot :from a server",
+    "PRIVMSG #c :no prefix",
+    ":bob!b@h NOTICE #c :a notice",
+    ":bob!b@h PRIVMSG +c :odd channel type",
+    ":bob!b@h PRIVMSG #c :caf\u00e9 \u2603 non-ascii",
+]
+
+
+@pytest.mark.parametrize("line", LINES, ids=repr)
+async def test_the_quick_path_gives_the_events_the_library_gives(line: str) -> None:
+    """PRIVMSGs skip the library's general parser; what the bot sees must not change."""
+
+    def events(quick: bool) -> list[tuple[Any, ...]]:
+        seen: list[tuple[Any, ...]] = []
+        reactor = AioReactor(loop=asyncio.get_running_loop())
+        conn = IrcConnection(
+            reactor, lambda e: seen.append((e.type, e.source, e.target, e.arguments, e.tags))
+        )
+        conn.real_server_name = "irc.test"
+        conn.real_nickname = "infrabot"
+        if not quick:
+            conn._fast_message = lambda line: False  # type: ignore[method-assign]
+        conn.buffer = conn.buffer_class()
+        conn.transport = None
+        conn.process_data((line + "\r\n").encode())
+        return seen
+
+    assert events(quick=True) == events(quick=False)

@@ -14,8 +14,9 @@ import termios
 from collections.abc import Callable
 from typing import Any
 
-from irc.client import Event, MessageTooLong  # type: ignore[import-untyped]
+from irc.client import Event, MessageTooLong, NickMask  # type: ignore[import-untyped]
 from irc.client_aio import AioConnection, AioReactor  # type: ignore[import-untyped]
+from irc.message import Tag  # type: ignore[import-untyped]
 from jaraco.stream.buffer import LenientDecodingLineBuffer  # type: ignore[import-untyped]
 
 from infrabot.config import IrcConfig
@@ -91,9 +92,36 @@ class IrcConnection(AioConnection):  # type: ignore[misc]
             if not line:
                 continue
             try:
-                self._process_line(line)
+                if not self._fast_message(line):
+                    self._process_line(line)
             except Exception:
                 log.exception("failed to handle line from server: %r", line[:300])
+
+    def _fast_message(self, line: str) -> bool:
+        """Handle a plain PRIVMSG from a user without the library's general parser.
+
+        It is almost every line a busy bot reads, and the one whose answer someone waits for;
+        the library's parser makes several objects per line on the way. Anything unusual (no
+        prefix, CTCP, a trailing parameter without its colon) goes the general way (False).
+        """
+        rest = line
+        tags = None
+        if rest.startswith("@"):
+            tags, _, rest = rest[1:].partition(" ")
+        if not rest.startswith(":"):
+            return False
+        prefix, _, rest = rest[1:].partition(" ")
+        command, _, rest = rest.partition(" ")
+        if command != "PRIVMSG" or "!" not in prefix:
+            return False
+        target, _, text = rest.partition(" ")
+        if not text.startswith(":") or "\x01" in text or "\x10" in text or not target:
+            return False
+        kind = "pubmsg" if target[0] in "#&+!" else "privmsg"
+        parsed_tags = Tag.from_group(tags) if tags else None
+        self._on_event(Event("all_raw_messages", self.real_server_name, None, [line]))
+        self._on_event(Event(kind, NickMask(prefix), target, [text[1:]], parsed_tags))
+        return True
 
     def _ack_now(self) -> None:
         """Acknowledge received data at once (Linux ``TCP_QUICKACK``; a no-op elsewhere).

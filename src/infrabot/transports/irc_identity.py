@@ -9,6 +9,7 @@ an identity: a user we know nothing about has no account.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ log = logging.getLogger(__name__)
 _NOT_LOGGED_IN = {"*", "0", ""}
 
 
+@functools.lru_cache(maxsize=4096)  # the same few nicks, many times a message
 def irc_lower(name: str) -> str:
     """``name`` case-folded the rfc1459 way (``[]\\~`` are the upper case of ``{}|^``)."""
     return name.lower().translate(_RFC1459)
