@@ -19,11 +19,13 @@ def search(ctx: Context, args: str) -> str:
     if not words:
         raise CommandError(f"usage: {ctx.prefix}search <words> · e.g. {ctx.prefix}search chef")
     results = ctx.index.search(words)
+    if not results.ready:
+        return "the search index of the new inventory is still being built; ask again shortly"
     if not results.hits:
         hint = ctx.index.services.suggest(words)
         suffix = f"; did you mean {hint.name}?" if hint else ""
         return f"nothing matches '{words[:40]}'{suffix}"
-    found = [f"{hit.kind} {hit.name} ({', '.join(hit.fields)})" for hit in results.hits]
+    found = [f"{hit.kind} {hit.name} ({', '.join(hit.fields[:3])})" for hit in results.hits]
     total = results.total
     count = f"{total} match{'es' if total != 1 else ''}"
     if len(found) < total:

@@ -374,7 +374,12 @@ CHANNEL = [
             "service PyPI (hosting)"
         ],
     ),
-    ("!search mail", ["2 matches: service mail.python.org (name), host albatross (description)"]),
+    (
+        "!search mail",
+        [
+            "2 matches: service mail.python.org (name, alias, domain), host albatross (description, notes)"
+        ],
+    ),
     ("!search xyzzy", ["nothing matches 'xyzzy'"]),
     ("!whoami", ["alice on irc: account alice, not an admin"]),
     # paging needs the store; its answers are in test_paging.py

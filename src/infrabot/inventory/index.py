@@ -220,6 +220,8 @@ class Index:
         large = len(inventory.services) + len(inventory.hosts) >= _LARGE
         with gc_paused(freeze=large):
             self._build(inventory)
+        # built after the index, beside it: a large one takes seconds (see .search)
+        self._search = SearchIndex(inventory, background=large)
 
     def _build(self, inventory: Inventory) -> None:
         inv = inventory
@@ -248,7 +250,6 @@ class Index:
         )
         self.people: Kind[Person] = _named("person", inv.people)
         self.groups: Kind[Group] = _named("group", inv.groups)
-        self._search = SearchIndex(inv)
         self._reverse = build_reverse(
             inv,
             providers=self.providers,

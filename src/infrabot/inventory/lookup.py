@@ -57,21 +57,22 @@ def by_words(
     significant = [w for w in every if w not in FILLER]
     if not significant:
         return None
-    found = words.matching(significant)
-    if not found:  # "bunnycdn.com" for BunnyCDN: a domain's last label may be anything
+    hits = words.matching(significant)
+    if not hits:  # "bunnycdn.com" for BunnyCDN: a domain's last label may be anything
         endings = {fold_words(token)[-1] for token in query.split() if "." in token.strip(".")}
         significant = [w for w in significant if w not in endings]
-        found = words.matching(significant) if endings and significant else []
-    if not found:
+        hits = words.matching(significant) if endings and significant else []
+    if not hits:
         return None
-    names = {normalize(getattr(e, "name", "")) for e in found}
-    found = [e for e in found if normalize(part_of(e) or "") not in names] or found
-    if len(found) == 1:
-        return Resolution(found=found[0])
+    names = {normalize(getattr(e, "name", "")) for e, _line in hits}
+    hits = [hit for hit in hits if normalize(part_of(hit[0]) or "") not in names] or hits
+    if len(hits) == 1:
+        return Resolution(found=hits[0][0])
     allowed = set(every)
-    whole = [e for e in found if words.named_whole(e, significant[0], allowed)]
+    whole = [entity for entity, line in hits if words.named_whole(line, allowed)]
     if len(whole) == 1:
         return Resolution(found=whole[0])
+    found = [entity for entity, _line in hits]
     total = len(found) if len(found) < MAX_HOLDERS else MAX_HOLDERS
     return Resolution(choices=tuple(found[:_SHOWN]), total=total)
 

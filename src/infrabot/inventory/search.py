@@ -1,121 +1,151 @@
-"""Search over every field that holds text: an inverted index from each word to the entities
-and fields that hold it, ranked by how many of the words match and where.
+"""Search over every field that holds text, ranked, from an inverted index.
 
 ``fastly`` finds the provider Fastly by its name and PyPI, docs.python.org and
-www.python.org by their hosting; ``chef`` finds OSUOSL by its config management. The index
-is built once per inventory, on the first search (a Python step per word of every text, about
-a second on 100,000 services, which the load of an inventory does not pay), and never changes.
+www.python.org by their hosting; ``chef`` finds OSUOSL by its config management. An entity
+must hold every word (any form of case and accents); those holding them in a name, alias or
+domain come first, then in a description, role, hosting or config management, then anywhere;
+each in inventory order. When nothing holds them all, words may be the start of a word
+(``mail`` finds "mailing list"), and last any of the words will do.
+
+The inverted index is SQLite's full-text index (FTS5) in memory, without a copy of the texts:
+it is built in C, takes about a tenth of the memory of a Python table of words, and answers
+a word held by 20,000 entities in about a millisecond. Building it for 100,000 services takes
+a couple of seconds, so a large inventory builds it on a thread of its own once its index is
+ready: until then a search says so instead of stalling the bot.
 """
 
 from __future__ import annotations
 
-import heapq
+import sqlite3
 import threading
-from array import array
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from infrabot.inventory.model import Inventory
-from infrabot.inventory.search_fields import FIELDS, entity_texts
-from infrabot.inventory.words import FILLER, fold_lines, fold_words
+from infrabot.inventory.search_fields import FIELDS, Entity, entity_texts, fields_of
+from infrabot.inventory.words import FILLER, fold_words
 
-__all__ = ["FIELDS", "Hit", "Results", "SearchIndex"]
+__all__ = ["Hit", "Results", "SearchIndex"]
 
-# the weight of a field is its place from the end of FIELDS
-_WEIGHT = {field: len(FIELDS) - at for at, field in enumerate(FIELDS)}
-_FIELD_BITS = 4  # a posting is entity number << 4 | field number
+_TIERS = ("{name alias domain}", "{description roles hosting config}", "")
+_MAX_TERMS = 8
+_COLUMNS = ", ".join(FIELDS)
 
 
 @dataclass(frozen=True, slots=True)
 class Hit:
-    """One search result: what it is, its name, and the fields each word matched in."""
+    """One search result: what it is, its name, and the fields the words matched in."""
 
     kind: str
     name: str
     fields: tuple[str, ...]
-    words_matched: int
 
 
 @dataclass(frozen=True, slots=True)
 class Results:
-    """The best hits of a search, and how many entities matched in all."""
+    """The best hits of a search and how many entities matched in all; ``ready`` is false
+    while the index of a newly loaded inventory is still being built."""
 
     hits: tuple[Hit, ...]
-    total: int  # entities matching as many words as the hits
+    total: int
+    ready: bool = True
 
 
 class SearchIndex:
-    """Words to the entities and fields holding them, for one inventory; built on first use."""
+    """Every text of one inventory's entities, by field, in a full-text index."""
 
-    def __init__(self, inventory: Inventory) -> None:
-        self._inventory: Inventory | None = inventory
+    def __init__(self, inventory: Inventory, *, background: bool = False) -> None:
+        self._db = sqlite3.connect(":memory:", check_same_thread=False)
+        self._db.execute(
+            f"CREATE VIRTUAL TABLE texts USING fts5({_COLUMNS}, content='', detail=column, "
+            "tokenize='unicode61 remove_diacritics 2')"
+        )
+        self._entities: list[tuple[str, Entity]] = []  # by rowid - 1
+        self._ready = threading.Event()
+        self._stop = False
         self._lock = threading.Lock()
-        self._postings: dict[str, array[int]] = {}
-        self._entities: list[tuple[str, str]] = []
+        if background:
+            threading.Thread(
+                target=self._build, args=(inventory,), name="search-index", daemon=True
+            ).start()
+        else:
+            self._build(inventory)
 
-    def _ready(self) -> dict[str, array[int]]:
-        with self._lock:  # a search and a warm-up on a worker thread build it once
-            if self._inventory is not None:
-                self._build(self._inventory)
-                self._inventory = None
-        return self._postings
-
-    def warm(self) -> None:
-        """Build the index now (say, on the thread that loaded the inventory)."""
-        self._ready()
-
-    def _build(self, inv: Inventory) -> None:
-        codes: list[int] = []
-        texts: list[str] = []
-        entities = self._entities
-        field_no = {field: at for at, field in enumerate(FIELDS)}
-        for kind, name, fields in entity_texts(inv):
-            base = len(entities) << _FIELD_BITS
-            entities.append((kind, name))
+    def _rows(self, inventory: Inventory) -> Iterator[list[str]]:
+        at = {field: n for n, field in enumerate(FIELDS)}
+        for kind, entity, fields in entity_texts(inventory):
+            if self._stop:
+                return
+            self._entities.append((kind, entity))
+            row = [""] * len(FIELDS)
             for field, values in fields:
-                if values:
-                    codes.append(base | field_no[field])
-                    texts.append(" ".join(values))
-        postings = self._postings
-        for code, line in zip(codes, fold_lines(texts), strict=True):
-            for word in set(line.split()):
-                found = postings.get(word)
-                if found is None:
-                    postings[word] = array("L", (code,))
-                else:
-                    found.append(code)
+                row[at[field]] = " ".join(values)
+            yield row
+
+    def _build(self, inventory: Inventory) -> None:
+        with self._lock:
+            marks = ", ".join("?" * len(FIELDS))
+            insert = f"INSERT INTO texts({_COLUMNS}) VALUES ({marks})"
+            self._db.executemany(insert, self._rows(inventory))
+            if not self._stop:
+                self._db.execute("INSERT INTO texts(texts) VALUES ('optimize')")
+                self._ready.set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait until the index is built (for tools and tests); whether it is."""
+        return self._ready.wait(timeout)
 
     def search(self, words: str, limit: int = 50) -> Results:
-        """The entities holding the most of ``words`` (all of them, when any entity does),
-        ranked by where they matched (a name above a note), then in inventory order."""
-        postings = self._ready()
-        terms = list(dict.fromkeys(w for w in fold_words(words) if w not in FILLER))
+        """The entities holding every word of ``words``, best first (see the module)."""
+        if not self._ready.is_set():
+            return Results((), 0, ready=False)
+        terms = [w for w in dict.fromkeys(fold_words(words)) if w not in FILLER]
+        terms = (terms or list(dict.fromkeys(fold_words(words))))[:_MAX_TERMS]
         if not terms:
-            terms = list(dict.fromkeys(fold_words(words)))
-        matched: dict[int, dict[str, int]] = {}  # entity → word → best field
-        for term in terms:
-            for code in postings.get(term, ()):
-                entity, field = code >> _FIELD_BITS, code & ((1 << _FIELD_BITS) - 1)
-                seen = matched.setdefault(entity, {})
-                if field < seen.get(term, len(FIELDS)):
-                    seen[term] = field
-        if not matched:
             return Results((), 0)
-        most = max(len(fields) for fields in matched.values())
-        best = [(e, f) for e, f in matched.items() if len(f) == most]
-        ranked = heapq.nsmallest(
-            limit,
-            best,
-            key=lambda item: (-sum(_WEIGHT[FIELDS[f]] for f in item[1].values()), item[0]),
-        )
-        hits = []
-        for entity, fields in ranked:
-            kind, name = self._entities[entity]
-            where = tuple(dict.fromkeys(FIELDS[f] for f in sorted(fields.values())))
-            hits.append(Hit(kind, name, where, most))
-        return Results(tuple(hits), len(best))
+        quoted = [f'"{term}"' for term in terms]  # folded words: letters and digits only
+        for expression, prefix in (
+            (" ".join(quoted), False),
+            (" ".join(f"{q}*" for q in quoted), True),
+            (" OR ".join(f"{q}*" for q in quoted), True),
+        ):
+            total = self._count(expression)
+            if total:
+                chosen = self._ranked(expression, limit)
+                return Results(tuple(self._hit(rowid, terms, prefix) for rowid in chosen), total)
+        return Results((), 0)
+
+    def _count(self, expression: str) -> int:
+        row = self._db.execute("SELECT count(*) FROM texts WHERE texts MATCH ?", (expression,))
+        return int(row.fetchone()[0])
+
+    def _ranked(self, expression: str, limit: int) -> list[int]:
+        """The rowids of the first ``limit`` matches, tier by tier."""
+        chosen: dict[int, None] = {}
+        for tier in _TIERS:
+            query = f"{tier} : ({expression})" if tier else expression
+            rows = self._db.execute(
+                "SELECT rowid FROM texts WHERE texts MATCH ? LIMIT ?",
+                (query, limit + len(chosen)),
+            )
+            for (rowid,) in rows:
+                if len(chosen) < limit:
+                    chosen.setdefault(rowid)
+        return list(chosen)
+
+    def _hit(self, rowid: int, terms: list[str], prefix: bool) -> Hit:
+        kind, entity = self._entities[rowid - 1]
+        where = []
+        for field, values in fields_of(entity):
+            held = fold_words(" ".join(values))
+            if any(w.startswith(t) if prefix else w == t for t in terms for w in held):
+                where.append(field)
+        return Hit(kind, entity.name, tuple(where))
 
     def dismantle(self) -> None:
-        """Drop what this holds (see :func:`infrabot.heap.retire`)."""
-        self._postings.clear()
-        self._entities.clear()
-        self._inventory = None
+        """Drop what this holds (see :func:`infrabot.heap.retire`); a build still running
+        stops at its next entity."""
+        self._stop = True
+        with self._lock:
+            self._entities.clear()
+            self._db.close()

@@ -15,7 +15,7 @@ from infrabot.inventory.model import (
     Service,
 )
 
-__all__ = ["FIELDS", "Fields", "entity_texts"]
+__all__ = ["FIELDS", "Entity", "Fields", "entity_texts", "fields_of"]
 
 # Where a word can match, best first.
 FIELDS = (
@@ -32,6 +32,7 @@ FIELDS = (
     "notes",
 )
 Fields = list[tuple[str, list[str]]]
+Entity = Service | Host | Provider | Datacenter | Person | Group
 
 
 def _config(cm: ConfigManagement | None) -> list[str]:
@@ -111,17 +112,32 @@ def _group(g: Group) -> Fields:
     ]
 
 
-def entity_texts(inv: Inventory) -> Iterator[tuple[str, str, Fields]]:
-    """Every entity's kind, name and texts by field, services first."""
+def fields_of(entity: Entity) -> Fields:
+    """The texts of ``entity`` by field."""
+    if isinstance(entity, Service):
+        return _service(entity)
+    if isinstance(entity, Host):
+        return _host(entity)
+    if isinstance(entity, Provider):
+        return _provider(entity)
+    if isinstance(entity, Datacenter):
+        return _datacenter(entity)
+    if isinstance(entity, Person):
+        return _person(entity)
+    return _group(entity)
+
+
+def entity_texts(inv: Inventory) -> Iterator[tuple[str, Entity, Fields]]:
+    """Every entity's kind, the entity and its texts by field, services first."""
     for s in inv.services:
-        yield "service", s.name, _service(s)
+        yield "service", s, _service(s)
     for h in inv.hosts:
-        yield "host", h.name, _host(h)
+        yield "host", h, _host(h)
     for p in inv.providers:
-        yield "provider", p.name, _provider(p)
+        yield "provider", p, _provider(p)
     for d in inv.datacenters:
-        yield "datacenter", d.code, _datacenter(d)
+        yield "datacenter", d, _datacenter(d)
     for person in inv.people:
-        yield "person", person.name, _person(person)
+        yield "person", person, _person(person)
     for g in inv.groups:
-        yield "group", g.name, _group(g)
+        yield "group", g, _group(g)

@@ -63,6 +63,7 @@ FILLER = frozenset(
 # still valid UTF-8 with its non-ASCII letters in place.
 _SPACES = bytes(c if c >= 128 or chr(c).isalnum() or c == 10 else 32 for c in range(256))
 _MEMO = 256  # words whose holders are remembered, per kind
+_PROBE = 100  # hits looked at first for each word of several
 MAX_HOLDERS = 2000  # holders collected for one word: beyond that a word names nothing useful
 
 
@@ -114,28 +115,30 @@ class NameWords(Generic[T]):
         if found is not None:
             memo.move_to_end(word)
             return found
-        found = self._scan(word)
+        found, _reached = self._scan(word, MAX_HOLDERS)
         memo[word] = found
         if len(memo) > _MEMO:
             memo.popitem(last=False)
         return found
 
-    def _scan(self, word: str) -> list[tuple[T, int]]:
+    def _scan(self, word: str, cap: int) -> tuple[list[tuple[T, int]], int]:
+        """The first ``cap`` entities holding ``word``, and how far into the text they
+        reach (the end when they are all there are)."""
         if not word or " " in word or "\n" in word:
-            return []
+            return [], len(self._text)
         text, starts, holders = self._text, self._starts, self._holders
         needle = f" {word} "
         found: list[tuple[T, int]] = []
         last: T | None = None
         at = text.find(needle)
-        while at >= 0 and len(found) < MAX_HOLDERS:
+        while at >= 0 and len(found) < cap:
             line = bisect_right(starts, at) - 1
             holder = holders[line]
             if holder is not last:  # an entity's texts are consecutive lines
                 found.append((holder, line))
                 last = holder
             at = text.find(needle, starts[line + 1])
-        return found
+        return found, len(text) if at < 0 else at
 
     def _block(self, line: int) -> str:
         """Every line of the entity whose text is on ``line``."""
@@ -148,27 +151,30 @@ class NameWords(Generic[T]):
             last += 1
         return self._text[starts[first] : starts[last + 1] + 1]
 
-    def matching(self, words: Sequence[str]) -> list[T]:
-        """The entities holding every one of ``words`` (whole words, any order), at most
-        :data:`MAX_HOLDERS` of them."""
+    def matching(self, words: Sequence[str]) -> list[tuple[T, int]]:
+        """The entities holding every one of ``words`` (whole words, any order), each with
+        the line of one of its texts, at most :data:`MAX_HOLDERS` of them."""
         distinct = sorted(set(words))
         if not distinct:
             return []
-        scans = sorted((self._hits(w) for w in distinct), key=len)  # rarest first
-        if len(scans) == 1:
-            return [holder for holder, _line in scans[0]]
+        if len(distinct) == 1:
+            return self._hits(distinct[0])
+        # the rarest word drives: a short look at each finds it without scanning common ones
+        probes = {w: self._scan(w, _PROBE) for w in distinct}
+        done = [w for w in distinct if probes[w][1] == len(self._text)]
+        if done:
+            hits = min((probes[w][0] for w in done), key=len)
+        else:  # all common: the one whose first hits spread the furthest
+            hits = self._hits(max(distinct, key=lambda w: probes[w][1]))
         needles = [f" {w} " for w in distinct]
-        return [holder for holder, line in scans[0] if all(n in self._block(line) for n in needles)]
+        return [hit for hit in hits if all(n in self._block(hit[1]) for n in needles)]
 
-    def named_whole(self, entity: T, held: str, allowed: set[str]) -> bool:
-        """Whether a text of ``entity`` (which holds the word ``held``) has no word outside
-        ``allowed``: "the pypy website" names the alias "PyPy website" whole, "www" names no
-        text of www.python.org whole."""
-        for holder, line in self._hits(held):
-            if holder is entity:
-                texts = (set(text.split()) for text in self._block(line).split("\n"))
-                return any(words and words <= allowed for words in texts)
-        return False
+    def named_whole(self, line: int, allowed: set[str]) -> bool:
+        """Whether a text of the entity on ``line`` has no word outside ``allowed``: "the pypy
+        website" names the alias "PyPy website" whole, "www" names no text of
+        www.python.org whole."""
+        texts = (set(text.split()) for text in self._block(line).split("\n"))
+        return any(words and words <= allowed for words in texts)
 
     def dismantle(self) -> None:
         """Drop what this holds (see :func:`infrabot.heap.retire`)."""
