@@ -222,6 +222,8 @@ class Index:
             self._build(inventory)
         # built after the index, beside it: a large one takes seconds (see .search)
         self._search = SearchIndex(inventory, background=large)
+        for kind in self.kinds():
+            kind.words.known = self._search.names_hold
 
     def _build(self, inventory: Inventory) -> None:
         inv = inventory

@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from infrabot.inventory.model import Inventory
-from infrabot.inventory.search_fields import FIELDS, Entity, entity_texts, fields_of
+from infrabot.inventory.search_fields import FIELDS, Entity, entity_texts, fields_of, kind_of
 from infrabot.inventory.words import FILLER, fold_words
 
 __all__ = ["Hit", "Results", "SearchIndex"]
@@ -60,7 +60,7 @@ class SearchIndex:
             f"CREATE VIRTUAL TABLE texts USING fts5({_COLUMNS}, content='', detail=column, "
             "tokenize='unicode61 remove_diacritics 2')"
         )
-        self._entities: list[tuple[str, Entity]] = []  # by rowid - 1
+        self._entities: list[Entity] = []  # by rowid - 1
         self._ready = threading.Event()
         self._stop = False
         self._lock = threading.Lock()
@@ -73,10 +73,10 @@ class SearchIndex:
 
     def _rows(self, inventory: Inventory) -> Iterator[list[str]]:
         at = {field: n for n, field in enumerate(FIELDS)}
-        for kind, entity, fields in entity_texts(inventory):
+        for _kind, entity, fields in entity_texts(inventory):
             if self._stop:
                 return
-            self._entities.append((kind, entity))
+            self._entities.append(entity)
             row = [""] * len(FIELDS)
             for field, values in fields:
                 row[at[field]] = " ".join(values)
@@ -90,6 +90,14 @@ class SearchIndex:
             if not self._stop:
                 self._db.execute("INSERT INTO texts(texts) VALUES ('optimize')")
                 self._ready.set()
+
+    def names_hold(self, word: str) -> bool:
+        """Whether some name, alias or domain holds ``word`` (true while not yet known)."""
+        if not self._ready.is_set() or not word.isalnum():
+            return True
+        query = f'{{name alias domain}} : "{word}"'
+        rows = self._db.execute("SELECT 1 FROM texts WHERE texts MATCH ? LIMIT 1", (query,))
+        return rows.fetchone() is not None
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait until the index is built (for tools and tests); whether it is."""
@@ -134,13 +142,13 @@ class SearchIndex:
         return list(chosen)
 
     def _hit(self, rowid: int, terms: list[str], prefix: bool) -> Hit:
-        kind, entity = self._entities[rowid - 1]
+        entity = self._entities[rowid - 1]
         where = []
         for field, values in fields_of(entity):
             held = fold_words(" ".join(values))
             if any(w.startswith(t) if prefix else w == t for t in terms for w in held):
                 where.append(field)
-        return Hit(kind, entity.name, tuple(where))
+        return Hit(kind_of(entity), entity.name, tuple(where))
 
     def dismantle(self) -> None:
         """Drop what this holds (see :func:`infrabot.heap.retire`); a build still running

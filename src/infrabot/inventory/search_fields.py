@@ -15,7 +15,7 @@ from infrabot.inventory.model import (
     Service,
 )
 
-__all__ = ["FIELDS", "Entity", "Fields", "entity_texts", "fields_of"]
+__all__ = ["FIELDS", "Entity", "Fields", "entity_texts", "fields_of", "kind_of"]
 
 # Where a word can match, best first.
 FIELDS = (
@@ -110,6 +110,18 @@ def _group(g: Group) -> Fields:
         ("contacts", [g.mailing_list or "", *g.channels]),
         ("notes", list(g.notes)),
     ]
+
+
+def kind_of(entity: Entity) -> str:
+    """``"service"``, ``"host"``, ... for ``entity``."""
+    kinds: tuple[tuple[type, str], ...] = (
+        (Service, "service"),
+        (Host, "host"),
+        (Provider, "provider"),
+        (Datacenter, "datacenter"),
+        (Person, "person"),
+    )
+    return next((label for cls, label in kinds if isinstance(entity, cls)), "group")
 
 
 def fields_of(entity: Entity) -> Fields:

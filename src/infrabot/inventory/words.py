@@ -14,7 +14,7 @@ import unicodedata
 from array import array
 from bisect import bisect_right
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from itertools import accumulate
 from typing import Generic, TypeVar
 
@@ -102,6 +102,9 @@ class NameWords(Generic[T]):
         self._starts = array("L", accumulate((len(line) + 3 for line in lines), initial=0))
         self._holders = list(holders)
         self._memo: OrderedDict[str, list[tuple[T, int]]] = OrderedDict()
+        # whether any name holds a word, when something faster than a scan can tell (the
+        # search index, once built): a word no name holds (a typo) then costs no scan
+        self.known: Callable[[str], bool] | None = None
 
     def holding(self, word: str) -> list[T]:
         """The distinct entities with ``word`` among the words of a name, alias or domain, in
@@ -124,7 +127,8 @@ class NameWords(Generic[T]):
     def _scan(self, word: str, cap: int) -> tuple[list[tuple[T, int]], int]:
         """The first ``cap`` entities holding ``word``, and how far into the text they
         reach (the end when they are all there are)."""
-        if not word or " " in word or "\n" in word:
+        known = self.known
+        if not word or " " in word or "\n" in word or (known is not None and not known(word)):
             return [], len(self._text)
         text, starts, holders = self._text, self._starts, self._holders
         needle = f" {word} "
@@ -157,6 +161,9 @@ class NameWords(Generic[T]):
         distinct = sorted(set(words))
         if not distinct:
             return []
+        known = self.known
+        if known is not None and not all(known(w) for w in distinct):
+            return []  # a word no name holds, as a typo: nothing to scan for
         if len(distinct) == 1:
             return self._hits(distinct[0])
         # the rarest word drives: a short look at each finds it without scanning common ones
