@@ -31,5 +31,5 @@ async def test_questions_to_the_bot_are_answered_and_talk_to_the_room_is_not(
     user.say("infrabot", "what's on albatross")
     private = await user.wait_for(from_bot("bob", "albatross: "))
     assert "The mail server." in private.text
-    user.say("infrabot", "lol")
+    user.say("infrabot", "lol the wiki is down again")
     assert "help" in (await user.wait_for(from_bot("bob", "sorry, I don't know"))).text
