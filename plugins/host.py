@@ -1,20 +1,30 @@
 """!host: where a machine is, what it is, and what runs on it."""
 
 from infrabot.describe import NOT_RECORDED
+from infrabot.errors import CommandError
+from infrabot.lookups import needs_name, other_kind
 from infrabot.plugin import Context, command, summarize
 
 
 @command(
     "host",
     aliases=("server", "machine"),
-    help="Provider, datacenter, kind, status and what runs on a host.",
+    help="Provider, datacenter, kind, status and what runs on a host (a service's name gives "
+    "where the service runs).",
     usage="<host>",
     example="host dinsdale",
     pure=True,
 )
 def host(ctx: Context, args: str) -> list[str]:
     """Describe the named host."""
-    h = ctx.index.host(args)
+    query = needs_name(ctx, args, "host")
+    try:
+        h = ctx.index.host(query)
+    except CommandError:
+        other = other_kind(ctx, query, "host")
+        if other is None:
+            raise
+        return other
     kind = {"physical": "physical server", "vm": "VM"}.get(h.kind or "", "kind not recorded")
     facts = [
         kind,

@@ -1,8 +1,10 @@
 """!owner: who maintains a service, and how to reach them."""
 
 from infrabot.describe import and_join, owner_names, reach_line, service_label
-from infrabot.inventory.model import Group
-from infrabot.plugin import Context, command
+from infrabot.errors import CommandError
+from infrabot.inventory.model import Group, Host
+from infrabot.lookups import needs_name, other_kind
+from infrabot.plugin import Context, command, summarize
 
 
 @command(
@@ -15,7 +17,17 @@ from infrabot.plugin import Context, command
 )
 def owner(ctx: Context, args: str) -> list[str]:
     """Answer with the owners of the named service and the ways to reach them."""
-    service = ctx.index.service(args)
+    query = needs_name(ctx, args, "owner")
+    try:
+        service = ctx.index.service(query)
+    except CommandError:
+        host = ctx.index.hosts.resolve(query, suggest=False).found
+        if host is not None:
+            return _host_owners(ctx, host)
+        other = other_kind(ctx, query, "service")
+        if other is None:
+            raise
+        return other
     shown = []
     for name in owner_names(ctx.index, service):
         found = ctx.index.owner(name)
@@ -27,3 +39,14 @@ def owner(ctx: Context, args: str) -> list[str]:
     else:
         first = f"{label}: owners not recorded"
     return [first, reach_line(ctx.index, service)]
+
+
+def _host_owners(ctx: Context, host: Host) -> list[str]:
+    """Who owns a host, and who owns what runs there."""
+    first = f"{host.name} is a host, not a service; owned by {host.owner or 'nobody recorded'}"
+    runs = []
+    for service in ctx.index.services_on_host(host):
+        owners = owner_names(ctx.index, service)
+        runs.append(f"{service.name} ({', '.join(owners) or 'owners not recorded'})")
+    runs += host.runs
+    return [first, "Runs: " + (summarize(runs, ctx) if runs else "not recorded")]

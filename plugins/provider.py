@@ -1,6 +1,8 @@
 """!provider: what a provider does for us, its datacenters, hosts and services."""
 
 from infrabot.describe import NOT_RECORDED
+from infrabot.errors import CommandError
+from infrabot.lookups import other_kind
 from infrabot.plugin import Context, command, summarize
 
 _USES = {
@@ -27,7 +29,13 @@ def provider(ctx: Context, args: str) -> list[str]:
     if not args.strip():
         every = [p.name for p in ctx.index.inventory.providers]
         return ["Providers: " + summarize(every, ctx, limit=12)]
-    p = ctx.index.provider(args)
+    try:
+        p = ctx.index.provider(args)
+    except CommandError:
+        other = other_kind(ctx, args.strip(), "provider")
+        if other is None:
+            raise
+        return other
     uses = ", ".join(_USES[u] for u in p.uses)
     first = f"{p.name}: {uses or 'what it does is ' + NOT_RECORDED}."
     if p.description:

@@ -7,6 +7,8 @@ from infrabot.describe import (
     owner_names,
     service_label,
 )
+from infrabot.errors import CommandError
+from infrabot.lookups import needs_name, other_kind
 from infrabot.plugin import Context, command, summarize
 
 
@@ -20,7 +22,14 @@ from infrabot.plugin import Context, command, summarize
 )
 def service(ctx: Context, args: str) -> list[str]:
     """Describe the named service in up to three lines."""
-    s = ctx.index.service(args)
+    query = needs_name(ctx, args, "service")
+    try:
+        s = ctx.index.service(query)
+    except CommandError:
+        other = other_kind(ctx, query, "service")
+        if other is None:
+            raise
+        return other
     first = service_label(s)
     if s.description:
         first += f": {s.description}"

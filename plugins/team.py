@@ -3,6 +3,7 @@
 from infrabot.describe import handles_text
 from infrabot.errors import CommandError
 from infrabot.inventory.model import Group
+from infrabot.lookups import needs_name, other_kind
 from infrabot.plugin import Context, command, summarize
 
 
@@ -17,7 +18,13 @@ from infrabot.plugin import Context, command, summarize
 def team(ctx: Context, args: str) -> list[str]:
     """Describe the infrastructure team, or the named group."""
     if args.strip():
-        group: Group = ctx.index.group(args)
+        try:
+            group: Group = ctx.index.group(args)
+        except CommandError:
+            other = other_kind(ctx, args.strip(), "group")
+            if other is None:
+                raise
+            return other
     else:
         team_group = ctx.index.team
         if team_group is None:
@@ -52,10 +59,14 @@ def team(ctx: Context, args: str) -> list[str]:
 )
 def who(ctx: Context, args: str) -> list[str]:
     """Describe the named person."""
-    query = args.strip()
-    if not query:
-        raise CommandError("who? Give me a name.")
-    person = ctx.index.person(query)
+    query = needs_name(ctx, args, "who")
+    try:
+        person = ctx.index.person(query)
+    except CommandError:
+        other = other_kind(ctx, query, "person")
+        if other is None:
+            raise
+        return other
     roles = ", ".join(person.roles) or "roles not recorded"
     groups = [g.name for g in ctx.index.groups_of(person)]
     first = f"{person.name}: {roles}"

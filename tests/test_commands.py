@@ -135,7 +135,7 @@ CHANNEL = [
     ),
     ("!owner pypu", ["no service 'pypu'; did you mean PyPI?"]),
     ("!owner dcos", ["no service 'dcos'; did you mean docs.python.org?"]),
-    ("!owner", ["which service? Give me a name."]),
+    ("!owner", ["usage: !owner <service> · e.g. !owner pypi"]),
     ("!owner zzzzqqq", ["no service 'zzzzqqq'"]),
     (
         "!host albatross",
@@ -366,8 +366,20 @@ CHANNEL = [
             "Owns: wiki.python.org · Reach: no handles recorded",
         ],
     ),
-    ("!search fastly", ["1 match: provider Fastly"]),
-    ("!search mail", ["3 matches: service mail.python.org, host albatross, group python-dev"]),
+    (
+        "!search fastly",
+        [
+            "5 matches: provider Fastly (name), service docs.python.org (hosting), "
+            "service www.python.org (hosting), service Python downloads (hosting), "
+            "service PyPI (hosting)"
+        ],
+    ),
+    (
+        "!search mail",
+        [
+            "2 matches: service mail.python.org (name, alias, domain), host albatross (description, notes)"
+        ],
+    ),
     ("!search xyzzy", ["nothing matches 'xyzzy'"]),
     ("!whoami", ["alice on irc: account alice, not an admin"]),
     # paging needs the store; its answers are in test_paging.py
@@ -469,3 +481,55 @@ async def test_answers_fit_a_channel(ask: Ask) -> None:
     for text, _ in CHANNEL:
         lines = await ask(text)
         assert len(lines) <= 3, text
+
+
+ACROSS_KINDS = [
+    ("!host pypi", "PyPI is a service, not a host. PyPI (pypi.python.org): "),
+    ("!owner dinsdale", "dinsdale is a host, not a service; owned by the PSF"),
+    ("!who pypi", "PyPI is a service, not a person. "),
+    ("!service dinsdale", "dinsdale is a host, not a service. dinsdale: physical server"),
+    ("!owner donald stufft", "Donald Stufft is a person, not a service. "),
+    ("!provider the wiki", "wiki.python.org is a service, not a provider. "),
+    ("!team oregon state", "OSUOSL is a provider, not a group. "),
+]
+
+
+@pytest.mark.parametrize(("text", "start"), ACROSS_KINDS)
+async def test_a_name_of_another_kind_answers_and_says_so(ask: Ask, text: str, start: str) -> None:
+    assert (await ask(text))[0].startswith(start)
+
+
+async def test_owner_of_a_host_names_the_owners_of_what_runs_there(ask: Ask) -> None:
+    assert (await ask("!owner dinsdale"))[1] == (
+        "Runs: legacy.python.org (owners not recorded), a number of legacy services"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("!owner", "usage: !owner <service> · e.g. !owner pypi"),
+        ("!host", "usage: !host <host> · e.g. !host dinsdale"),
+        ("!service", "usage: !service <service> · e.g. !service docs"),
+        ("!who", "usage: !who <person> · e.g. !who donald stufft"),
+        ("!search", "usage: !search <words> · e.g. !search chef"),
+    ],
+)
+async def test_a_command_without_its_name_gives_usage_and_example(
+    ask: Ask, text: str, expected: str
+) -> None:
+    assert await ask(text) == [expected]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("!owner www", "'www' could be the service www.jython.org or www.python.org: which one?"),
+        ("!provider oregon state", "OSUOSL: VM hosting. Hosts VMs for the PSF."),
+        ("!owner pypi.org", "PyPI (pypi.python.org) is maintained by"),
+        ("!owner the wiki", "wiki.python.org is maintained by Marc-André Lemburg"),
+        ("!search chef", "1 match: provider OSUOSL (config)"),
+    ],
+)
+async def test_the_wrong_answers_of_the_issue(ask: Ask, text: str, expected: str) -> None:
+    assert (await ask(text))[0].startswith(expected)

@@ -28,6 +28,7 @@ from infrabot.loader import PluginSet
 from infrabot.messages import IncomingMessage, Reply, Room, Sender
 from infrabot.paging.pager import Pager
 from infrabot.plugin import CommandSpec, Context, HandlerResult, Reloads
+from infrabot.questions import looks_like_question, not_understood, understand
 from infrabot.rate_limit import UserRateLimiter, Verdict
 from infrabot.store import AuditEntry, Store
 from infrabot.text import clean_line, split_lines
@@ -37,6 +38,7 @@ __all__ = ["ParsedCommand", "Router", "RouterLimits"]
 log = logging.getLogger(__name__)
 
 _ANSWER_MEMO = 512  # pure answers remembered per inventory
+_NOT_UNDERSTOOD = ""  # the command of text said to the bot that it cannot map
 _WORD = re.compile(r"[a-z][a-z0-9_-]{0,31}")
 
 
@@ -79,10 +81,16 @@ class Router:
     _answers_index: Index | None = field(default=None, init=False, repr=False)
 
     def parse(self, message: IncomingMessage) -> ParsedCommand | None:
-        """The command in ``message``, or None when the message is not meant for the bot."""
+        """The command in ``message``, or None when the message is not meant for the bot.
+
+        Text addressed to the bot without the prefix may be a plain question ("who owns
+        pypi?"): it becomes the command that answers it. Addressed text that is neither gets
+        a command named ``""``, which answers that it was not understood.
+        """
         text = clean_line(message.text, self.limits.max_input_chars)
         rest: str | None = None
-        if self.prefix and text.startswith(self.prefix):
+        prefixed = bool(self.prefix) and text.startswith(self.prefix)
+        if prefixed:
             rest = text[len(self.prefix) :]
         else:
             addressed = _strip_address(text, message.bot_name)
@@ -94,9 +102,26 @@ class Router:
             return None
         word, _, args = rest.strip().partition(" ")
         name = word.lower()
-        if not _WORD.fullmatch(name):
-            return None  # "!!!" or "! " in a channel is not a command
+        if not prefixed or name not in self.plugins.commands:  # "!where does pypi run?" too
+            asked = self._asked(rest, message)
+            if asked is not None:
+                return asked
+        if not _WORD.fullmatch(name) or (
+            not prefixed and name not in self.plugins.commands and looks_like_question(rest)
+        ):
+            # "!!!" or "! " in a channel is not a command; said to the bot, it is answered
+            if prefixed and not message.room.private:
+                return None
+            return ParsedCommand(_NOT_UNDERSTOOD, rest.strip())
         return ParsedCommand(name, args.strip())
+
+    def _asked(self, text: str, message: IncomingMessage) -> ParsedCommand | None:
+        """The command a plain question in ``text`` means, if it is one."""
+        commands = self.plugins.commands
+        meaning = understand(text, self.index(), commands, bot=message.bot_name)
+        if meaning is None or meaning.command not in commands:
+            return None
+        return ParsedCommand(meaning.command, meaning.args)
 
     async def handle(self, message: IncomingMessage) -> list[Reply]:
         """Every reply ``message`` calls for (none when it is not a command). Never raises."""
@@ -136,6 +161,8 @@ class Router:
         self, message: IncomingMessage, parsed: ParsedCommand
     ) -> list[str] | list[Reply]:
         commands = self.plugins.commands
+        if parsed.name == _NOT_UNDERSTOOD:
+            return [not_understood(self.prefix)]
         spec = commands.get(parsed.name)
         if spec is None:
             metrics.note_command(metrics.UNKNOWN_COMMAND, "unknown")

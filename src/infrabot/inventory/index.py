@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from rapidfuzz import fuzz, process
 
 from infrabot.errors import CommandError
 from infrabot.heap import drain_dict, drain_list, gc_paused
+from infrabot.inventory.lookup import Resolution, bare_name, by_words, refusal
 from infrabot.inventory.model import (
     Datacenter,
     Group,
@@ -28,12 +28,15 @@ from infrabot.inventory.model import (
 )
 from infrabot.inventory.names import normalize, normalize_all
 from infrabot.inventory.reverse import build_reverse
+from infrabot.inventory.search import Results, SearchIndex
+from infrabot.inventory.words import NameWords
 
-__all__ = ["Index", "Kind", "Match", "normalize"]
+__all__ = ["Index", "Kind", "normalize"]
 
 T = TypeVar("T")
 N = TypeVar("N", Service, Host, Provider, Person, Group)
 Owner = Person | Group
+Named = Service | Host | Provider | Person | Group | Datacenter
 
 # Rank of a lookup key: at equal fuzzy scores a name beats an alias, an alias a domain, a
 # domain a shortened domain. "pypu" is one letter from both "pypi" (PyPI's name) and "pypy"
@@ -99,6 +102,7 @@ class Kind(Generic[T]):
     def _fill(self, label: str, entries: list[T], keys: _Keys[T]) -> None:
         self.label = label
         self.entries = entries
+        self.words = NameWords(keys.holders, keys.texts)
         by_key, ranks = _first_claims(keys.holders, normalize_all(keys.texts), keys.ranks)
         derived: dict[str, T | None] = {}
         for entity, key in zip(
@@ -147,6 +151,19 @@ class Kind(Generic[T]):
         """The entity whose name, alias or domain matches ``query`` exactly (normalized)."""
         return self._by_key.get(normalize(query))
 
+    def resolve(self, query: str, *, suggest: bool = True) -> Resolution[T]:
+        """What ``query`` names, the way people say names (see :mod:`.lookup`); a typo gets
+        the closest name as a suggestion, unless ``suggest`` is false."""
+        found = self.find(query)
+        if found is None:
+            found = self.find(bare_name(query))
+        if found is not None:
+            return Resolution(found=found)
+        by_word = by_words(self.words, query, lambda e: getattr(e, "part_of", None))
+        if by_word is not None or not suggest:
+            return by_word or Resolution()
+        return Resolution(suggestion=self.suggest(query))
+
     def suggest(self, query: str) -> T | None:
         """The closest entity to a mistyped ``query``, or None when nothing is close."""
         key = normalize(query)
@@ -175,18 +192,11 @@ class Kind(Generic[T]):
         """Drop everything this kind holds, a step at a time (see :func:`heap.retire`)."""
         drain_dict(self._by_key)
         drain_list(self.entries)
+        self.words.dismantle()
         self._choices.clear()
 
     def __len__(self) -> int:
         return len(self.entries)
-
-
-@dataclass(frozen=True, slots=True)
-class Match:
-    """One hit of a free-text search: what kind of thing, and its name."""
-
-    kind: str
-    name: str
 
 
 def _domain_stems(domain: str) -> list[str]:
@@ -210,6 +220,10 @@ class Index:
         large = len(inventory.services) + len(inventory.hosts) >= _LARGE
         with gc_paused(freeze=large):
             self._build(inventory)
+        # built after the index, beside it: a large one takes seconds (see .search)
+        self._search = SearchIndex(inventory, background=large)
+        for kind in self.kinds():
+            kind.words.known = self._search.names_hold
 
     def _build(self, inventory: Inventory) -> None:
         inv = inventory
@@ -256,6 +270,7 @@ class Index:
                 value.dismantle()
             elif isinstance(value, dict):
                 drain_dict(value)
+        self._search.dismantle()
         for table in self._reverse.tables():
             drain_dict(table)
         inventory = self.inventory
@@ -301,6 +316,31 @@ class Index:
         if len(self._owner_refs) < _OWNER_MEMO:
             self._owner_refs[query] = found
         return found
+
+    def kinds(self) -> tuple[Kind[Any], ...]:
+        """Every kind of entity, services first."""
+        return (
+            self.services,
+            self.hosts,
+            self.providers,
+            self.people,
+            self.groups,
+            self.datacenters,
+        )
+
+    def kind(self, label: str) -> Kind[Any]:
+        """The kind called ``label`` (``"service"``, ``"host"``, ...)."""
+        return next(kind for kind in self.kinds() if kind.label == label)
+
+    def named_elsewhere(self, query: str, besides: str) -> tuple[str, Named] | None:
+        """The entity of another kind than ``besides`` that ``query`` names (exactly or by its
+        words, never by a guess), with its kind: ``!host pypi`` names the service PyPI."""
+        for kind in self.kinds():
+            if kind.label != besides:
+                found = kind.resolve(query.strip(), suggest=False).found
+                if found is not None:
+                    return kind.label, found
+        return None
 
     @property
     def team(self) -> Group | None:
@@ -348,67 +388,10 @@ class Index:
 
     # --- free text ---
 
-    def search(self, words: str, limit: int = 50) -> list[Match]:
-        """Entities whose names or descriptions contain every word, exact hits first."""
-        terms = [w for w in words.casefold().split() if w]
-        if not terms:
-            return []
-        hits: list[Match] = []
-        seen: set[tuple[str, str]] = set()
-
-        def add(kind: str, name: str) -> None:
-            if (kind, name) not in seen and len(hits) < limit:
-                seen.add((kind, name))
-                hits.append(Match(kind, name))
-
-        for kind, found in self._exact(words):
-            add(kind, found)
-        for kind, name, haystack in self._haystacks():
-            if all(t in haystack for t in terms):
-                add(kind, name)
-        return hits
-
-    def _exact(self, words: str) -> list[tuple[str, str]]:
-        out: list[tuple[str, str]] = []
-        for kind in (self.services, self.hosts, self.providers, self.people, self.groups):
-            entity = kind.find(words)
-            if entity is not None:
-                out.append((kind.label, getattr(entity, "name", "")))
-        dc = self.datacenters.find(words)
-        if dc is not None:
-            out.append(("datacenter", dc.code))
-        return out
-
-    def _haystacks(self) -> Iterable[tuple[str, str, str]]:
-        for s in self.inventory.services:
-            text = [s.name, *s.aliases, *s.domains, s.description or "", *s.notes]
-            text += [h.description or "" for h in s.hosting]
-            yield "service", s.name, " ".join(text).casefold()
-        for h in self.inventory.hosts:
-            text = [h.name, *h.aliases, h.description or "", *h.runs, *h.notes]
-            yield "host", h.name, " ".join(text).casefold()
-        for p in self.inventory.providers:
-            yield (
-                "provider",
-                p.name,
-                " ".join([p.name, *p.aliases, *p.uses, p.description or "", *p.notes]).casefold(),
-            )
-        for d in self.inventory.datacenters:
-            yield "datacenter", d.code, " ".join([d.code, d.region or "", *d.notes]).casefold()
-        for person in self.inventory.people:
-            yield (
-                "person",
-                person.name,
-                " ".join([person.name, *person.aliases, *person.roles, *person.notes]).casefold(),
-            )
-        for g in self.inventory.groups:
-            yield (
-                "group",
-                g.name,
-                " ".join(
-                    [g.name, *g.aliases, g.description or "", g.mailing_list or ""]
-                ).casefold(),
-            )
+    def search(self, words: str, limit: int = 50) -> Results:
+        """Entities holding the most of ``words`` in any field, best first (see
+        :mod:`.search`)."""
+        return self._search.search(words, limit)
 
 
 def _by_length(choices: list[str]) -> dict[int, tuple[list[str], array[int]]]:
@@ -453,11 +436,7 @@ def _require(kind: Kind[T], query: str) -> T:
     query = query.strip()
     if not query:
         raise CommandError(f"which {kind.label}? Give me a name.")
-    found = kind.find(query)
-    if found is not None:
-        return found
-    shown = query if len(query) <= 40 else query[:37] + "..."
-    hint = kind.suggest(query)
-    if hint is None:
-        raise CommandError(f"no {kind.label} '{shown}'")
-    raise CommandError(f"no {kind.label} '{shown}'; did you mean {getattr(hint, 'name', '')}?")
+    resolution = kind.resolve(query)
+    if resolution.found is not None:
+        return resolution.found
+    raise CommandError(refusal(kind.label, query, resolution, lambda e: getattr(e, "name", "")))
