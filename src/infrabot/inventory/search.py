@@ -64,6 +64,7 @@ class SearchIndex:
         self._ready = threading.Event()
         self._stop = False
         self._lock = threading.Lock()
+        self._background = background
         if background:
             threading.Thread(
                 target=self._build, args=(inventory,), name="search-index", daemon=True
@@ -92,8 +93,13 @@ class SearchIndex:
                 self._ready.set()
 
     def names_hold(self, word: str) -> bool:
-        """Whether some name, alias or domain holds ``word`` (true while not yet known)."""
-        if not self._ready.is_set() or not word.isalnum():
+        """Whether some name, alias or domain holds ``word``. Until the index is built: yes
+        for a small inventory (built at once), no for a large one, whose names are then
+        found whole or by a "did you mean" for those few seconds, as scanning them word by
+        word would make every typo several times slower."""
+        if not self._ready.is_set():
+            return not self._background
+        if not word.isalnum():
             return True
         query = f'{{name alias domain}} : "{word}"'
         rows = self._db.execute("SELECT 1 FROM texts WHERE texts MATCH ? LIMIT 1", (query,))
