@@ -70,16 +70,7 @@ def _parser() -> argparse.ArgumentParser:
         default="plain",
         help="plain: file:line: reason; github: GitHub Actions annotations on those lines",
     )
-    diff = sub.add_parser(
-        "diff", parents=[common], help="what changing one inventory to another does, as !reload"
-    )
-    diff.add_argument("old", help="a file, a folder, or a git revision of this repository")
-    diff.add_argument("new", help="a file, a folder, or a git revision of this repository")
-    diff.add_argument(
-        "--path",
-        help="the folder of parts in the repository, for revisions (default: the configured "
-        "git path, or the repository's top)",
-    )
+    _add_diff(sub, common)
     sub.add_parser("schema", parents=[common], help="print the inventory's JSON Schema")
     sub.add_parser(
         "config",
@@ -95,6 +86,22 @@ def _parser() -> argparse.ArgumentParser:
         help="if another bot runs on this store, wait and take over when it stops",
     )
     return parser
+
+
+def _add_diff(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
+    """``infrabot diff OLD NEW``, for a review comment on a change to the inventory."""
+    diff = sub.add_parser(
+        "diff", parents=[common], help="what changing one inventory to another does, as !reload"
+    )
+    diff.add_argument("old", help="a file, a folder, or a git revision of this repository")
+    diff.add_argument("new", help="a file, a folder, or a git revision of this repository")
+    diff.add_argument(
+        "--path",
+        help="the folder of parts in the repository, for revisions (default: the configured "
+        "git path, or the repository's top)",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
