@@ -1,4 +1,5 @@
-"""The ``infrabot`` command: ``console``, ``query``, ``check``, ``schema``, ``config``, ``run``."""
+"""The ``infrabot`` command: ``console``, ``query``, ``check``, ``diff``, ``schema``, ``config``,
+``run``."""
 
 from __future__ import annotations
 
@@ -13,12 +14,13 @@ from pathlib import Path
 import yaml
 
 from infrabot.app import App, build_transports
-from infrabot.config import Config, load_config
+from infrabot.config import Config, GitInventory, load_config
 from infrabot.errors import ConfigError, InventoryError, StoreError
 from infrabot.inventory.git_source import FetchError
 from infrabot.inventory.index import Index
 from infrabot.inventory.model import Inventory
-from infrabot.inventory.source import load_inventory_at
+from infrabot.inventory.review import FORMATS, diff_sides, github_annotations, open_side
+from infrabot.inventory.source import SourceError, load_inventory_at
 from infrabot.logs import setup_logging
 from infrabot.messages import IncomingMessage, Network, Room, Sender
 from infrabot.store import Store, StoreInUse, StoreLock
@@ -62,6 +64,13 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument(
         "file", nargs="?", type=Path, help="the file or folder (default: the configured one)"
     )
+    check.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="plain",
+        help="plain: file:line: reason; github: GitHub Actions annotations on those lines",
+    )
+    _add_diff(sub, common)
     sub.add_parser("schema", parents=[common], help="print the inventory's JSON Schema")
     sub.add_parser(
         "config",
@@ -77,6 +86,22 @@ def _parser() -> argparse.ArgumentParser:
         help="if another bot runs on this store, wait and take over when it stops",
     )
     return parser
+
+
+def _add_diff(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
+    """``infrabot diff OLD NEW``, for a review comment on a change to the inventory."""
+    diff = sub.add_parser(
+        "diff", parents=[common], help="what changing one inventory to another does, as !reload"
+    )
+    diff.add_argument("old", help="a file, a folder, or a git revision of this repository")
+    diff.add_argument("new", help="a file, a folder, or a git revision of this repository")
+    diff.add_argument(
+        "--path",
+        help="the folder of parts in the repository, for revisions (default: the configured "
+        "git path, or the repository's top)",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -118,7 +143,9 @@ def _command(args: argparse.Namespace, config: Config) -> int:
         if not isinstance(target, Path):
             print("infrabot: the inventory is in git; give the folder to check", file=sys.stderr)
             return 2
-        return _check(target)
+        return _check(target, args.format)
+    if args.command == "diff":
+        return _diff(args, config)
     if args.command == "run":
         return _serve(config, standby=args.standby)
     # console and query keep their state in memory; a running bot keeps it on disk
@@ -205,10 +232,12 @@ def _config_problems(exc: ConfigError) -> int:
     return 1
 
 
-def _check(path: Path) -> int:
+def _check(path: Path, form: str = "plain") -> int:
     try:
         inventory = load_inventory_at(path)
     except InventoryError as exc:
+        if form == "github":  # annotations are read from the standard output
+            print("\n".join(github_annotations(exc.problems)))
         _print_problems(exc)
         return 1
     index = Index(inventory)
@@ -224,6 +253,24 @@ def _check(path: Path) -> int:
         )
     )
     print(f"{path}: OK ({counts})")
+    return 0
+
+
+def _diff(args: argparse.Namespace, config: Config) -> int:
+    """``infrabot diff OLD NEW``: the change in ``!reload``'s words, every part of it."""
+    path = args.path
+    if path is None:
+        path = config.inventory.path if isinstance(config.inventory, GitInventory) else "."
+    try:
+        with open_side(args.old, path=path) as old, open_side(args.new, path=path) as new:
+            found = diff_sides(old, new)
+    except InventoryError as exc:
+        _print_problems(exc)
+        return 1
+    except SourceError as exc:
+        print(f"infrabot: {exc}", file=sys.stderr)
+        return 2
+    print(found.summary(limit=len(found.parts)))
     return 0
 
 

@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 from infrabot.inventory.model import Inventory
 from infrabot.inventory.names import best_matches, normalize, normalize_all
 
-__all__ = ["Location", "ReferenceProblem", "check_references"]
+__all__ = ["Location", "Namespace", "ReferenceProblem", "check_references", "claim"]
 
 Location = tuple[str | int, ...]
 
@@ -27,7 +27,7 @@ class ReferenceProblem:
 
 
 @dataclass(slots=True)
-class _Namespace:
+class Namespace:
     """Names that must not clash, mapping each lookup key to the entity that claims it."""
 
     label: str
@@ -82,9 +82,9 @@ class _Keys:
         return key
 
 
-def _claims(
+def claim(
     problems: list[ReferenceProblem],
-    ns: _Namespace,
+    ns: Namespace,
     section: str,
     entries: Sequence[Any],
     other_fields: tuple[str, ...] = ("aliases",),
@@ -139,19 +139,19 @@ def _claims(
 def check_references(inv: Inventory) -> list[ReferenceProblem]:
     """Every naming and reference problem in ``inv``, in file order within each kind."""
     problems: list[ReferenceProblem] = []
-    owners = _Namespace("person or group")
-    providers = _Namespace("provider")
-    dcs = _Namespace("datacenter")
-    hosts = _Namespace("host")
-    services = _Namespace("service")
+    owners = Namespace("person or group")
+    providers = Namespace("provider")
+    dcs = Namespace("datacenter")
+    hosts = Namespace("host")
+    services = Namespace("service")
     key = _Keys()
 
-    _claims(problems, owners, "people", inv.people)
-    _claims(problems, owners, "groups", inv.groups)
-    _claims(problems, providers, "providers", inv.providers)
-    _claims(problems, dcs, "datacenters", inv.datacenters, (), "code")
-    _claims(problems, hosts, "hosts", inv.hosts)
-    _claims(problems, services, "services", inv.services, ("aliases", "domains"))
+    claim(problems, owners, "people", inv.people)
+    claim(problems, owners, "groups", inv.groups)
+    claim(problems, providers, "providers", inv.providers)
+    claim(problems, dcs, "datacenters", inv.datacenters, (), "code")
+    claim(problems, hosts, "hosts", inv.hosts)
+    claim(problems, services, "services", inv.services, ("aliases", "domains"))
 
     person_names = set(normalize_all([t for p in inv.people for t in (p.name, *p.aliases)]))
     for i, g in enumerate(inv.groups):
@@ -173,7 +173,7 @@ def check_references(inv: Inventory) -> list[ReferenceProblem]:
 
 
 def _person(
-    owners: _Namespace, person_names: set[str], ref: str, loc: Location
+    owners: Namespace, person_names: set[str], ref: str, loc: Location
 ) -> Iterator[ReferenceProblem]:
     if normalize(ref) in person_names:
         return
@@ -184,7 +184,7 @@ def _person(
 
 
 def _check_hosts(
-    inv: Inventory, key: _Keys, providers: _Namespace, dcs: _Namespace
+    inv: Inventory, key: _Keys, providers: Namespace, dcs: Namespace
 ) -> Iterator[ReferenceProblem]:
     dc_provider = {key(d.code): key(d.provider) for d in inv.datacenters}
     provider_of, dc_keys = providers.owners.get, dcs.owners
@@ -208,11 +208,11 @@ def _check_hosts(
 class _ServiceNamespaces(NamedTuple):
     """The namespaces a service's references point into."""
 
-    owners: _Namespace
-    providers: _Namespace
-    dcs: _Namespace
-    hosts: _Namespace
-    services: _Namespace
+    owners: Namespace
+    providers: Namespace
+    dcs: Namespace
+    hosts: Namespace
+    services: Namespace
 
 
 def _check_services(
