@@ -8,10 +8,12 @@ Runs, in one go and side by side:
 
 and measures, from the user's send to the last line of the answer arriving:
 
-- 1000 sequential requests (alternating between the two bots, so both see the same machine),
+- 1000 sequential requests (alternating between the bots, so all see the same machine), and
+  in the same rounds infrabot asked the same in plain words (``infrabot: who owns pypi?``),
 - 10 clients each sending 100 requests one after another, all 10 at once.
 
-It prints a table with p50/p99 and the bars (p50 <= 1.5 x floor p50, p99 <= 2 x floor p99).
+It prints a table with p50/p99 and the bars (p50 <= 1.5 x floor p50, p99 <= 2 x floor p99; a
+plain question's p50 <= 1.2 x that of ``!owner pypi``).
 Needs InspIRCd and Atheme (``scripts/install-irc-servers``). Usage::
 
     python bench/irc_roundtrip.py [--sequential 1000] [--clients 10] [--per-client 100]
@@ -37,6 +39,8 @@ sys.path.insert(0, str(ROOT / "tests" / "e2e" / "irc"))
 from irc_e2e_servers import IrcServers, servers_installed  # noqa: E402
 
 QUESTION = "!owner pypi"
+PLAIN_QUESTION = "infrabot: who owns pypi?"
+"""The same question in plain words, which only infrabot understands (same answer)."""
 
 
 # ---------------------------------------------------------------- the floor bot
@@ -156,13 +160,15 @@ class User:
             if predicate(line):
                 return line
 
-    async def ask(self, bot: str, channel: str, lines: int) -> tuple[float, list[str]]:
+    async def ask(
+        self, bot: str, channel: str, lines: int, question: str = QUESTION
+    ) -> tuple[float, list[str]]:
         """Seconds from sending the question to the answer's last line; and the answer."""
         mark = f":{bot}!"
         addressed = f" PRIVMSG {channel} :{self.nick}: "
         got: list[str] = []
         start = time.perf_counter()
-        self.writer.write(f"PRIVMSG {channel} :{QUESTION}\r\n".encode())
+        self.writer.write(f"PRIVMSG {channel} :{question}\r\n".encode())
         while len(got) < lines:
             line = await self._until(lambda ln: ln.startswith(mark) and addressed in ln)
             got.append(line.split(addressed, 1)[1])
@@ -270,6 +276,7 @@ irc:
             await wait_joined(probe, bot, chans[bot][-1])
 
         results: dict[str, list[float]] = {f"sequential {bot}": [] for bot in BOTS}
+        results["sequential infrabot question"] = []
         seq = User("seq")
         await seq.connect(servers.port, [chans[bot][0] for bot in BOTS])
         users.append(seq)
@@ -282,6 +289,9 @@ irc:
                 took, got = await seq.ask(bot, chans[bot][0], 2)
                 assert got == answer, (bot, got)
                 results[f"sequential {bot}"].append(took)
+            took, got = await seq.ask("infrabot", chans["infrabot"][0], 2, PLAIN_QUESTION)
+            assert got == answer, ("plain question", got)
+            results["sequential infrabot question"].append(took)
 
         crowd = [User(f"c{i}") for i in range(args.clients)]
         await asyncio.gather(
@@ -332,6 +342,13 @@ def report(results: dict[str, list[float]], args: argparse.Namespace) -> str:
             f"{percentile(ours, 50) / percentile(aio, 50):.2f} x, p99 "
             f"{percentile(ours, 99) / percentile(aio, 99):.2f} x)"
         )
+    plain, command = results["sequential infrabot question"], results["sequential infrabot"]
+    p50 = percentile(plain, 50) / percentile(command, 50)
+    p99 = percentile(plain, 99) / percentile(command, 99)
+    rows.append(
+        f"- plain question ({PLAIN_QUESTION!r}): p50 {p50:.2f} x `{QUESTION}` "
+        f"(bar 1.2: {'PASS' if p50 <= 1.2 else 'FAIL'}), p99 {p99:.2f} x"
+    )
     mean = statistics.mean(results["sequential infrabot"]) * 1000
     rows.append(
         f"\n{args.sequential} sequential; {args.clients} clients x {args.per_client} at once; "

@@ -215,3 +215,26 @@ async def test_the_network_is_asked_who_the_sender_is_only_for_a_command(router:
     (reply,) = await router.handle(said("!secret"))
     assert reply.lines == ("the secret",) and asked == ["who?"]
     assert reply.in_reply_to is not None and reply.in_reply_to.sender.account == "admin-account"
+
+
+async def test_what_a_question_meant_is_remembered_until_the_index_changes(
+    psf_index: Index, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import infrabot.router as router_module
+
+    calls: list[str] = []
+    real = router_module.understand
+
+    def counted(text: str, *args: object, **kw: object) -> object:
+        calls.append(text)
+        return real(text, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(router_module, "understand", counted)
+    current = [psf_index]
+    asking = Router(plugins=load_plugins([builtin_plugin_dir()]), index=lambda: current[0])
+    first = await asking.handle(message("infrabot: who owns pypi?"))
+    again = await asking.handle(message("infrabot: who owns pypi?"))
+    assert [r.lines for r in first] == [r.lines for r in again] and len(calls) == 1
+    current[0] = Index(psf_index.inventory)  # a reload
+    await asking.handle(message("infrabot: who owns pypi?"))
+    assert len(calls) == 2

@@ -79,6 +79,11 @@ class Router:
         default_factory=OrderedDict, init=False, repr=False
     )
     _answers_index: Index | None = field(default=None, init=False, repr=False)
+    # what plain questions meant, for the same index and plugins; bounded
+    _meanings: OrderedDict[tuple[str, str], ParsedCommand | None] = field(
+        default_factory=OrderedDict, init=False, repr=False
+    )
+    _meanings_of: tuple[Index, PluginSet] | None = field(default=None, init=False, repr=False)
 
     def parse(self, message: IncomingMessage) -> ParsedCommand | None:
         """The command in ``message``, or None when the message is not meant for the bot.
@@ -116,12 +121,25 @@ class Router:
         return ParsedCommand(name, args.strip())
 
     def _asked(self, text: str, message: IncomingMessage) -> ParsedCommand | None:
-        """The command a plain question in ``text`` means, if it is one."""
-        commands = self.plugins.commands
-        meaning = understand(text, self.index(), commands, bot=message.bot_name)
-        if meaning is None or meaning.command not in commands:
-            return None
-        return ParsedCommand(meaning.command, meaning.args)
+        """The command a plain question in ``text`` means, if it is one (remembered: people ask
+        the same things, and the mapping depends only on the text, index and plugins)."""
+        index, plugins = self.index(), self.plugins
+        memo = self._meanings_of
+        if memo is None or memo[0] is not index or memo[1] is not plugins:
+            self._meanings.clear()  # a reload: names may mean other things now
+            self._meanings_of = (index, plugins)
+        key = (text, message.bot_name)
+        if key in self._meanings:
+            self._meanings.move_to_end(key)
+            return self._meanings[key]
+        meaning = understand(text, index, plugins.commands, bot=message.bot_name)
+        parsed = None
+        if meaning is not None and meaning.command in plugins.commands:
+            parsed = ParsedCommand(meaning.command, meaning.args)
+        self._meanings[key] = parsed
+        if len(self._meanings) > _ANSWER_MEMO:
+            self._meanings.popitem(last=False)
+        return parsed
 
     async def handle(self, message: IncomingMessage) -> list[Reply]:
         """Every reply ``message`` calls for (none when it is not a command). Never raises."""
