@@ -31,7 +31,6 @@ from nio import (  # type: ignore[import-untyped]
     JoinError,
     RoomPreset,
     SyncError,
-    UploadFilterResponse,
 )
 
 from infrabot.backoff import Backoff
@@ -39,6 +38,7 @@ from infrabot.config import MatrixConfig
 from infrabot.errors import TransportError
 from infrabot.messages import Handles, IncomingMessage, Network, Reply, Room, Sender
 from infrabot.transports.base import Deliver, Link
+from infrabot.transports.matrix_crypto import DIRECT_ROOM_ENCRYPTION, AllDevices, MatrixCrypto
 from infrabot.transports.matrix_events import (
     Verdict,
     commands_in_timeline,
@@ -47,6 +47,7 @@ from infrabot.transports.matrix_events import (
     stripped_event,
     thread_root,
 )
+from infrabot.transports.matrix_filter import upload_sync_filter
 from infrabot.transports.matrix_format import notice_contents, transaction_id
 from infrabot.transports.matrix_lanes import Job, RoomLanes
 from infrabot.transports.matrix_login import AUTH_ERRORS, ClientFactory, log_in, nio_client
@@ -66,19 +67,6 @@ log = logging.getLogger(__name__)
 MATRIX = Network("matrix")
 
 _T = TypeVar("_T")
-
-# Only what the bot reads: messages and memberships in joined rooms, members loaded lazily
-# (the senders' display names still arrive with their messages).
-_SYNC_FILTER: dict[str, Any] = {
-    "presence": {"types": []},
-    "account_data": {"types": []},
-    "room": {
-        "account_data": {"types": []},
-        "ephemeral": {"types": []},
-        "state": {"lazy_load_members": True},
-        "timeline": {"limit": 100, "types": ["m.room.message", "m.room.member"]},
-    },
-}
 
 
 class _Stopped(TransportError):
@@ -112,6 +100,7 @@ class MatrixTransport:
         self._allowed_rooms: set[str] = set(config.rooms)
         self._direct_rooms: set[str] = set()
         self._lanes: RoomLanes | None = None
+        self._crypto: MatrixCrypto | None = None
         # Room alias -> room ID: a room given by alias (paging.announce) is sent to by its ID.
         self._aliases: dict[str, str] = {}
         # Question event ID -> its thread's root, so the answer lands in the same thread.
@@ -158,6 +147,11 @@ class MatrixTransport:
             asked.sender.address if asked is not None and asked.sender.network == MATRIX else None
         )
         room_id = await self._room_for(client, reply.room)
+        crypto = self._crypto
+        if crypto is not None:
+            await self._until_stopped(crypto.before_send(room_id))
+        # nio encrypts for an encrypted room; which devices get its key was settled just now
+        send_options = {"ignore_unverified_devices": True} if crypto is not None else {}
         contents = notice_contents(
             reply,
             in_reply_to_event=event_id,
@@ -175,6 +169,7 @@ class MatrixTransport:
                         "m.room.message",
                         content,
                         tx_id=transaction_id(reply.delivery_key or event_id, position),
+                        **send_options,
                     ),
                     is_error=lambda response: isinstance(response, ErrorResponse),
                     backoff=backoff,
@@ -198,9 +193,13 @@ class MatrixTransport:
         known = store.direct_room_with(room.id)
         if known is not None:
             return known
+        encrypted = self._crypto is not None and self.config.encrypt_direct
         response = await self._until_stopped(
             client.room_create(
-                is_direct=True, invite=[room.id], preset=RoomPreset.trusted_private_chat
+                is_direct=True,
+                invite=[room.id],
+                preset=RoomPreset.trusted_private_chat,
+                initial_state=[DIRECT_ROOM_ENCRYPTION] if encrypted else (),
             )
         )
         if isinstance(response, ErrorResponse):
@@ -270,6 +269,9 @@ class MatrixTransport:
                 await self._until_stopped(
                     log_in(self._client, self.config, self._require_store(), self._pause)
                 )
+                if self.config.encryption:
+                    self._crypto = MatrixCrypto(self._client, self.config.store_path, AllDevices())
+                    await self._until_stopped(self._crypto.start())
                 await self._until_stopped(self._join_rooms())
                 return
             except CONNECTION_ERRORS as exc:
@@ -308,7 +310,9 @@ class MatrixTransport:
     async def _sync_forever(self, deliver: Deliver) -> None:
         store = self._require_store()
         store.prune_handled(max(2 * self.config.max_age, 86_400.0), now=self._clock())
-        sync_filter = await self._until_stopped(self._upload_filter())
+        sync_filter = await self._until_stopped(
+            upload_sync_filter(self._client, encrypted=self._crypto is not None)
+        )
         since = store.sync_token
         # With no saved token this is the bot's first start: what is already in the rooms
         # was not said to it. With one, the first sync brings full state so display names
@@ -364,27 +368,11 @@ class MatrixTransport:
             jobs = await self._handle_sync(response, deliver, answer=answer)
             since = response.next_batch
             await lanes.add_sync(since, jobs)
+            if self._crypto is not None:
+                await self._until_stopped(self._crypto.after_sync(response))
             answer, full_state = True, False
             self.ready.set()
             self.link.up()
-
-    async def _upload_filter(self) -> str | dict[str, Any]:
-        """The sync filter's ID on the server, or the filter itself if uploading fails.
-
-        A stored filter spares the homeserver from parsing and validating it on every sync,
-        which is measurable on the round trip.
-        """
-        try:
-            response = await self._client.upload_filter(
-                presence=_SYNC_FILTER["presence"],
-                account_data=_SYNC_FILTER["account_data"],
-                room=_SYNC_FILTER["room"],
-            )
-        except CONNECTION_ERRORS:
-            return _SYNC_FILTER
-        if isinstance(response, UploadFilterResponse):
-            return str(response.filter_id)
-        return _SYNC_FILTER
 
     async def _sync_failed(self, response: Any, backoff: Backoff) -> None:
         self.link.down("the homeserver refuses to sync")
