@@ -23,7 +23,7 @@ import functools
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import Any, TypeVar
 
 from nio import (  # type: ignore[import-untyped]
@@ -42,13 +42,12 @@ from infrabot.transports.matrix_crypto import DIRECT_ROOM_ENCRYPTION, AllDevices
 from infrabot.transports.matrix_events import (
     Verdict,
     commands_in_timeline,
-    is_direct_invite,
     judge,
-    stripped_event,
     thread_root,
 )
 from infrabot.transports.matrix_filter import upload_sync_filter
 from infrabot.transports.matrix_format import notice_contents, transaction_id
+from infrabot.transports.matrix_invites import answer_invite
 from infrabot.transports.matrix_lanes import Job, RoomLanes
 from infrabot.transports.matrix_login import AUTH_ERRORS, ClientFactory, log_in, nio_client
 from infrabot.transports.matrix_retry import (
@@ -58,6 +57,7 @@ from infrabot.transports.matrix_retry import (
     send_until_accepted,
 )
 from infrabot.transports.matrix_store import MatrixStateStore
+from infrabot.transports.matrix_undecryptable import HeldEvents, UnreadableNotice
 from infrabot.waiting import Interrupted, unless
 
 __all__ = ["MATRIX", "MatrixTransport"]
@@ -101,6 +101,7 @@ class MatrixTransport:
         self._direct_rooms: set[str] = set()
         self._lanes: RoomLanes | None = None
         self._crypto: MatrixCrypto | None = None
+        self._held: HeldEvents | None = None
         # Room alias -> room ID: a room given by alias (paging.announce) is sent to by its ID.
         self._aliases: dict[str, str] = {}
         # Question event ID -> its thread's root, so the answer lands in the same thread.
@@ -270,8 +271,7 @@ class MatrixTransport:
                     log_in(self._client, self.config, self._require_store(), self._pause)
                 )
                 if self.config.encryption:
-                    self._crypto = MatrixCrypto(self._client, self.config.store_path, AllDevices())
-                    await self._until_stopped(self._crypto.start())
+                    await self._until_stopped(self._start_crypto())
                 await self._until_stopped(self._join_rooms())
                 return
             except CONNECTION_ERRORS as exc:
@@ -279,6 +279,18 @@ class MatrixTransport:
                 self.link.down("cannot reach the homeserver")
                 log.warning("matrix: cannot reach the homeserver (%s); retry in %.1f s", exc, delay)
                 await self._pause(delay)
+
+    async def _start_crypto(self) -> None:
+        store = self._require_store()
+        self._held = HeldEvents(
+            self._client,
+            store,
+            notice_after=self.config.undecryptable_notice_after,
+            max_age=self.config.max_age,
+            clock=self._clock,
+        )
+        self._crypto = MatrixCrypto(self._client, self.config.store_path, AllDevices(), self._held)
+        await self._crypto.start()
 
     async def _join_rooms(self) -> None:
         """Join every configured room; remember their IDs so only they are served."""
@@ -404,20 +416,51 @@ class MatrixTransport:
             events = [e.source for e in info.timeline.events]
             # In a direct chat, what was said before the bot joined was said to the bot.
             for event in events if direct else commands_in_timeline(events, own):
-                verdict = judge(
-                    event,
-                    own_user_id=own,
-                    now_ms=int(self._clock() * 1000),
-                    max_age_s=self.config.max_age,
-                    is_handled=self._require_store().is_handled,
-                )
-                if verdict is Verdict.TOO_OLD:
-                    log.info("matrix: not answering %s: %s", event.get("event_id"), verdict.value)
-                if verdict is not Verdict.ANSWER or not answer:
-                    continue
-                message = self._incoming(room_id, event)  # names as of this sync
-                jobs.append((room_id, functools.partial(self._answer, deliver, message)))
+                job = self._job_for(room_id, event, deliver, answer=answer)
+                if job is not None:
+                    jobs.append((room_id, job))
+        if self._held is not None and answer:
+            jobs.extend(self._held_jobs(self._held, deliver))
         return jobs
+
+    def _job_for(
+        self, room_id: str, event: Mapping[str, Any], deliver: Deliver, *, answer: bool
+    ) -> Job | None:
+        """The answering of ``event``, or None when it is not to be answered (now)."""
+        if self._held is not None and event.get("type") == "m.room.encrypted":
+            if answer:
+                self._held.hold(room_id, event)  # nio could not decrypt it
+            return None
+        verdict = judge(
+            event,
+            own_user_id=self._client.user_id,
+            now_ms=int(self._clock() * 1000),
+            max_age_s=self.config.max_age,
+            is_handled=self._require_store().is_handled,
+        )
+        if verdict is Verdict.TOO_OLD:
+            log.info("matrix: not answering %s: %s", event.get("event_id"), verdict.value)
+        if verdict is not Verdict.ANSWER or not answer:
+            return None
+        message = self._incoming(room_id, event)  # names as of this sync
+        return functools.partial(self._answer, deliver, message)
+
+    def _held_jobs(self, held: HeldEvents, deliver: Deliver) -> Iterator[tuple[str, Job]]:
+        """Answer held events whose key came; tell senders whose events stay unreadable."""
+        for room_id, event in held.recovered():
+            job = self._job_for(room_id, event, deliver, answer=True)
+            if job is None:
+                held.release(str(event["event_id"]))
+            else:
+                yield room_id, job
+        for notice in held.due_notices():
+            yield notice.room_id, functools.partial(self._tell_unreadable, held, notice)
+
+    async def _tell_unreadable(self, held: HeldEvents, notice: UnreadableNotice) -> None:
+        room = Room(MATRIX, notice.room_id, private=notice.room_id in self._direct_rooms)
+        # keyed by the event, so a re-sent notice after a crash is dropped by the homeserver
+        await self.send(Reply(room, (notice.text,), delivery_key=f"unreadable:{notice.event_id}"))
+        held.told(notice.sender)
 
     async def _answer(self, deliver: Deliver, message: IncomingMessage) -> None:
         await deliver(message)
@@ -425,29 +468,19 @@ class MatrixTransport:
         # duplicate by its transaction ID.
         if message.event_id is not None:
             self._require_store().mark_handled(message.event_id, now=self._clock())
+            if self._held is not None:
+                self._held.release(message.event_id)
 
     async def _on_invite(self, room_id: str, invite: Any) -> None:
-        state = [stripped_event(e) for e in invite.invite_state]
-        aliases = {
-            str(e.get("content", {}).get("alias"))
-            for e in state
-            if e.get("type") == "m.room.canonical_alias"
-        }
-        if self.config.direct_messages and is_direct_invite(state, self._client.user_id):
-            response = await self._client.join(room_id)
-            if not isinstance(response, JoinError):
-                self._direct_rooms.add(room_id)
-                self._require_store().add_direct_room(room_id)
-                log.info("matrix: accepted a direct chat in %s", room_id)
-            return
-        if room_id in self._allowed_rooms or aliases & set(self.config.rooms):
-            response = await self._client.join(room_id)
-            if not isinstance(response, JoinError):
-                self._allowed_rooms.add(room_id)
-                log.info("matrix: accepted the invite to %s", room_id)
-            return
-        log.info("matrix: declining the invite to %s (not a configured room)", room_id)
-        await self._client.room_leave(room_id)
+        await answer_invite(
+            self._client,
+            room_id,
+            invite,
+            config=self.config,
+            store=self._require_store(),
+            allowed_rooms=self._allowed_rooms,
+            direct_rooms=self._direct_rooms,
+        )
 
     def _remember_thread(self, event: Mapping[str, Any]) -> None:
         root = thread_root(event)

@@ -29,6 +29,7 @@ from typing import Any, Protocol
 from nio import ErrorResponse, RoomEncryptionEvent  # type: ignore[import-untyped]
 
 from infrabot.errors import TransportError
+from infrabot.transports.matrix_undecryptable import HeldEvents
 
 __all__ = [
     "CRYPTO_STORE_NAME",
@@ -113,8 +114,11 @@ class AllDevices:
 class MatrixCrypto:
     """The encryption side of one logged-in nio client (see the module docstring)."""
 
-    def __init__(self, client: Any, store_path: Path, trust: DeviceTrust) -> None:
+    def __init__(
+        self, client: Any, store_path: Path, trust: DeviceTrust, held: HeldEvents | None = None
+    ) -> None:
         self._client = client
+        self._held = held
         self._store_path = store_path
         self.trust = trust
         self._rotations: dict[str, Rotation] = {}
@@ -161,6 +165,8 @@ class MatrixCrypto:
                 if isinstance(event, RoomEncryptionEvent):
                     self._rotations[room_id] = rotation_from(event.source.get("content", {}))
         await self.maintain()
+        if self._held is not None:
+            await self._held.request_keys()
         async with self._synced:
             self._synced.notify_all()
 

@@ -19,9 +19,12 @@ from nio import (
     ErrorResponse,
     MegolmEvent,
     RoomCreateError,
+    RoomKeyRequest,
     RoomMessageNotice,
     RoomMessageText,
     RoomPreset,
+    SyncResponse,
+    ToDeviceMessage,
 )
 
 ENCRYPTION = {
@@ -43,6 +46,7 @@ class EncryptedPerson:
     client: AsyncClient = field(init=False)
     events: list[dict[str, Any]] = field(default_factory=list)
     undecryptable: list[MegolmEvent] = field(default_factory=list)
+    key_requests: list[RoomKeyRequest] = field(default_factory=list)
     _task: asyncio.Task[None] | None = None
 
     async def login(self) -> None:
@@ -65,6 +69,8 @@ class EncryptedPerson:
         assert not isinstance(first, ErrorResponse), first
         self.client.add_event_callback(self._record, (RoomMessageText, RoomMessageNotice))
         self.client.add_event_callback(self._record_undecryptable, (MegolmEvent,))
+        # nio keeps key requests from its to-device callbacks: read them off each sync
+        self.client.add_response_callback(self._record_key_requests, SyncResponse)
         self._task = asyncio.create_task(self.client.sync_forever(timeout=1000))
 
     async def _record(self, room: Any, event: Any) -> None:
@@ -72,6 +78,11 @@ class EncryptedPerson:
 
     async def _record_undecryptable(self, room: Any, event: MegolmEvent) -> None:
         self.undecryptable.append(event)
+
+    async def _record_key_requests(self, response: SyncResponse) -> None:
+        self.key_requests.extend(
+            e for e in response.to_device_events if isinstance(e, RoomKeyRequest)
+        )
 
     async def close(self) -> None:
         """Stop syncing and close the connection."""
@@ -163,3 +174,38 @@ class EncryptedPerson:
         )
         body: dict[str, Any] = await response.json()
         return body
+
+    async def say_withholding_key(
+        self, room_id: str, text: str, from_user: str
+    ) -> tuple[str, dict[str, Any]]:
+        """Send ``text`` encrypted with a fresh room key that ``from_user``'s devices are
+        not given (as a client that does not trust them would); returns the event ID and
+        the key, which :meth:`send_room_key` can deliver later."""
+        olm = self.client.olm
+        if self.client.should_query_keys:
+            await self.client.keys_query()
+        for device in olm.device_store.active_user_devices(from_user):
+            self.client.blacklist_device(device)
+        self.client.invalidate_outbound_session(room_id)
+        await self.client.share_group_session(room_id, ignore_unverified_devices=True)
+        session = olm.outbound_group_sessions[room_id]
+        key = {
+            "algorithm": "m.megolm.v1.aes-sha2",
+            "room_id": room_id,
+            "session_id": session.id,
+            "session_key": session.session_key,  # before the first message: index 0
+        }
+        return await self.say(room_id, text), key
+
+    async def send_room_key(self, user_id: str, key: dict[str, Any]) -> None:
+        """Deliver a room key late, over Olm, to every device of ``user_id``."""
+        olm = self.client.olm
+        devices = list(olm.device_store.active_user_devices(user_id))
+        await self.client.keys_claim({user_id: [d.id for d in devices]})
+        for device in devices:
+            session = olm.session_store.get(device.curve25519)
+            assert session is not None, f"no Olm session with {device.id}"
+            sealed = olm._olm_encrypt(session, device, "m.room_key", key)
+            message = ToDeviceMessage("m.room.encrypted", user_id, device.id, sealed)
+            response = await self.client.to_device(message)
+            assert not isinstance(response, ErrorResponse), response

@@ -81,3 +81,60 @@ async def test_a_plain_room_is_still_answered_in_clear(
     reply = await people["alice"].reply_to(asked, users.bot)
     assert reply["type"] == "m.room.message"
     assert "PyPI" in reply["content"]["body"]
+
+
+async def test_a_late_room_key_is_asked_for_and_its_event_answered_once_across_a_restart(
+    synapse: Any, encrypted_alice: EncryptedPerson, make_bot: Any
+) -> None:
+    _server, users = synapse
+    alice = encrypted_alice
+    room_id, alias = await alice.create_encrypted_room()
+    bot = encrypted_bot(make_bot, [alias], undecryptable_notice_after=60.0)
+    await bot.start()
+    await alice.wait_for_member(room_id, users.bot)
+
+    asked, key = await alice.say_withholding_key(room_id, "!owner pypi", users.bot)
+    # the bot asks Alice's own devices, which hold the key, not only its own
+    await alice.wait_for(
+        lambda: any(r.session_id == key["session_id"] for r in alice.key_requests),
+        what="the bot's request for the missing key",
+    )
+    await bot.stop()
+    await bot.start()  # the event is still held after a restart
+    await alice.send_room_key(users.bot, key)
+
+    reply = await alice.reply_to(asked, users.bot)
+    assert "PyPI" in reply["content"]["body"]
+    await bot.stop()
+    await bot.start()
+    marker = await alice.say(room_id, "!owner pypi")  # a fresh key: readable at once
+    await alice.reply_to(marker, users.bot)
+    assert len(alice.replies_to(asked, users.bot)) == 1
+
+
+async def test_a_sender_whose_messages_stay_unreadable_is_told_once(
+    synapse: Any, encrypted_alice: EncryptedPerson, make_bot: Any, caplog: Any
+) -> None:
+    _server, users = synapse
+    alice = encrypted_alice
+    room_id, alias = await alice.create_encrypted_room()
+    bot = encrypted_bot(make_bot, [alias], undecryptable_notice_after=0.5)
+    await bot.start()
+    await alice.wait_for_member(room_id, users.bot)
+
+    first, key = await alice.say_withholding_key(room_id, "!owner pypi", users.bot)
+
+    def notices() -> list[dict[str, Any]]:
+        return [
+            e
+            for e in alice.events
+            if e["sender"] == users.bot and "cannot read your encrypted" in e["content"]["body"]
+        ]
+
+    await alice.wait_for(lambda: bool(notices()), what="the bot to say it cannot read Alice")
+    assert notices()[0]["decrypted"]
+    assert users.alice in notices()[0]["content"]["body"]
+    assert key["session_id"] in caplog.text  # the unreadable event is logged with its session
+    await bot.transport.answered()
+    assert len(notices()) == 1
+    assert not alice.replies_to(first, users.bot)  # nothing made up for an unread command
