@@ -207,3 +207,21 @@ async def test_without_a_loaded_crypto_store_the_transport_stops(tmp_path: Path)
     client.olm = None  # type: ignore[assignment]
     with pytest.raises(TransportError, match="crypto store"):
         await MatrixCrypto(client, tmp_path, AllDevices()).start()
+
+
+async def test_a_room_opened_for_someone_waits_until_a_sync_shows_their_invite(
+    tmp_path: Path,
+) -> None:
+    client = FakeCryptoClient()
+    room = _room(client, ["@bot:x.org"])  # the sync brought the room before the invite
+    crypto = MatrixCrypto(client, tmp_path, AllDevices())
+    crypto.invited(ROOM, "@alice:x.org")
+    sending = asyncio.create_task(crypto.before_send(ROOM))
+    await asyncio.sleep(0)
+    empty = SimpleNamespace(rooms=SimpleNamespace(join={}))
+    await crypto.after_sync(empty)
+    assert not sending.done()  # without Alice, the room key would skip her devices
+    room.users["@alice:x.org"] = None
+    await crypto.after_sync(empty)
+    assert await sending
+    assert "@alice:x.org" in client.olm.tracked_users

@@ -207,6 +207,8 @@ class MatrixTransport:
             raise TransportError(f"matrix: cannot open a direct room with {room.id}: {response}")
         room_id = str(response.room_id)
         store.save_direct_room_with(room.id, room_id)
+        if self._crypto is not None:
+            self._crypto.invited(room_id, room.id)
         self._direct_rooms.add(room_id)
         log.info("matrix: opened a direct room with %s", room.id)
         return room_id

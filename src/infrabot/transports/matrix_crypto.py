@@ -124,6 +124,7 @@ class MatrixCrypto:
         self._rotations: dict[str, Rotation] = {}
         self._synced = asyncio.Condition()
         self._claimed: set[tuple[str, str]] = set()
+        self._invited: dict[str, str] = {}
 
     @property
     def olm(self) -> Any:
@@ -199,15 +200,26 @@ class MatrixCrypto:
         self._apply_rotation(room_id)
         return True
 
+    def invited(self, room_id: str, user_id: str) -> None:
+        """The bot just created ``room_id`` inviting ``user_id``: its first send waits until a
+        sync shows the invite, or the room key would be shared without them."""
+        self._invited[room_id] = user_id
+
     async def _known_room(self, room_id: str) -> Any:
+        def ready() -> bool:
+            room = self._client.rooms.get(room_id)
+            invitee = self._invited.get(room_id)
+            return room is not None and (invitee is None or invitee in room.users)
+
         async def known() -> Any:
             async with self._synced:
-                await self._synced.wait_for(lambda: room_id in self._client.rooms)
+                await self._synced.wait_for(ready)
+            self._invited.pop(room_id, None)
             return self._client.rooms[room_id]
 
-        room = self._client.rooms.get(room_id)
-        if room is not None:
-            return room
+        if ready():
+            self._invited.pop(room_id, None)
+            return self._client.rooms[room_id]
         try:
             return await asyncio.wait_for(known(), _ROOM_KNOWN_WAIT)
         except TimeoutError:

@@ -125,6 +125,24 @@ class EncryptedPerson:
             what=f"{user_id} to join",
         )
 
+    async def accept_direct_from(self, sender: str, starting: str) -> str:
+        """Join the direct room ``sender`` invited this person to, and wait there for a
+        decrypted message from it starting with ``starting``; returns the room's ID."""
+        await self.wait_for(lambda: bool(self.client.invited_rooms), what="an invite")
+        direct = next(iter(self.client.invited_rooms))
+        response = await self.client.join(direct)
+        assert not isinstance(response, ErrorResponse), response
+        await self.wait_for(
+            lambda: any(
+                e["room_id"] == direct
+                and e.get("sender") == sender
+                and e["content"].get("body", "").startswith(starting)
+                for e in self.events
+            ),
+            what=f"a message starting {starting!r} in the direct room",
+        )
+        return direct
+
     async def say(self, room_id: str, text: str) -> str:
         """Send ``text`` encrypted (to every device in the room); returns its event ID."""
         response = await self.client.room_send(
