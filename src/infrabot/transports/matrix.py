@@ -38,6 +38,7 @@ from infrabot.config import MatrixConfig
 from infrabot.errors import TransportError
 from infrabot.messages import Handles, IncomingMessage, Network, Reply, Room, Sender
 from infrabot.transports.base import Deliver, Link
+from infrabot.transports.matrix_cross_signing import cross_sign_or_explain
 from infrabot.transports.matrix_crypto import DIRECT_ROOM_ENCRYPTION, AllDevices, MatrixCrypto
 from infrabot.transports.matrix_events import (
     Verdict,
@@ -293,6 +294,8 @@ class MatrixTransport:
         )
         self._crypto = MatrixCrypto(self._client, self.config.store_path, AllDevices(), self._held)
         await self._crypto.start()
+        if self.config.cross_signing:
+            await cross_sign_or_explain(self._client, self.config)
 
     async def _join_rooms(self) -> None:
         """Join every configured room; remember their IDs so only they are served."""

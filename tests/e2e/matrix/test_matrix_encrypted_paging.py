@@ -30,7 +30,9 @@ async def test_a_page_goes_to_an_encrypted_direct_chat_where_the_ack_works(
             f"  - name: Alice\n    contact: {{matrix_id: '{users.alice}'}}\n"
             "services:\n  - name: PyPI\n    owners: [Alice]\n"
         )
-        bot = make_bot([alias], encryption=True, store_secret=STORE_SECRET, trust="all")
+        bot = make_bot(
+            [alias], encryption=True, store_secret=STORE_SECRET, trust="all", cross_signing=False
+        )
         bot.config = bot.config.model_copy(
             update={"inventory": inventory, "paging": PagingConfig(escalate_after=600)}
         )
@@ -64,7 +66,12 @@ async def test_an_invite_to_an_encrypted_direct_chat_is_accepted_and_answered(
     await alice.login()
     try:
         bot = make_bot(
-            [], encryption=True, store_secret=STORE_SECRET, trust="all", direct_messages=True
+            [],
+            encryption=True,
+            store_secret=STORE_SECRET,
+            trust="all",
+            cross_signing=False,
+            direct_messages=True,
         )
         await bot.start()
         direct, _alias = await alice.create_encrypted_room(invite=(users.bot,), direct=True)
