@@ -58,6 +58,7 @@ from infrabot.transports.matrix_retry import (
     send_until_accepted,
 )
 from infrabot.transports.matrix_store import MatrixStateStore
+from infrabot.transports.matrix_trust import CrossSignedDevices
 from infrabot.transports.matrix_undecryptable import HeldEvents, UnreadableNotice
 from infrabot.waiting import Interrupted, unless
 
@@ -150,8 +151,8 @@ class MatrixTransport:
         )
         room_id = await self._room_for(client, reply.room)
         crypto = self._crypto
-        if crypto is not None:
-            await self._until_stopped(crypto.before_send(room_id))
+        if crypto is not None and await self._until_stopped(crypto.before_send(room_id)):
+            reply = crypto.note_skipped(reply)
         # nio encrypts for an encrypted room; which devices get its key was settled just now
         send_options = {"ignore_unverified_devices": True} if crypto is not None else {}
         contents = notice_contents(
@@ -292,7 +293,8 @@ class MatrixTransport:
             max_age=self.config.max_age,
             clock=self._clock,
         )
-        self._crypto = MatrixCrypto(self._client, self.config.store_path, AllDevices(), self._held)
+        trust = CrossSignedDevices() if self.config.trust == "cross-signed" else AllDevices()
+        self._crypto = MatrixCrypto(self._client, self.config.store_path, trust, self._held)
         await self._crypto.start()
         if self.config.cross_signing:
             await cross_sign_or_explain(self._client, self.config)

@@ -44,6 +44,7 @@ from infrabot.transports.matrix_signing import (
 
 __all__ = [
     "CROSS_SIGNING_SECRETS",
+    "HomeserverApi",
     "cross_sign_device",
     "cross_sign_or_explain",
     "recovery_key_path",
@@ -63,7 +64,7 @@ def recovery_key_path(config: MatrixConfig) -> Path:
     return config.recovery_key_file or config.store_path / "recovery-key"
 
 
-class _Api:
+class HomeserverApi:
     """The few client-server calls cross-signing needs, on the nio client's connection."""
 
     def __init__(self, client: Any) -> None:
@@ -107,7 +108,7 @@ class _Api:
 async def cross_sign_device(client: Any, config: MatrixConfig) -> None:
     """Make sure the bot's device is signed by its own self-signing key (see the module
     docstring); raises :class:`TransportError` when that cannot be done."""
-    api, user = _Api(client), client.user_id
+    api, user = HomeserverApi(client), client.user_id
     own = await api.ok("POST", "/keys/query", {"device_keys": {user: []}})
     master = own.get("master_keys", {}).get(user)
     published = own.get("self_signing_keys", {}).get(user)
@@ -148,7 +149,7 @@ def _public_key(key: Mapping[str, Any]) -> str:
     return values[0]
 
 
-async def _create(api: _Api, client: Any, config: MatrixConfig) -> SigningKey:
+async def _create(api: HomeserverApi, client: Any, config: MatrixConfig) -> SigningKey:
     """New cross-signing keys: stored in secret storage, then published."""
     keys = {name: SigningKey.generate() for name in CROSS_SIGNING_SECRETS}
     storage_key = _storage_key(config, create=True)
@@ -170,7 +171,9 @@ def _key_id(storage_key: bytes) -> str:
     return sha256(storage_key).hexdigest()[:16]
 
 
-async def _publish(api: _Api, user: str, keys: dict[str, SigningKey], config: MatrixConfig) -> None:
+async def _publish(
+    api: HomeserverApi, user: str, keys: dict[str, SigningKey], config: MatrixConfig
+) -> None:
     master = keys["master"]
 
     def public(name: str, usage: str) -> dict[str, Any]:
@@ -202,7 +205,7 @@ async def _publish(api: _Api, user: str, keys: dict[str, SigningKey], config: Ma
         raise TransportError(f"matrix: cross-signing keys refused: {answer.get('errcode')}")
 
 
-async def _restore(api: _Api, config: MatrixConfig, published: str) -> SigningKey:
+async def _restore(api: HomeserverApi, config: MatrixConfig, published: str) -> SigningKey:
     """The self-signing key from secret storage, checked against the published one."""
     storage_key = _storage_key(config, create=False)
     default = await api.get_account_data(_DEFAULT_KEY)

@@ -18,6 +18,7 @@ every send:
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import os
 from collections.abc import Iterable, Mapping
@@ -29,6 +30,7 @@ from typing import Any, Protocol
 from nio import ErrorResponse, RoomEncryptionEvent  # type: ignore[import-untyped]
 
 from infrabot.errors import TransportError
+from infrabot.messages import Reply
 from infrabot.transports.matrix_undecryptable import HeldEvents
 
 __all__ = [
@@ -99,12 +101,23 @@ class DeviceTrust(Protocol):
     def skipped(self, user_id: str) -> tuple[str, ...]:
         """The devices of ``user_id`` that the last :meth:`apply` kept keys from."""
 
+    def forget(self, user_ids: Iterable[str]) -> None:
+        """The devices of ``user_ids`` changed: decide about them afresh."""
+
 
 class AllDevices:
     """``trust: all``: every device of every member gets the room keys."""
 
     async def apply(self, client: Any, user_ids: Iterable[str]) -> None:
-        """Nothing to mark: nio shares with every device that is not blacklisted."""
+        """Let back in any device an earlier ``cross-signed`` setting kept out."""
+        olm = client.olm
+        for user_id in user_ids:
+            for device in olm.device_store.active_user_devices(user_id):
+                if olm.is_device_blacklisted(device):
+                    client.unblacklist_device(device)
+
+    def forget(self, user_ids: Iterable[str]) -> None:
+        """Nothing is remembered."""
 
     def skipped(self, user_id: str) -> tuple[str, ...]:
         """No device is ever skipped."""
@@ -165,6 +178,7 @@ class MatrixCrypto:
             for event in [*getattr(info, "state", ()), *info.timeline.events]:
                 if isinstance(event, RoomEncryptionEvent):
                     self._rotations[room_id] = rotation_from(event.source.get("content", {}))
+        self.trust.forget(getattr(getattr(response, "device_list", None), "changed", ()))
         await self.maintain()
         if self._held is not None:
             await self._held.request_keys()
@@ -199,6 +213,18 @@ class MatrixCrypto:
             await client.share_group_session(room_id, ignore_unverified_devices=True)
         self._apply_rotation(room_id)
         return True
+
+    def note_skipped(self, reply: Reply) -> Reply:
+        """A private message to someone (a page) says which of their devices cannot read it,
+        so they know to cross-sign the device they expected it on."""
+        room = reply.room
+        skipped = self.trust.skipped(room.id) if room.private and room.id.startswith("@") else ()
+        if not skipped:
+            return reply
+        plural = "s" if len(skipped) > 1 else ""
+        note = f"(not readable on your device{plural} {', '.join(skipped)}, "
+        note += "which you have not cross-signed)"
+        return dataclasses.replace(reply, lines=(*reply.lines, note))
 
     def invited(self, room_id: str, user_id: str) -> None:
         """The bot just created ``room_id`` inviting ``user_id``: its first send waits until a
