@@ -217,35 +217,15 @@ class MatrixConfig(_Section):
         default=True,
         description="Send replies that mention people as m.text: clients never notify notices",
     )
-    encryption: bool = Field(
-        default=False,
-        description="Read and answer encrypted rooms and direct chats (needs store_secret)",
-    )
-    store_secret: SecretStr | None = Field(
-        default=None, description="Key that encrypts the crypto store in store_path"
-    )
-    encrypt_direct: bool = Field(
-        default=True, description="Direct chats the bot opens (for pages) are encrypted"
-    )
-    trust: Literal["cross-signed", "all"] = Field(
-        default="cross-signed",
-        description="Room keys go to devices their owner cross-signed, or to every device",
-    )
-    cross_signing: bool = Field(
-        default=True, description="Create or restore cross-signing keys and sign the device"
-    )
-    recovery_secret: SecretStr | None = Field(
-        default=None, description="The secret storage recovery key (else recovery_key_file)"
-    )
-    recovery_key_file: Path | None = Field(
-        default=None,
-        description="Where the recovery key is written once (0600); <store_path>/recovery-key",
-    )
-    undecryptable_notice_after: float = Field(
-        default=60.0,
-        gt=0,
-        description="Seconds to wait for a missing room key before telling the sender once",
-    )
+    # End-to-end encryption (README "Encryption" says what each one means).
+    encryption: bool = Field(default=False, description="Read encrypted rooms (store_secret)")
+    store_secret: SecretStr | None = Field(default=None, description="Crypto store's key")
+    encrypt_direct: bool = Field(default=True, description="Direct chats opened are encrypted")
+    trust: Literal["cross-signed", "all"] = Field(default="cross-signed", description="Key takers")
+    cross_signing: bool = Field(default=True, description="Create/restore keys, sign device")
+    recovery_secret: SecretStr | None = Field(default=None, description="Secret storage key")
+    recovery_key_file: Path | None = Field(default=None, description="<store_path>/recovery-key")
+    undecryptable_notice_after: float = Field(default=60.0, gt=0, description="Seconds")
 
     @model_validator(mode="after")
     def _backoff_bounds(self) -> MatrixConfig:

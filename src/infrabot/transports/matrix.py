@@ -22,7 +22,6 @@ import asyncio
 import functools
 import logging
 import time
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import Any, TypeVar
 
@@ -36,7 +35,7 @@ from nio import (  # type: ignore[import-untyped]
 from infrabot.backoff import Backoff
 from infrabot.config import MatrixConfig
 from infrabot.errors import TransportError
-from infrabot.messages import Handles, IncomingMessage, Network, Reply, Room, Sender
+from infrabot.messages import Handles, IncomingMessage, Reply, Room, Sender
 from infrabot.transports.base import Deliver, Link
 from infrabot.transports.matrix_cross_signing import cross_sign_or_explain
 from infrabot.transports.matrix_crypto import DIRECT_ROOM_ENCRYPTION, AllDevices, MatrixCrypto
@@ -44,10 +43,10 @@ from infrabot.transports.matrix_events import (
     Verdict,
     commands_in_timeline,
     judge,
-    thread_root,
 )
 from infrabot.transports.matrix_filter import upload_sync_filter
 from infrabot.transports.matrix_format import notice_contents, transaction_id
+from infrabot.transports.matrix_incoming import MATRIX, IncomingEvents
 from infrabot.transports.matrix_invites import answer_invite
 from infrabot.transports.matrix_lanes import Job, RoomLanes
 from infrabot.transports.matrix_login import AUTH_ERRORS, ClientFactory, log_in, nio_client
@@ -65,8 +64,6 @@ from infrabot.waiting import Interrupted, unless
 __all__ = ["MATRIX", "MatrixTransport"]
 
 log = logging.getLogger(__name__)
-
-MATRIX = Network("matrix")
 
 _T = TypeVar("_T")
 
@@ -107,7 +104,7 @@ class MatrixTransport:
         # Room alias -> room ID: a room given by alias (paging.announce) is sent to by its ID.
         self._aliases: dict[str, str] = {}
         # Question event ID -> its thread's root, so the answer lands in the same thread.
-        self._threads: OrderedDict[str, str] = OrderedDict()
+        self._incoming = IncomingEvents()
         self.ready = asyncio.Event()
         """Set once logged in, in the rooms, and past the first sync: for tests and health."""
         self.link = Link()
@@ -158,7 +155,7 @@ class MatrixTransport:
         contents = notice_contents(
             reply,
             in_reply_to_event=event_id,
-            thread_root=self._threads.get(event_id) if event_id else None,
+            thread_root=self._incoming.thread_of(event_id),
             asker=asker,
             notify_mentions=self.config.notify_mentions,
         )
@@ -449,7 +446,8 @@ class MatrixTransport:
             log.info("matrix: not answering %s: %s", event.get("event_id"), verdict.value)
         if verdict is not Verdict.ANSWER or not answer:
             return None
-        message = self._incoming(room_id, event)  # names as of this sync
+        private = room_id in self._direct_rooms
+        message = self._incoming.parse(self._client, room_id, event, private=private)
         return functools.partial(self._answer, deliver, message)
 
     def _held_jobs(self, held: HeldEvents, deliver: Deliver) -> Iterator[tuple[str, Job]]:
@@ -488,38 +486,3 @@ class MatrixTransport:
             allowed_rooms=self._allowed_rooms,
             direct_rooms=self._direct_rooms,
         )
-
-    def _remember_thread(self, event: Mapping[str, Any]) -> None:
-        root = thread_root(event)
-        if root is None:
-            return
-        self._threads[str(event["event_id"])] = root
-        while len(self._threads) > _THREADS_KEPT:
-            self._threads.popitem(last=False)
-
-    def _incoming(self, room_id: str, event: Mapping[str, Any]) -> IncomingMessage:
-        """Parse one message event into the core's terms, at the edge."""
-        self._remember_thread(event)
-        user_id = str(event["sender"])
-        room = self._client.rooms.get(room_id)
-        member = room.users.get(user_id) if room is not None else None
-        name = member.display_name if member is not None and member.display_name else user_id
-        own = self._client.user_id
-        own_member = room.users.get(own) if room is not None else None
-        bot_name = (
-            own_member.display_name
-            if own_member is not None and own_member.display_name
-            else own.split(":", 1)[0].lstrip("@")
-        )
-        return IncomingMessage(
-            # account is the authenticated sender; the display name is for show only.
-            sender=Sender(network=MATRIX, name=name, account=user_id, address=user_id),
-            room=Room(network=MATRIX, id=room_id, private=room_id in self._direct_rooms),
-            text=str(event["content"]["body"]),
-            bot_name=bot_name,
-            event_id=str(event["event_id"]),
-        )
-
-
-_THREADS_KEPT = 1000
-"""Questions whose thread is remembered: answers are sent within seconds of the question."""
