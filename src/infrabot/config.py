@@ -217,11 +217,22 @@ class MatrixConfig(_Section):
         default=True,
         description="Send replies that mention people as m.text: clients never notify notices",
     )
+    # End-to-end encryption (README "Encryption" says what each one means).
+    encryption: bool = Field(default=False, description="Read encrypted rooms (store_secret)")
+    store_secret: SecretStr | None = Field(default=None, description="Crypto store's key")
+    encrypt_direct: bool = Field(default=True, description="Direct chats opened are encrypted")
+    trust: Literal["cross-signed", "all"] = Field(default="cross-signed", description="Key takers")
+    cross_signing: bool = Field(default=True, description="Create/restore keys, sign device")
+    recovery_secret: SecretStr | None = Field(default=None, description="Secret storage key")
+    recovery_key_file: Path | None = Field(default=None, description="<store_path>/recovery-key")
+    undecryptable_notice_after: float = Field(default=60.0, gt=0, description="Seconds")
 
     @model_validator(mode="after")
     def _backoff_bounds(self) -> MatrixConfig:
         if self.backoff_max < self.backoff_initial:
             raise ValueError("backoff_max must be at least backoff_initial")
+        if self.encryption and self.store_secret is None:
+            raise ValueError("encryption needs store_secret (INFRABOT_MATRIX__STORE_SECRET)")
         return self
 
 

@@ -22,8 +22,7 @@ import asyncio
 import functools
 import logging
 import time
-from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import Any, TypeVar
 
 from nio import (  # type: ignore[import-untyped]
@@ -31,23 +30,24 @@ from nio import (  # type: ignore[import-untyped]
     JoinError,
     RoomPreset,
     SyncError,
-    UploadFilterResponse,
 )
 
 from infrabot.backoff import Backoff
 from infrabot.config import MatrixConfig
 from infrabot.errors import TransportError
-from infrabot.messages import Handles, IncomingMessage, Network, Reply, Room, Sender
+from infrabot.messages import Handles, IncomingMessage, Reply, Room, Sender
 from infrabot.transports.base import Deliver, Link
+from infrabot.transports.matrix_cross_signing import cross_sign_or_explain
+from infrabot.transports.matrix_crypto import DIRECT_ROOM_ENCRYPTION, AllDevices, MatrixCrypto
 from infrabot.transports.matrix_events import (
     Verdict,
     commands_in_timeline,
-    is_direct_invite,
     judge,
-    stripped_event,
-    thread_root,
 )
+from infrabot.transports.matrix_filter import upload_sync_filter
 from infrabot.transports.matrix_format import notice_contents, transaction_id
+from infrabot.transports.matrix_incoming import MATRIX, IncomingEvents
+from infrabot.transports.matrix_invites import answer_invite
 from infrabot.transports.matrix_lanes import Job, RoomLanes
 from infrabot.transports.matrix_login import AUTH_ERRORS, ClientFactory, log_in, nio_client
 from infrabot.transports.matrix_retry import (
@@ -57,28 +57,15 @@ from infrabot.transports.matrix_retry import (
     send_until_accepted,
 )
 from infrabot.transports.matrix_store import MatrixStateStore
+from infrabot.transports.matrix_trust import CrossSignedDevices
+from infrabot.transports.matrix_undecryptable import HeldEvents, UnreadableNotice
 from infrabot.waiting import Interrupted, unless
 
 __all__ = ["MATRIX", "MatrixTransport"]
 
 log = logging.getLogger(__name__)
 
-MATRIX = Network("matrix")
-
 _T = TypeVar("_T")
-
-# Only what the bot reads: messages and memberships in joined rooms, members loaded lazily
-# (the senders' display names still arrive with their messages).
-_SYNC_FILTER: dict[str, Any] = {
-    "presence": {"types": []},
-    "account_data": {"types": []},
-    "room": {
-        "account_data": {"types": []},
-        "ephemeral": {"types": []},
-        "state": {"lazy_load_members": True},
-        "timeline": {"limit": 100, "types": ["m.room.message", "m.room.member"]},
-    },
-}
 
 
 class _Stopped(TransportError):
@@ -112,10 +99,12 @@ class MatrixTransport:
         self._allowed_rooms: set[str] = set(config.rooms)
         self._direct_rooms: set[str] = set()
         self._lanes: RoomLanes | None = None
+        self._crypto: MatrixCrypto | None = None
+        self._held: HeldEvents | None = None
         # Room alias -> room ID: a room given by alias (paging.announce) is sent to by its ID.
         self._aliases: dict[str, str] = {}
         # Question event ID -> its thread's root, so the answer lands in the same thread.
-        self._threads: OrderedDict[str, str] = OrderedDict()
+        self._incoming = IncomingEvents()
         self.ready = asyncio.Event()
         """Set once logged in, in the rooms, and past the first sync: for tests and health."""
         self.link = Link()
@@ -158,10 +147,15 @@ class MatrixTransport:
             asked.sender.address if asked is not None and asked.sender.network == MATRIX else None
         )
         room_id = await self._room_for(client, reply.room)
+        crypto = self._crypto
+        if crypto is not None and await self._until_stopped(crypto.before_send(room_id)):
+            reply = crypto.note_skipped(reply)
+        # nio encrypts for an encrypted room; which devices get its key was settled just now
+        send_options = {"ignore_unverified_devices": True} if crypto is not None else {}
         contents = notice_contents(
             reply,
             in_reply_to_event=event_id,
-            thread_root=self._threads.get(event_id) if event_id else None,
+            thread_root=self._incoming.thread_of(event_id),
             asker=asker,
             notify_mentions=self.config.notify_mentions,
         )
@@ -175,6 +169,7 @@ class MatrixTransport:
                         "m.room.message",
                         content,
                         tx_id=transaction_id(reply.delivery_key or event_id, position),
+                        **send_options,
                     ),
                     is_error=lambda response: isinstance(response, ErrorResponse),
                     backoff=backoff,
@@ -198,15 +193,21 @@ class MatrixTransport:
         known = store.direct_room_with(room.id)
         if known is not None:
             return known
+        encrypted = self._crypto is not None and self.config.encrypt_direct
         response = await self._until_stopped(
             client.room_create(
-                is_direct=True, invite=[room.id], preset=RoomPreset.trusted_private_chat
+                is_direct=True,
+                invite=[room.id],
+                preset=RoomPreset.trusted_private_chat,
+                initial_state=[DIRECT_ROOM_ENCRYPTION] if encrypted else (),
             )
         )
         if isinstance(response, ErrorResponse):
             raise TransportError(f"matrix: cannot open a direct room with {room.id}: {response}")
         room_id = str(response.room_id)
         store.save_direct_room_with(room.id, room_id)
+        if self._crypto is not None:
+            self._crypto.invited(room_id, room.id)
         self._direct_rooms.add(room_id)
         log.info("matrix: opened a direct room with %s", room.id)
         return room_id
@@ -270,6 +271,8 @@ class MatrixTransport:
                 await self._until_stopped(
                     log_in(self._client, self.config, self._require_store(), self._pause)
                 )
+                if self.config.encryption:
+                    await self._until_stopped(self._start_crypto())
                 await self._until_stopped(self._join_rooms())
                 return
             except CONNECTION_ERRORS as exc:
@@ -277,6 +280,21 @@ class MatrixTransport:
                 self.link.down("cannot reach the homeserver")
                 log.warning("matrix: cannot reach the homeserver (%s); retry in %.1f s", exc, delay)
                 await self._pause(delay)
+
+    async def _start_crypto(self) -> None:
+        store = self._require_store()
+        self._held = HeldEvents(
+            self._client,
+            store,
+            notice_after=self.config.undecryptable_notice_after,
+            max_age=self.config.max_age,
+            clock=self._clock,
+        )
+        trust = CrossSignedDevices() if self.config.trust == "cross-signed" else AllDevices()
+        self._crypto = MatrixCrypto(self._client, self.config.store_path, trust, self._held)
+        await self._crypto.start()
+        if self.config.cross_signing:
+            await cross_sign_or_explain(self._client, self.config)
 
     async def _join_rooms(self) -> None:
         """Join every configured room; remember their IDs so only they are served."""
@@ -308,7 +326,9 @@ class MatrixTransport:
     async def _sync_forever(self, deliver: Deliver) -> None:
         store = self._require_store()
         store.prune_handled(max(2 * self.config.max_age, 86_400.0), now=self._clock())
-        sync_filter = await self._until_stopped(self._upload_filter())
+        sync_filter = await self._until_stopped(
+            upload_sync_filter(self._client, encrypted=self._crypto is not None)
+        )
         since = store.sync_token
         # With no saved token this is the bot's first start: what is already in the rooms
         # was not said to it. With one, the first sync brings full state so display names
@@ -364,27 +384,11 @@ class MatrixTransport:
             jobs = await self._handle_sync(response, deliver, answer=answer)
             since = response.next_batch
             await lanes.add_sync(since, jobs)
+            if self._crypto is not None:
+                await self._until_stopped(self._crypto.after_sync(response))
             answer, full_state = True, False
             self.ready.set()
             self.link.up()
-
-    async def _upload_filter(self) -> str | dict[str, Any]:
-        """The sync filter's ID on the server, or the filter itself if uploading fails.
-
-        A stored filter spares the homeserver from parsing and validating it on every sync,
-        which is measurable on the round trip.
-        """
-        try:
-            response = await self._client.upload_filter(
-                presence=_SYNC_FILTER["presence"],
-                account_data=_SYNC_FILTER["account_data"],
-                room=_SYNC_FILTER["room"],
-            )
-        except CONNECTION_ERRORS:
-            return _SYNC_FILTER
-        if isinstance(response, UploadFilterResponse):
-            return str(response.filter_id)
-        return _SYNC_FILTER
 
     async def _sync_failed(self, response: Any, backoff: Backoff) -> None:
         self.link.down("the homeserver refuses to sync")
@@ -416,20 +420,52 @@ class MatrixTransport:
             events = [e.source for e in info.timeline.events]
             # In a direct chat, what was said before the bot joined was said to the bot.
             for event in events if direct else commands_in_timeline(events, own):
-                verdict = judge(
-                    event,
-                    own_user_id=own,
-                    now_ms=int(self._clock() * 1000),
-                    max_age_s=self.config.max_age,
-                    is_handled=self._require_store().is_handled,
-                )
-                if verdict is Verdict.TOO_OLD:
-                    log.info("matrix: not answering %s: %s", event.get("event_id"), verdict.value)
-                if verdict is not Verdict.ANSWER or not answer:
-                    continue
-                message = self._incoming(room_id, event)  # names as of this sync
-                jobs.append((room_id, functools.partial(self._answer, deliver, message)))
+                job = self._job_for(room_id, event, deliver, answer=answer)
+                if job is not None:
+                    jobs.append((room_id, job))
+        if self._held is not None and answer:
+            jobs.extend(self._held_jobs(self._held, deliver))
         return jobs
+
+    def _job_for(
+        self, room_id: str, event: Mapping[str, Any], deliver: Deliver, *, answer: bool
+    ) -> Job | None:
+        """The answering of ``event``, or None when it is not to be answered (now)."""
+        if self._held is not None and event.get("type") == "m.room.encrypted":
+            if answer:
+                self._held.hold(room_id, event)  # nio could not decrypt it
+            return None
+        verdict = judge(
+            event,
+            own_user_id=self._client.user_id,
+            now_ms=int(self._clock() * 1000),
+            max_age_s=self.config.max_age,
+            is_handled=self._require_store().is_handled,
+        )
+        if verdict is Verdict.TOO_OLD:
+            log.info("matrix: not answering %s: %s", event.get("event_id"), verdict.value)
+        if verdict is not Verdict.ANSWER or not answer:
+            return None
+        private = room_id in self._direct_rooms
+        message = self._incoming.parse(self._client, room_id, event, private=private)
+        return functools.partial(self._answer, deliver, message)
+
+    def _held_jobs(self, held: HeldEvents, deliver: Deliver) -> Iterator[tuple[str, Job]]:
+        """Answer held events whose key came; tell senders whose events stay unreadable."""
+        for room_id, event in held.recovered():
+            job = self._job_for(room_id, event, deliver, answer=True)
+            if job is None:
+                held.release(str(event["event_id"]))
+            else:
+                yield room_id, job
+        for notice in held.due_notices():
+            yield notice.room_id, functools.partial(self._tell_unreadable, held, notice)
+
+    async def _tell_unreadable(self, held: HeldEvents, notice: UnreadableNotice) -> None:
+        room = Room(MATRIX, notice.room_id, private=notice.room_id in self._direct_rooms)
+        # keyed by the event, so a re-sent notice after a crash is dropped by the homeserver
+        await self.send(Reply(room, (notice.text,), delivery_key=f"unreadable:{notice.event_id}"))
+        held.told(notice.sender)
 
     async def _answer(self, deliver: Deliver, message: IncomingMessage) -> None:
         await deliver(message)
@@ -437,61 +473,16 @@ class MatrixTransport:
         # duplicate by its transaction ID.
         if message.event_id is not None:
             self._require_store().mark_handled(message.event_id, now=self._clock())
+            if self._held is not None:
+                self._held.release(message.event_id)
 
     async def _on_invite(self, room_id: str, invite: Any) -> None:
-        state = [stripped_event(e) for e in invite.invite_state]
-        aliases = {
-            str(e.get("content", {}).get("alias"))
-            for e in state
-            if e.get("type") == "m.room.canonical_alias"
-        }
-        if self.config.direct_messages and is_direct_invite(state, self._client.user_id):
-            response = await self._client.join(room_id)
-            if not isinstance(response, JoinError):
-                self._direct_rooms.add(room_id)
-                self._require_store().add_direct_room(room_id)
-                log.info("matrix: accepted a direct chat in %s", room_id)
-            return
-        if room_id in self._allowed_rooms or aliases & set(self.config.rooms):
-            response = await self._client.join(room_id)
-            if not isinstance(response, JoinError):
-                self._allowed_rooms.add(room_id)
-                log.info("matrix: accepted the invite to %s", room_id)
-            return
-        log.info("matrix: declining the invite to %s (not a configured room)", room_id)
-        await self._client.room_leave(room_id)
-
-    def _remember_thread(self, event: Mapping[str, Any]) -> None:
-        root = thread_root(event)
-        if root is None:
-            return
-        self._threads[str(event["event_id"])] = root
-        while len(self._threads) > _THREADS_KEPT:
-            self._threads.popitem(last=False)
-
-    def _incoming(self, room_id: str, event: Mapping[str, Any]) -> IncomingMessage:
-        """Parse one message event into the core's terms, at the edge."""
-        self._remember_thread(event)
-        user_id = str(event["sender"])
-        room = self._client.rooms.get(room_id)
-        member = room.users.get(user_id) if room is not None else None
-        name = member.display_name if member is not None and member.display_name else user_id
-        own = self._client.user_id
-        own_member = room.users.get(own) if room is not None else None
-        bot_name = (
-            own_member.display_name
-            if own_member is not None and own_member.display_name
-            else own.split(":", 1)[0].lstrip("@")
+        await answer_invite(
+            self._client,
+            room_id,
+            invite,
+            config=self.config,
+            store=self._require_store(),
+            allowed_rooms=self._allowed_rooms,
+            direct_rooms=self._direct_rooms,
         )
-        return IncomingMessage(
-            # account is the authenticated sender; the display name is for show only.
-            sender=Sender(network=MATRIX, name=name, account=user_id, address=user_id),
-            room=Room(network=MATRIX, id=room_id, private=room_id in self._direct_rooms),
-            text=str(event["content"]["body"]),
-            bot_name=bot_name,
-            event_id=str(event["event_id"]),
-        )
-
-
-_THREADS_KEPT = 1000
-"""Questions whose thread is remembered: answers are sent within seconds of the question."""

@@ -2,6 +2,8 @@
 
 The bot keeps one device for life: a saved session is resumed, and a password login reuses the
 saved device ID, so the homeserver (and people's clients) see the same device across restarts.
+With encryption on, logging in also loads that device's crypto store (nio does it once it
+knows the device ID), so its identity keys stay the same for life too.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from nio import (  # type: ignore[import-untyped]
 
 from infrabot.config import MatrixConfig
 from infrabot.errors import TransportError
+from infrabot.transports.matrix_crypto import CRYPTO_STORE_NAME
 from infrabot.transports.matrix_retry import is_rate_limited, rate_limit_delay
 from infrabot.transports.matrix_store import MatrixSession, MatrixStateStore
 
@@ -38,13 +41,24 @@ Pause = Callable[[float], Awaitable[None]]
 def nio_client(config: MatrixConfig) -> Any:
     """A nio client that never retries on its own: our loops honour ``retry_after_ms`` and
     bound the backoff."""
+    secret = config.store_secret if config.encryption else None
+    encrypted = secret is not None
     client_config = AsyncClientConfig(
         max_limit_exceeded=0,
         max_timeouts=0,
         request_timeout=30,
         store_sync_tokens=False,
+        encryption_enabled=encrypted,
+        # The crypto store (Olm account, sessions, room keys) is pickled under this key.
+        pickle_key=secret.get_secret_value() if secret is not None else "",
+        store_name=CRYPTO_STORE_NAME,
     )
-    return AsyncClient(config.homeserver, config.user_id, config=client_config)
+    if not encrypted:
+        return AsyncClient(config.homeserver, config.user_id, config=client_config)
+    config.store_path.mkdir(parents=True, exist_ok=True)
+    return AsyncClient(
+        config.homeserver, config.user_id, store_path=str(config.store_path), config=client_config
+    )
 
 
 async def log_in(client: Any, config: MatrixConfig, store: MatrixStateStore, pause: Pause) -> None:
@@ -58,6 +72,9 @@ async def log_in(client: Any, config: MatrixConfig, store: MatrixStateStore, pau
             refused = whoami.status_code in AUTH_ERRORS
             what = "the configured access token is refused" if refused else "cannot log in"
             raise TransportError(f"matrix: {what}: {whoami}")
+        if config.encryption and whoami.device_id:
+            # loads the crypto store of the token's device
+            client.restore_login(config.user_id, whoami.device_id, client.access_token)
         log.info("matrix: logged in as %s (token), device %s", client.user_id, client.device_id)
         return
     session = store.session

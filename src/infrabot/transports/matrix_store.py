@@ -3,18 +3,21 @@
 What survives a restart: the session (device ID and access token after a password login, so
 a restart reuses the same device instead of piling up new ones), the sync token (where the
 next sync resumes), the IDs of the events already answered (so no event is ever answered
-twice, whatever order a crash and a reconnect come in), and the direct chats accepted.
+twice, whatever order a crash and a reconnect come in), the direct chats accepted, and the
+encrypted events still waiting for their room key (with who was told they cannot be read).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-__all__ = ["MatrixSession", "MatrixStateStore"]
+__all__ = ["HeldEvent", "MatrixSession", "MatrixStateStore"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -25,6 +28,13 @@ CREATE TABLE IF NOT EXISTS handled (
 CREATE INDEX IF NOT EXISTS handled_at_idx ON handled (handled_at);
 CREATE TABLE IF NOT EXISTS direct_rooms (room_id TEXT PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS direct_with (user_id TEXT PRIMARY KEY, room_id TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS undecryptable (
+    event_id TEXT PRIMARY KEY,
+    room_id TEXT NOT NULL,
+    event TEXT NOT NULL,
+    seen_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS told_undecryptable (user_id TEXT PRIMARY KEY);
 """
 
 
@@ -35,6 +45,15 @@ class MatrixSession:
     user_id: str
     device_id: str
     access_token: str
+
+
+@dataclass(frozen=True, slots=True)
+class HeldEvent:
+    """An encrypted event the bot could not decrypt yet, kept until its key arrives."""
+
+    room_id: str
+    event: dict[str, Any]
+    seen_at: float
 
 
 class MatrixStateStore:
@@ -165,3 +184,39 @@ class MatrixStateStore:
         cutoff = (time.time() if now is None else now) - older_than
         cursor = self._db.execute("DELETE FROM handled WHERE handled_at < ?", (cutoff,))
         return cursor.rowcount
+
+    def hold_event(self, room_id: str, event: dict[str, Any], now: float) -> None:
+        """Keep an undecryptable event until its key arrives (or it is too old to answer)."""
+        self._db.execute(
+            "INSERT OR IGNORE INTO undecryptable (event_id, room_id, event, seen_at) "
+            "VALUES (?, ?, ?, ?)",
+            (str(event["event_id"]), room_id, json.dumps(event), now),
+        )
+
+    @property
+    def held_events(self) -> list[HeldEvent]:
+        """The events still waiting for their key, oldest first."""
+        rows = self._db.execute(
+            "SELECT room_id, event, seen_at FROM undecryptable ORDER BY seen_at, event_id"
+        ).fetchall()
+        return [HeldEvent(str(room), json.loads(event), float(seen)) for room, event, seen in rows]
+
+    def release_event(self, event_id: str) -> None:
+        """Stop waiting for ``event_id``'s key: answered, passed over, or too old."""
+        self._db.execute("DELETE FROM undecryptable WHERE event_id = ?", (event_id,))
+
+    def was_told_undecryptable(self, user_id: str) -> bool:
+        """Whether ``user_id`` was already told the bot cannot read their messages."""
+        row = self._db.execute(
+            "SELECT 1 FROM told_undecryptable WHERE user_id = ?", (user_id,)
+        ).fetchone()
+        return row is not None
+
+    def set_told_undecryptable(self, user_id: str, told: bool) -> None:
+        """Remember (or forget, once their messages are read again) that ``user_id`` was told."""
+        if told:
+            self._db.execute(
+                "INSERT OR IGNORE INTO told_undecryptable (user_id) VALUES (?)", (user_id,)
+            )
+        else:
+            self._db.execute("DELETE FROM told_undecryptable WHERE user_id = ?", (user_id,))
