@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from irc_harness import Clock
-
 from infrabot.rate_limit import TokenBucket, UserRateLimiter, Verdict
+from tests.irc.irc_harness import Clock
 
 
 def test_bucket_bursts_then_paces() -> None:
