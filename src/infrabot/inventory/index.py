@@ -393,6 +393,11 @@ class Index:
         :mod:`.search`)."""
         return self._search.search(words, limit)
 
+    def search_ready(self, timeout: float | None = None) -> bool:
+        """Wait until the full-text index is built (a large one builds beside the bot for a
+        few seconds after a load); whether it is. For tools and benchmarks."""
+        return self._search.wait(timeout)
+
 
 def _by_length(choices: list[str]) -> dict[int, tuple[list[str], array[int]]]:
     """The choices grouped by length, each with its position among all of them."""
