@@ -36,10 +36,11 @@ sys.path.insert(0, str(HERE.parent / "src"))
 from infrabot.app import App  # noqa: E402
 from infrabot.config import Config  # noqa: E402
 from infrabot.inventory.source import FolderSource  # noqa: E402
-from infrabot.messages import IncomingMessage, Network, Room, Sender  # noqa: E402
 from infrabot.store import Store  # noqa: E402
 
-INTERVAL = 0.010
+sys.path.insert(0, str(HERE))
+from bench_reload import _client  # noqa: E402  (the same steady asker, every 10 ms)
+
 SECTIONS = ("people", "groups", "providers", "datacenters", "hosts", "services")
 
 
@@ -77,29 +78,6 @@ def split_text(text: str, folder: Path, per_part: int) -> int:
     flush()
     (folder / "head.yaml").write_text("".join(head))
     return count + 1
-
-
-def _message(text: str) -> IncomingMessage:
-    net = Network("irc")
-    return IncomingMessage(
-        sender=Sender(network=net, name="bench", account="bench", address="bench"),
-        room=Room(network=net, id="#bench"),
-        text=text,
-    )
-
-
-async def _client(
-    app: App, names: list[str], stop: asyncio.Event, out: list[tuple[float, float]]
-) -> None:
-    due = time.perf_counter()
-    i = 0
-    while not stop.is_set():
-        due += INTERVAL
-        await asyncio.sleep(max(0.0, due - time.perf_counter()))
-        replies = await app.router.handle(_message(f"!owner {names[i % len(names)]}"))
-        assert replies and replies[0].lines, "a command went unanswered"
-        out.append((due, time.perf_counter() - due))
-        i += 1
 
 
 def _change_one_part(folder: Path) -> Path:
