@@ -6,12 +6,22 @@ See ``matrix_harness`` for how Synapse is configured, started and stopped.
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from matrix_harness import Bot, Person, Synapse, Users, bot_config, start_synapse, synapse_python
+from matrix_harness import (
+    Bot,
+    Person,
+    Synapse,
+    Users,
+    bot_config,
+    register_users,
+    start_synapse,
+    synapse_python,
+)
 
 
 @pytest.fixture(scope="session")
@@ -27,15 +37,19 @@ def synapse_bin() -> Path:
 
 
 @pytest.fixture(scope="session")
-def synapse(
-    synapse_bin: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[Synapse, Users]]:
+def homeserver(synapse_bin: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synapse]:
     """One homeserver for the whole session, with generous rate limits."""
-    server, users = start_synapse(synapse_bin, tmp_path_factory.mktemp("synapse"))
+    server, _ = start_synapse(synapse_bin, tmp_path_factory.mktemp("synapse"))
     try:
-        yield server, users
+        yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def synapse(homeserver: Synapse) -> tuple[Synapse, Users]:
+    """The session's homeserver and users of this test's own (see ``register_users``)."""
+    return homeserver, register_users(homeserver, f"-{uuid.uuid4().hex[:8]}")
 
 
 @pytest.fixture

@@ -235,16 +235,26 @@ def start_synapse(
     server = Synapse(python, folder, rc_message=rc_message)
     server.start()
     try:
-        users = Users(
-            bot=server.register("infrabot", displayname="infrabot"),
-            boss=server.register("boss", admin=True, displayname="The Boss"),
-            alice=server.register("alice", displayname="Alice"),
-            mallory=server.register("mallory", displayname="Mallory"),
-        )
+        users = register_users(server)
     except BaseException:
         server.stop()  # never leave a homeserver behind
         raise
     return server, users
+
+
+def register_users(server: Synapse, suffix: str = "") -> Users:
+    """The usual users, registered on ``server`` with ``suffix`` after each localpart.
+
+    Tests that share one homeserver each take users of their own: a user's rooms and
+    devices outlive the test that made them, and every later first sync and every room key
+    shared would carry them all.
+    """
+    return Users(
+        bot=server.register(f"infrabot{suffix}", displayname="infrabot"),
+        boss=server.register(f"boss{suffix}", admin=True, displayname="The Boss"),
+        alice=server.register(f"alice{suffix}", displayname="Alice"),
+        mallory=server.register(f"mallory{suffix}", displayname="Mallory"),
+    )
 
 
 @dataclass
