@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from infrabot.errors import CommandError
-from infrabot.inventory import Index
+from infrabot.inventory import Index, parse_inventory
 from tests.other_inventory import other_index  # noqa: F401 (a fixture)
 
 
@@ -84,3 +84,25 @@ def test_a_very_common_word_is_a_bounded_choice(psf_index: Index) -> None:
     text = answer(psf_index.service, "python")
     assert text.startswith("'python' matches 11 services, e.g. ")
     assert text.count(",") <= 5
+
+
+RELAYS = """\
+version: 1
+services:
+  - {name: relay.alpha1}
+  - {name: relay.beta22}
+  - {name: relay.gamma333}
+"""
+
+
+def test_a_typo_after_a_dot_is_a_typo_not_a_choice_of_everything_before_it() -> None:
+    index = Index(parse_inventory(RELAYS))
+    # "relay" alone would match all three: a close spelling of one of them is the answer
+    assert answer(index.service, "relay.btea22") == (
+        "no service 'relay.btea22'; did you mean relay.beta22?"
+    )
+    # nothing close: the words before the dropped ending are still shown as a choice
+    assert answer(index.service, "relay.qqqqqqqqqqqqqqqqq") == (
+        "'relay.qqqqqqqqqqqqqqqqq' could be the service relay.alpha1, relay.beta22 or "
+        "relay.gamma333: which one?"
+    )

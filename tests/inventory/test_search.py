@@ -83,3 +83,19 @@ def test_a_search_built_on_a_thread_says_when_it_is_not_ready() -> None:
     index = SearchIndex(parse_inventory(OTHER, "other.yaml"), background=True)
     assert index.wait(10)
     assert index.search("ansible").ready
+
+
+def test_names_hold_asks_for_every_word_in_one_entity_s_names(psf_index: Index) -> None:
+    search = SearchIndex(psf_index.inventory)
+    assert search.names_hold("pypi")
+    assert search.names_hold("www", "python")  # www.python.org holds both
+    assert not search.names_hold("pypi", "jython")  # each is held, never by one entity
+    assert not search.names_hold("pypu")
+
+
+def test_a_large_index_folds_its_names_words_before_its_search_says_ready() -> None:
+    services = "\n".join(f"  - {{name: relay-{n}, aliases: [node {n}]}}" for n in range(10_001))
+    index = Index(parse_inventory(f"version: 1\nservices:\n{services}\n"))
+    assert index.search_ready(60)
+    assert index.services.words.prepared  # done on the search index's thread
+    assert index.service("node 77").name == "relay-77"

@@ -160,9 +160,12 @@ class Kind(Generic[T]):
         if found is not None:
             return Resolution(found=found)
         by_word = by_words(self.words, query, lambda e: getattr(e, "part_of", None))
-        if by_word is not None or not suggest:
+        if not suggest or (by_word is not None and not by_word.loose):
             return by_word or Resolution()
-        return Resolution(suggestion=self.suggest(query))
+        suggestion = self.suggest(query)
+        if suggestion is None and by_word is not None:
+            return by_word
+        return Resolution(suggestion=suggestion)
 
     def suggest(self, query: str) -> T | None:
         """The closest entity to a mistyped ``query``, or None when nothing is close."""
@@ -220,10 +223,19 @@ class Index:
         large = len(inventory.services) + len(inventory.hosts) >= _LARGE
         with gc_paused(freeze=large):
             self._build(inventory)
-        # built after the index, beside it: a large one takes seconds (see .search)
-        self._search = SearchIndex(inventory, background=large)
+        # built after the index, beside it: a large one takes seconds (see .search); the
+        # names' words are needed only once it can tell which words names hold
+        self._search = SearchIndex(
+            inventory,
+            background=large,
+            then=self._prepare_words if large else None,
+        )
         for kind in self.kinds():
             kind.words.known = self._search.names_hold
+
+    def _prepare_words(self) -> None:
+        for kind in self.kinds():
+            kind.words.prepare()
 
     def _build(self, inventory: Inventory) -> None:
         inv = inventory

@@ -33,6 +33,9 @@ class Resolution(Generic[T]):
     choices: tuple[T, ...] = ()
     total: int = 0
     suggestion: T | None = None
+    # the choices were found only once a domain-like ending was dropped ("uptime.relay2946"
+    # has "uptime"): weaker than a close spelling of one name, so that goes first
+    loose: bool = False
 
 
 def bare_name(query: str) -> str:
@@ -58,7 +61,8 @@ def by_words(
     if not significant:
         return None
     hits = words.matching(significant)
-    if not hits:  # "bunnycdn.com" for BunnyCDN: a domain's last label may be anything
+    loose = not hits
+    if loose:  # "bunnycdn.com" for BunnyCDN: a domain's last label may be anything
         endings = {fold_words(token)[-1] for token in query.split() if "." in token.strip(".")}
         significant = [w for w in significant if w not in endings]
         hits = words.matching(significant) if endings and significant else []
@@ -74,7 +78,7 @@ def by_words(
         return Resolution(found=whole[0])
     found = [entity for entity, _line in hits]
     total = len(found) if len(found) < MAX_HOLDERS else MAX_HOLDERS
-    return Resolution(choices=tuple(found[:_SHOWN]), total=total)
+    return Resolution(choices=tuple(found[:_SHOWN]), total=total, loose=loose)
 
 
 def refusal(label: str, query: str, resolution: Resolution[T], name: Callable[[T], str]) -> str:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from infrabot.inventory.model import Inventory
@@ -54,7 +54,15 @@ class Results:
 class SearchIndex:
     """Every text of one inventory's entities, by field, in a full-text index."""
 
-    def __init__(self, inventory: Inventory, *, background: bool = False) -> None:
+    def __init__(
+        self,
+        inventory: Inventory,
+        *,
+        background: bool = False,
+        then: Callable[[], object] | None = None,
+    ) -> None:
+        """Index ``inventory``'s texts, on a thread of its own if ``background``; ``then``
+        runs after the build, on the same thread, before the index says it is ready."""
         self._db = sqlite3.connect(":memory:", check_same_thread=False)
         self._db.execute(
             f"CREATE VIRTUAL TABLE texts USING fts5({_COLUMNS}, content='', detail=column, "
@@ -65,6 +73,7 @@ class SearchIndex:
         self._stop = False
         self._lock = threading.Lock()
         self._background = background
+        self._then = then
         if background:
             threading.Thread(
                 target=self._build, args=(inventory,), name="search-index", daemon=True
@@ -90,18 +99,22 @@ class SearchIndex:
             self._db.executemany(insert, self._rows(inventory))
             if not self._stop:
                 self._db.execute("INSERT INTO texts(texts) VALUES ('optimize')")
+                then, self._then = self._then, None
+                if then is not None:
+                    then()
                 self._ready.set()
 
-    def names_hold(self, word: str) -> bool:
-        """Whether some name, alias or domain holds ``word``. Until the index is built: yes
-        for a small inventory (built at once), no for a large one, whose names are then
-        found whole or by a "did you mean" for those few seconds, as scanning them word by
-        word would make every typo several times slower."""
+    def names_hold(self, *words: str) -> bool:
+        """Whether one entity's names, aliases and domains hold every one of ``words``.
+        Until the index is built: yes for a small inventory (built at once), no for a large
+        one, whose names are then found whole or by a "did you mean" for those few seconds,
+        as scanning them word by word would make every typo several times slower."""
         if not self._ready.is_set():
             return not self._background
-        if not word.isalnum():
+        if not words or not all(word.isalnum() for word in words):
             return True
-        query = f'{{name alias domain}} : "{word}"'
+        terms = " ".join(f'"{word}"' for word in words)
+        query = f"{{name alias domain}} : ({terms})"
         rows = self._db.execute("SELECT 1 FROM texts WHERE texts MATCH ? LIMIT 1", (query,))
         return rows.fetchone() is not None
 

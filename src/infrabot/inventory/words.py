@@ -10,6 +10,7 @@ entities would cost a Python step per word of every name on each load.
 
 from __future__ import annotations
 
+import threading
 import unicodedata
 from array import array
 from bisect import bisect_right
@@ -96,15 +97,37 @@ class NameWords(Generic[T]):
     """The words of every lookup text of one kind, each text with the entity it belongs to."""
 
     def __init__(self, holders: Sequence[T], texts: Sequence[str]) -> None:
-        lines = fold_lines(texts)
-        # " w1 w2 \n w3 \n": every word has a space on both sides, so " w " finds whole words
-        self._text = " " + " \n ".join(lines) + " "
-        self._starts = array("L", accumulate((len(line) + 3 for line in lines), initial=0))
-        self._holders = list(holders)
+        # The long text is made on first use, or by :meth:`prepare` beside a large index's
+        # full-text index (whose ``known`` says no until then): folding a 100,000-service
+        # inventory's names takes about half a second that a load need not wait for.
+        self._pending: tuple[Sequence[T], Sequence[str]] | None = (holders, texts)
+        self._text = ""
+        self._starts = array("L")
+        self._holders: list[T] = []
+        self._lock = threading.Lock()
         self._memo: OrderedDict[str, list[tuple[T, int]]] = OrderedDict()
-        # whether any name holds a word, when something faster than a scan can tell (the
-        # search index, once built): a word no name holds (a typo) then costs no scan
-        self.known: Callable[[str], bool] | None = None
+        # whether one entity's names hold all of some words, when something faster than a
+        # scan can tell (the search index, once built): words no name holds together (as a
+        # typo's) then cost no scan
+        self.known: Callable[..., bool] | None = None
+
+    @property
+    def prepared(self) -> bool:
+        """Whether the texts are folded already (see :meth:`prepare`)."""
+        return self._pending is None
+
+    def prepare(self) -> None:
+        """Fold every text into the long text now, if that is not done yet."""
+        with self._lock:
+            if self._pending is None:
+                return
+            holders, texts = self._pending
+            lines = fold_lines(texts)
+            # " w1 w2 \n w3 \n": every word has a space on both sides: " w " finds whole words
+            self._text = " " + " \n ".join(lines) + " "
+            self._starts = array("L", accumulate((len(line) + 3 for line in lines), initial=0))
+            self._holders = list(holders)
+            self._pending = None
 
     def holding(self, word: str) -> list[T]:
         """The distinct entities with ``word`` among the words of a name, alias or domain, in
@@ -130,6 +153,8 @@ class NameWords(Generic[T]):
         known = self.known
         if not word or " " in word or "\n" in word or (known is not None and not known(word)):
             return [], len(self._text)
+        if self._pending is not None:
+            self.prepare()
         text, starts, holders = self._text, self._starts, self._holders
         needle = f" {word} "
         found: list[tuple[T, int]] = []
@@ -162,8 +187,10 @@ class NameWords(Generic[T]):
         if not distinct:
             return []
         known = self.known
-        if known is not None and not all(known(w) for w in distinct):
-            return []  # a word no name holds, as a typo: nothing to scan for
+        if known is not None and not known(*distinct):
+            return []  # words no name holds together, as a typo's: nothing to scan for
+        if self._pending is not None:
+            self.prepare()
         if len(distinct) == 1:
             return self._hits(distinct[0])
         # the rarest word drives: a short look at each finds it without scanning common ones
@@ -185,6 +212,8 @@ class NameWords(Generic[T]):
 
     def dismantle(self) -> None:
         """Drop what this holds (see :func:`infrabot.heap.retire`)."""
-        self._holders.clear()
-        self._memo.clear()
-        self._text = ""
+        with self._lock:  # not while :meth:`prepare` fills it on another thread
+            self._pending = None
+            self._holders.clear()
+            self._memo.clear()
+            self._text = ""
