@@ -70,6 +70,8 @@ OTHER = [
     ("provider", "helsinki region", "Hetzner"),
     ("provider", "bunnycdn.com", "Bunny"),
     ("person", "SØREN", "Søren Dahl"),
+    ("person", "soren", "Søren Dahl"),  # typed without the "ø" a keyboard may lack
+    ("person", "soren dahl", "Søren Dahl"),
     ("person", "holm", "Ingrid Holm"),
     ("host", "the fjord machine", "fjord"),
 ]

@@ -62,6 +62,8 @@ def test_psf_search(psf_index: Index, words: str, expected: list[str]) -> None:
             ["host fjord (name)", "service Storefront (hosting)", "service Ledger (hosting)"],
         ),
         ("SØREN", ["person Søren Dahl (name)", "service Ledger (owners)"]),
+        # spelled without the "ø" a keyboard may lack
+        ("soren", ["person Søren Dahl (name)", "service Ledger (owners)"]),
     ],
 )
 def test_other_search(other_index: Index, words: str, expected: list[str]) -> None:  # noqa: F811

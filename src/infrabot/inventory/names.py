@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 
 from rapidfuzz import fuzz, process
 
-__all__ = ["best_matches", "normalize", "normalize_all"]
+__all__ = ["best_matches", "fold_case", "normalize", "normalize_all", "spell_plain"]
 
 # bytes.translate with a deletion set is the fastest way to drop ASCII punctuation (about five
 # times faster than str.translate with a table, which looks each character up in a dict): a
@@ -16,6 +16,43 @@ __all__ = ["best_matches", "normalize", "normalize_all"]
 _ASCII_DROP = bytes(c for c in range(128) if not chr(c).isalnum())
 _ASCII_DROP_BUT_NUL = _ASCII_DROP.replace(b"\0", b"")
 _BATCH = 4096
+# Letters that Unicode gives no decomposition, so dropping accents leaves them as they are,
+# spelled as people without them on their keyboard type them: "soren" is Søren.
+_PLAIN = str.maketrans(
+    {
+        "ø": "o",
+        "Ø": "O",
+        "æ": "ae",
+        "Æ": "AE",
+        "œ": "oe",
+        "Œ": "OE",
+        "ł": "l",
+        "Ł": "L",
+        "đ": "d",
+        "Đ": "D",
+        "ð": "d",
+        "Ð": "D",
+        "þ": "th",
+        "Þ": "TH",
+        "ħ": "h",
+        "Ħ": "H",
+        "\u0131": "i",  # dotless i
+    }
+)
+
+
+def spell_plain(text: str) -> str:
+    """``text`` with the letters that have no accent-free decomposition spelled plainly
+    (``"Søren Łukasz"`` → ``"Soren Lukasz"``); other accents are left to the folding."""
+    return text.translate(_PLAIN)
+
+
+def fold_case(text: str) -> str:
+    """``text`` case-folded and decomposed, its plain spellings applied (the non-ASCII part
+    of every fold: accents are combining marks afterwards, for the caller to drop)."""
+    return unicodedata.normalize(
+        "NFKD", unicodedata.normalize("NFKD", spell_plain(text)).casefold()
+    )
 
 
 def normalize(text: str) -> str:
@@ -30,8 +67,7 @@ def normalize(text: str) -> str:
     """
     if text.isascii():
         return text.lower().encode("ascii").translate(None, _ASCII_DROP).decode("ascii")
-    folded = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", text).casefold())
-    return "".join(c for c in folded if c.isalnum() and not unicodedata.combining(c))
+    return "".join(c for c in fold_case(text) if c.isalnum() and not unicodedata.combining(c))
 
 
 def normalize_all(texts: Sequence[str]) -> list[str]:

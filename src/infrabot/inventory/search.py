@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from infrabot.inventory.model import Inventory
+from infrabot.inventory.names import spell_plain
 from infrabot.inventory.search_fields import FIELDS, Entity, entity_texts, fields_of, kind_of
 from infrabot.inventory.words import FILLER, fold_words
 
@@ -89,7 +90,9 @@ class SearchIndex:
             self._entities.append(entity)
             row = [""] * len(FIELDS)
             for field, values in fields:
-                row[at[field]] = " ".join(values)
+                text = " ".join(values)
+                # FTS drops accents but keeps "ø" and the like: spelled plainly, as queries are
+                row[at[field]] = text if text.isascii() else spell_plain(text)
             yield row
 
     def _build(self, inventory: Inventory) -> None:

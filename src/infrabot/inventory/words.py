@@ -19,6 +19,8 @@ from collections.abc import Callable, Sequence
 from itertools import accumulate
 from typing import Generic, TypeVar
 
+from infrabot.inventory.names import fold_case
+
 __all__ = ["FILLER", "MAX_HOLDERS", "NameWords", "fold_lines", "fold_words"]
 
 T = TypeVar("T")
@@ -77,7 +79,7 @@ def fold_words(text: str) -> list[str]:
 def _fold(text: str) -> str:
     if text.isascii():
         return text.lower().encode("ascii").translate(_SPACES).decode("ascii")
-    folded = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", text).casefold())
+    folded = fold_case(text)
     return "".join(
         c if c.isalnum() else " " for c in folded if not unicodedata.combining(c)
     ).replace("\n", " ")
