@@ -491,6 +491,11 @@ ACROSS_KINDS = [
     ("!owner donald stufft", "Donald Stufft is a person, not a service. "),
     ("!provider the wiki", "wiki.python.org is a service, not a provider. "),
     ("!team oregon state", "OSUOSL is a provider, not a group. "),
+    # several of another kind: the choice among them, never one picked silently
+    (
+        "!host www",
+        "no host 'www'; 'www' could be the service www.jython.org or www.python.org: which one?",
+    ),
 ]
 
 

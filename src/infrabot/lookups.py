@@ -8,6 +8,7 @@ import inspect
 
 from infrabot.errors import CommandError
 from infrabot.inventory.index import Named
+from infrabot.inventory.lookup import refusal
 from infrabot.messages import Reply
 from infrabot.plugin import Context
 
@@ -66,4 +67,16 @@ def other_kind(ctx: Context, query: str, asked: str) -> list[str] | None:
     if ctx.index.kind(asked).resolve(query, suggest=False).choices:
         return None
     other = ctx.index.named_elsewhere(query, asked)
-    return answer_as(ctx, other[0], other[1], asked) if other else None
+    if other is not None:
+        return answer_as(ctx, other[0], other[1], asked)
+    for kind in ctx.index.kinds():  # "!host www": a choice among services is still an answer
+        if kind.label != asked:
+            resolution = kind.resolve(query, suggest=False)
+            if resolution.choices:
+                choice = refusal(kind.label, query, resolution, lambda e: str(e.name))
+                return [f"no {asked} '{_shown(query)}'; {choice}"]
+    return None
+
+
+def _shown(query: str) -> str:
+    return query if len(query) <= 40 else query[:37] + "..."

@@ -172,6 +172,8 @@ TEAM = [
     ("who leads the infrastructure team", "team", "Infrastructure Team"),
     ("who works on infra", "team", "Infrastructure Team"),
     ("how do I reach the infra team?", "team", "Infrastructure Team"),
+    ("how do I reach the team?", "team", ""),
+    ("what's the mailing list of the team", "team", ""),
     ("how can I contact the infrastructure team", "team", "Infrastructure Team"),
     ("how can I contact the planet team", "team", "the planet team"),
     ("who is on the planet team?", "team", "the planet team"),

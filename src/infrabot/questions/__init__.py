@@ -107,7 +107,7 @@ def _meaning(intent: str, x: str, index: Index) -> Meaning:
     name = trim_name(x)
     if intent == "search":
         return Meaning("search", name)
-    if intent == "team" and name in _THE_TEAM:
+    if name in _THE_TEAM:  # "how do I reach the team", "who leads it", "what is the team"
         return Meaning("team")
     overrides, unknown = _INTENTS[intent]
     found = _whole(index, name) or _inside(index, name) or _by_words(index, name)
