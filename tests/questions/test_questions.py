@@ -253,6 +253,17 @@ HELP = [
     ("how do I use you?", "help", ""),
     ("hey infrabot, what can you do?", "help", ""),
     ("commands?", "help", ""),
+    # a greeting alone is answered with what the bot can do
+    ("hi", "help", ""),
+    ("hello infrabot!", "help", ""),
+    ("hey there", "help", ""),
+]
+# a question without its name: the command's usage answers it
+INCOMPLETE = [
+    ("who owns?", "owner", ""),
+    ("who maintains", "owner", ""),
+    ("what runs on", "host", ""),
+    ("how do I reach", "owner", ""),
 ]
 SEARCH = [
     ("anything about chef", "search", "chef"),
@@ -263,7 +274,7 @@ SEARCH = [
     ("is there anything about dns", "search", "dns"),
 ]
 PSF = OWNER + WHERE + CONFIG + ON_HOST + STATUS + PROVIDERS + TEAM + PEOPLE + WHAT
-PSF += CONTACT + SOURCE + HELP + SEARCH
+PSF += CONTACT + SOURCE + HELP + SEARCH + INCOMPLETE
 
 
 @pytest.mark.parametrize(("text", "command", "args"), PSF)

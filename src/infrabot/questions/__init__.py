@@ -53,6 +53,8 @@ _QUESTION_WORDS = frozenset(
     | {"does", "do", "can", "could", "should", "will", "would", "any", "anyone"}
 )
 _MAX_GRAM = 6  # words in a name found inside a sentence
+_GREETINGS = frozenset({"hi", "hello", "hey", "hiya", "howdy", "yo", "there", "all"})
+_BLANK = "x"  # put where a question lacks its name, to see which phrasing it begins
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +74,9 @@ def understand(
     (``owner pypi``) is a command, not a question, and maps to nothing here. ``bot`` is the
     bot's own name, dropped where it is said ("hey infrabot, who owns pypi?").
     """
+    words = set(fold_words(text)) - set(fold_words(bot))
+    if words and words <= _GREETINGS:  # "hi", "hello infrabot": what the bot can do
+        return Meaning("help")
     sentence = clean(text, bot)
     if not sentence:
         return None
@@ -79,6 +84,10 @@ def understand(
         match = pattern.match(sentence)
         if match is not None:
             return _meaning(intent, captured(match), index)
+    for intent, pattern in INTENTS:  # "who owns?": the question without its name
+        match = pattern.match(f"{sentence} {_BLANK}")
+        if match is not None and captured(match) == _BLANK:
+            return Meaning(_INTENTS.get(intent, ("", intent))[1])
     if sentence.split()[0] in commands:
         return None
     found = _whole(index, sentence)  # a bare name: "pypi?" is a question about PyPI
