@@ -449,7 +449,14 @@ PRIVATE = [
             "Services: docs.python.org, hg.python.org, planetpython.org, speed.python.org, www.jython.org, www.python.org, Python downloads, PyCon, PyPI",
         ],
     ),
-    ("hello", ["no command 'hello'; did you mean !help? (!help lists them)"]),
+    ("helo", ["no command 'helo'; did you mean !help? (!help lists them)"]),
+    (
+        "hello",  # a greeting: what the bot can do
+        [
+            "Commands: !ack, !dc, !help, !host, !inventory, !owner, !page, !page-info, !pages, !provider, !resolve, !search, !service, !team, !who, !whoami",
+            "!help <command> shows usage and an example",
+        ],
+    ),
     (
         "help",
         [
