@@ -13,6 +13,7 @@ import contextlib
 import itertools
 import json
 import shutil
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,12 +21,25 @@ from typing import Any
 from matrix_harness import PASSWORD
 
 JS_DIR = Path(__file__).parent / "js"
+NODE_MAJOR = 20  # what matrix-js-sdk 36 needs
+
+
+def node() -> str | None:
+    """The Node to run: the installer's own (when the system's was too old), or the system's."""
+    local = JS_DIR / ".node" / "bin" / "node"
+    return str(local) if local.exists() else shutil.which("node")
 
 
 def js_missing() -> str | None:
     """Why the js client cannot run here, or None when it can."""
-    if shutil.which("node") is None:
+    found = node()
+    if found is None:
         return "node is not installed: run scripts/install-matrix-js"
+    version = subprocess.run(
+        [found, "-p", "process.versions.node"], capture_output=True, text=True, check=False
+    ).stdout.strip()
+    if int(version.split(".")[0] or 0) < NODE_MAJOR:
+        return f"node {version} is older than {NODE_MAJOR}: run scripts/install-matrix-js"
     if not (JS_DIR / "node_modules" / "matrix-js-sdk" / "package.json").exists():
         return "matrix-js-sdk is not installed: run scripts/install-matrix-js"
     return None
@@ -43,9 +57,11 @@ class JsDriver:
 
     async def start(self) -> None:
         """Start Node and wait for the driver's hello (the SDK and the wasm loaded)."""
+        executable = node()
+        assert executable is not None, js_missing()
         with self.log.open("ab") as log:
             self._process = await asyncio.create_subprocess_exec(
-                "node",
+                executable,
                 str(JS_DIR / "driver.mjs"),
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
