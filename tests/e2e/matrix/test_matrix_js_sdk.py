@@ -52,7 +52,7 @@ async def signed_in(js: JsDriver, server: Any, user_id: str, name: str) -> tuple
 async def invite_to_new_room(owner: JsDevice, bot_user: str) -> tuple[str, str]:
     """An encrypted invite-only room ``owner`` creates, inviting the bot: (room ID, alias)."""
     localpart = f"js-{os.urandom(5).hex()}"
-    created = await owner.call("create_encrypted_room", invite=[bot_user], alias=localpart)
+    created = await owner.call("create_room", invite=[bot_user], alias=localpart)
     return created["room_id"], f"#{localpart}:{SERVER_NAME}"
 
 

@@ -43,7 +43,9 @@ async function until(condition, within, what) {
     for (;;) {
         const value = await condition();
         if (value) return value;
-        if (Date.now() > deadline) throw new Error(`timed out after ${within} s waiting for ${what}`);
+        if (Date.now() > deadline) {
+            throw new Error(`timed out after ${within} s waiting for ${what}`);
+        }
         await sleep(20);
     }
 }
@@ -58,6 +60,7 @@ function named(name) {
 async function record(entry, event) {
     const client = entry.client;
     if (event.isEncrypted()) await client.decryptEventIfNeeded(event);
+    const readable = performance.now(); // when a user could read it (the shield comes after)
     let shield = null;
     if (event.isEncrypted() && !event.isDecryptionFailure()) {
         const info = await client.getCrypto().getEncryptionInfoForEvent(event);
@@ -72,7 +75,43 @@ async function record(entry, event) {
         encrypted: event.isEncrypted(),
         decryption_failure: event.isDecryptionFailure() ? event.decryptionFailureReason : null,
         shield,
+        readable,
     });
+    for (const waiter of entry.waiters) waiter();
+}
+
+/** The first recorded, readable event matching `match`, as soon as it is recorded. */
+function next_event(entry, match, within) {
+    const find = () =>
+        [...entry.events.values()].find((e) => matches(e, match) && !e.decryption_failure);
+    return new Promise((resolve, reject) => {
+        const check = () => {
+            const found = find();
+            if (!found) return;
+            entry.waiters.delete(check);
+            clearTimeout(timer);
+            resolve(found);
+        };
+        const timer = setTimeout(() => {
+            entry.waiters.delete(check);
+            const like = JSON.stringify(match);
+            reject(new Error(`timed out after ${within} s waiting for an event like ${like}`));
+        }, within * 1000);
+        entry.waiters.add(check);
+        check();
+    });
+}
+
+/** Wait until `room_id` is known, and known as encrypted when `encrypted`: a message sent
+ * before the client knows the room's encryption state goes out in clear. */
+async function ready_to_send(client, room_id, encrypted) {
+    await until(
+        async () =>
+            client.getRoom(room_id) &&
+            (!encrypted || client.getCrypto().isEncryptionEnabledInRoom(room_id)),
+        20,
+        `${room_id} to be known${encrypted ? " as encrypted" : ""}`,
+    );
 }
 
 function authDict(entry) {
@@ -87,7 +126,13 @@ const ops = {
     /** Log in on a new device with an in-memory crypto store, and sync until prepared.
      * With `recovery_key`, this device can open the user's secret storage. */
     async login({ client: name, homeserver, user_id, password, device_name, recovery_key }) {
-        const entry = { userId: user_id, password, events: new Map(), secretStorageKey: null };
+        const entry = {
+            userId: user_id,
+            password,
+            events: new Map(),
+            waiters: new Set(),
+            secretStorageKey: null,
+        };
         if (recovery_key) entry.secretStorageKey = decodeRecoveryKey(recovery_key);
         const bare = sdk.createClient({ baseUrl: homeserver });
         const login = await bare.loginRequest({
@@ -160,21 +205,19 @@ const ops = {
         return { recovery_key: key.encodedPrivateKey };
     },
 
-    /** A new encrypted room (private, with an alias; or a direct chat), inviting `invite`. */
-    async create_encrypted_room({ client: name, invite = [], alias = null, direct = false }) {
+    /** A new room (private, with an alias; or a direct chat), inviting `invite`; encrypted
+     * unless `encrypted` is false. */
+    async create_room({ client: name, invite = [], alias = null, direct = false, ...options }) {
+        const encrypted = options.encrypted ?? true;
         const { client } = named(name);
         const { room_id } = await client.createRoom({
             preset: direct ? "trusted_private_chat" : "private_chat",
             room_alias_name: alias ?? undefined,
             invite,
             is_direct: direct,
-            initial_state: [ENCRYPTION],
+            initial_state: encrypted ? [ENCRYPTION] : [],
         });
-        await until(
-            async () => client.getRoom(room_id) && client.getCrypto().isEncryptionEnabledInRoom(room_id),
-            20,
-            "the new room to be known as encrypted",
-        );
+        await ready_to_send(client, room_id, encrypted);
         return { room_id };
     },
 
@@ -213,28 +256,31 @@ const ops = {
         return { room_id: room.roomId, encrypted: true };
     },
 
-    /** Send a text message (encrypted when the room is); returns its event ID. */
-    async send({ client: name, room_id, body }) {
+    /** Send a text message (encrypted when the room is; `encrypted` says which to expect);
+     * returns its event ID. */
+    async send({ client: name, room_id, body, encrypted = true }) {
         const { client } = named(name);
-        await until(
-            async () => client.getRoom(room_id) && client.getCrypto().isEncryptionEnabledInRoom(room_id),
-            20,
-            `${room_id} to be known as encrypted`, // or the first message would go out in clear
-        );
+        await ready_to_send(client, room_id, encrypted);
         const { event_id } = await client.sendMessage(room_id, { msgtype: "m.text", body });
         return { event_id };
     },
 
     /** Wait until an event matching `match` has been recorded (and decrypted, if it was
-     * encrypted); returns it. `match`: sender, room_id, reply_to (an event ID), starts_with. */
+     * encrypted); returns it. `match`: sender, room_id, type, reply_to (an event ID),
+     * starts_with (of the body). */
     async wait_for_event({ client: name, match, within = 20 }) {
+        return next_event(named(name), match, within);
+    },
+
+    /** Send `body` and wait for `sender`'s reply to it; returns the milliseconds from just
+     * before the send to the moment the reply was readable (decrypted). */
+    async ask({ client: name, room_id, body, sender, encrypted = true, within = 20 }) {
         const entry = named(name);
-        const found = await until(
-            () => [...entry.events.values()].find((e) => matches(e, match) && !e.decryption_failure),
-            within,
-            `an event like ${JSON.stringify(match)}`,
-        );
-        return found;
+        await ready_to_send(entry.client, room_id, encrypted);
+        const start = performance.now();
+        const { event_id } = await entry.client.sendMessage(room_id, { msgtype: "m.text", body });
+        const reply = await next_event(entry, { sender, reply_to: event_id }, within);
+        return { ms: reply.readable - start, event_id };
     },
 
     /** Every recorded event matching `match` (undecryptable ones too). */
