@@ -35,6 +35,7 @@ from infrabot.paging.pager import Pager
 from infrabot.rate_limit import UserRateLimiter
 from infrabot.reload import Reloader
 from infrabot.router import Router, RouterLimits
+from infrabot.sd_notify import notify, notify_when_ready
 from infrabot.store import AuditEntry, Store
 from infrabot.transports.base import Transport
 from infrabot.web import AlertServer
@@ -192,8 +193,9 @@ class App:
                     loop.remove_signal_handler(signum)
 
     def _services(self) -> list[Coroutine[Any, Any, None]]:
-        """What runs beside the transports: escalation, the file watch, alert intake."""
-        services: list[Coroutine[Any, Any, None]] = []
+        """What runs beside the transports: the word to systemd that the bot is ready,
+        escalation, the file watch, alert intake."""
+        services: list[Coroutine[Any, Any, None]] = [notify_when_ready(lambda: self.transports)]
         if self.pager is not None:
             services.append(self.pager.run())
         if self.config.watch_inventory:
@@ -242,6 +244,7 @@ class App:
     async def stop(self) -> None:
         """Stop every transport; :meth:`run` returns once they have all stopped."""
         log.info("stopping")
+        notify("STOPPING=1")
         await asyncio.gather(*(t.stop() for t in self.transports.values()), return_exceptions=True)
 
     def _stop_in_background(self) -> None:

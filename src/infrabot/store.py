@@ -327,6 +327,15 @@ class Store:
         ).fetchone()
         return int(row[0])
 
+    def unconfirmed_steps(self, page_id: str) -> list[int]:
+        """The steps of a page with deliveries claimed but not confirmed as made, in order."""
+        rows = self._db.execute(
+            "SELECT DISTINCT step FROM deliveries WHERE page_id = ? AND delivered = 0"
+            " ORDER BY step",
+            (page_id,),
+        ).fetchall()
+        return [int(r[0]) for r in rows]
+
     # --- IRC STS policies ---
 
     def sts_policy(self, host: str) -> tuple[int, float] | None:

@@ -110,7 +110,7 @@ async def test_a_failed_delivery_is_retried_while_its_step_lasts(handles_index: 
     store = Store(":memory:")
     nets = FailingNetworks()
     pager = make_pager(handles_index, nets, store)
-    pager.escalation.retry = 0.05
+    pager.escalation.first_retry = pager.escalation.retry = 0.05
     created = await pager.page(said("x"), ["pypi", "down"])
     assert isinstance(created, Created)
     runner = asyncio.create_task(pager.run())
@@ -128,3 +128,65 @@ async def test_a_failed_delivery_is_retried_while_its_step_lasts(handles_index: 
     assert nets.private().count(("irc", "ada")) == 1
     _, events = pager.history(created.page.id)
     assert [e.kind for e in events].count("delivery failed") == 1  # said once, not per try
+
+
+async def test_a_failed_delivery_is_made_even_once_the_page_has_climbed(
+    handles_index: Index,
+) -> None:
+    # the bot restarted and is not connected yet when the page is due to escalate: the
+    # owners' messages must still go once the network is back, not be left behind
+    store = Store(":memory:")
+    nets = FailingNetworks()
+    pager = make_pager(handles_index, nets, store, escalate_after=0.2)
+    pager.escalation.first_retry = 0.05
+    created = await pager.page(said("x"), ["pypi", "down"])
+    assert isinstance(created, Created)
+    page_id = created.page.id
+    runner = asyncio.create_task(pager.run())
+    try:
+        async with asyncio.timeout(5):
+            while (page := store.page(page_id)) is None or page.level < 1:
+                await asyncio.sleep(0.01)
+        assert store.unconfirmed(page_id, 0) == 1  # Ada's IRC message, still waiting
+        nets.healed = True
+        async with asyncio.timeout(5):
+            while store.unconfirmed_steps(page_id):
+                await asyncio.sleep(0.01)
+    finally:
+        runner.cancel()
+    assert nets.private().count(("irc", "ada")) == 1
+
+
+class SlowNetworks(RecordingNetworks):
+    """Every private message takes a while to go, as paced lines do on IRC."""
+
+    async def send(self, reply: Reply) -> None:
+        if reply.room.private:
+            await asyncio.sleep(0.3)
+        await super().send(reply)
+
+
+async def test_a_delivery_in_flight_is_not_sent_again_by_the_escalation_loop(
+    handles_index: Index,
+) -> None:
+    # the page is due to climb while its first step is still being sent: the loop tries
+    # again what is unconfirmed, and must leave alone what this process is sending
+    store = Store(":memory:")
+    nets = SlowNetworks()
+    pager = make_pager(handles_index, nets, store, escalate_after=0.2)
+    pager.escalation.first_retry = 0.01
+    runner = asyncio.create_task(pager.run())
+    try:
+        created = await pager.page(said("x"), ["pypi", "down"])
+        assert isinstance(created, Created)
+        async with asyncio.timeout(10):
+            while store.unconfirmed_steps(created.page.id) or not nets.private().count(
+                ("matrix", "@cy:example.org")
+            ):
+                await asyncio.sleep(0.01)
+    finally:
+        runner.cancel()
+    private = nets.private()
+    assert private.count(("irc", "ada")) == 1
+    assert private.count(("matrix", "@ada:example.org")) == 1
+    assert private.count(("matrix", "@bob:example.org")) == 1

@@ -48,6 +48,9 @@ class Deliveries:
         self._email = email
         self._webhook = webhook
         self._failed: set[tuple[str, int, str, str]] = set()
+        # claims this process is sending right now: a claim left unconfirmed by a dead
+        # process may be taken again, one still in flight here must not be sent twice
+        self._sending: set[tuple[str, int, str, str]] = set()
 
     async def step(
         self,
@@ -159,22 +162,25 @@ class Deliveries:
         history: the escalation loop (and a restarted bot) tries that delivery again. A
         delivery with nowhere to go (``sending`` gives False) is settled, never retried.
         """
-        if not self.store.claim_delivery(page.id, step, recipient, channel):
+        attempt = (page.id, step, recipient, channel)
+        if attempt in self._sending or not self.store.claim_delivery(*attempt):
             if inspect.iscoroutine(sending):
-                sending.close()  # already delivered: never started, never sent
+                sending.close()  # delivered or being delivered: never started, never sent
             return
+        self._sending.add(attempt)
         try:
             await sending
         except Exception as exc:  # one network failing must not stop the others' deliveries
             log.warning("%s: delivery to %s by %s failed: %s", page.id, recipient, channel, exc)
             metrics.delivered(page.id, channel, ok=False)
-            attempt = (page.id, step, recipient, channel)
             if attempt not in self._failed:  # retried until it goes: its history says it once
                 self._failed.add(attempt)
                 what = channel if recipient == "*" else f"{channel} to {recipient}"
                 self.store.update_page(page.id, ("delivery failed", f"{what}: {exc}"))
             return
-        self.store.delivered(page.id, step, recipient, channel)
+        finally:
+            self._sending.discard(attempt)
+        self.store.delivered(*attempt)
         metrics.delivered(page.id, channel, ok=True)
 
     def _reachable(self, person: Recipient, networks: Mapping[Network, People]) -> bool:

@@ -39,7 +39,9 @@ class Escalation:
         self.store = store
         self.after = after
         self.retry = 10.0
-        """Seconds between attempts at deliveries that failed."""
+        """The longest wait between attempts at deliveries that failed."""
+        self.first_retry = 1.0
+        """Seconds before the first attempt again (each later wait twice the last one)."""
         self._plan = plan
         self._deliveries = deliveries
         self._clock = clock
@@ -53,12 +55,16 @@ class Escalation:
         """Finish interrupted deliveries, then escalate on time, forever.
 
         A delivery that failed (a network down, the bot just started and not connected yet)
-        is tried again every :attr:`retry` seconds while its step is the page's current one.
+        is tried again, first after :attr:`first_retry` seconds, then less often up to every
+        :attr:`retry` seconds, until it goes: also once its page has climbed to a later step,
+        as the people of an earlier step were never told. A page due to climb first tries
+        again what its steps have left, so that a step is finished, where the network allows,
+        before the next one starts.
         """
         for page in self.store.unclosed_pages():  # steps a crash interrupted, first
             if page.state == "open":
-                await self._deliver_again(page)
-        retry_at: dict[str, float] = {}
+                await self._deliver_again(page, page.level)
+        retry_at: dict[str, tuple[float, float]] = {}
         while True:
             deadlines = await self._one_pass(retry_at)
             wait = min(deadlines) - self._clock() if deadlines else 60.0
@@ -67,33 +73,52 @@ class Escalation:
                 async with asyncio.timeout(max(0.01, min(wait, 60.0))):
                     await self._wake.wait()
 
-    async def _one_pass(self, retry_at: dict[str, float]) -> list[float]:
-        """Escalate what is due, retry what failed; return when to look again."""
-        now = self._clock()
+    async def _one_pass(self, retry_at: dict[str, tuple[float, float]]) -> list[float]:
+        """Retry what failed, escalate what is due; return when to look again."""
         deadlines: list[float] = []
         for page in self.store.unclosed_pages():
             if page.state != "open" or page.next_at is None:
                 continue
-            if page.next_at <= now:
+            now = self._clock()
+            due = page.next_at <= now
+            retry = await self._retry(page, retry_at, force=due)
+            if retry is not None:
+                deadlines.append(retry)
+            if due:
                 await self._escalate(page)
                 deadlines.append(now + self.after)
-                continue
-            deadlines.append(page.next_at)
-            if not self.store.unconfirmed(page.id, page.level):
-                continue
-            due = retry_at.setdefault(page.id, now + self.retry)
-            if due <= now:
-                await self._deliver_again(page)
-                retry_at[page.id] = due = now + self.retry
-            deadlines.append(due)
+            else:
+                deadlines.append(page.next_at)
         return deadlines
 
-    async def _deliver_again(self, page: PageRecord) -> None:
-        """Make the deliveries of the page's current step that are not confirmed yet."""
+    async def _retry(
+        self, page: PageRecord, retry_at: dict[str, tuple[float, float]], *, force: bool
+    ) -> float | None:
+        """Try again the deliveries of ``page`` left unconfirmed, when due (or ``force``);
+        return when to try next, None when nothing is left."""
+        steps = self.store.unconfirmed_steps(page.id)
+        if not steps:
+            retry_at.pop(page.id, None)
+            return None
+        now = self._clock()
+        due, delay = retry_at.setdefault(page.id, (now + self.first_retry, self.first_retry))
+        if due > now and not force:
+            return due
+        for step in steps:
+            await self._deliver_again(page, step)
+        if not self.store.unconfirmed_steps(page.id):
+            retry_at.pop(page.id, None)
+            return None
+        delay = min(delay * 2, self.retry)
+        retry_at[page.id] = (now + delay, delay)
+        return now + delay
+
+    async def _deliver_again(self, page: PageRecord, step: int) -> None:
+        """Make the deliveries of the page's ``step`` that are not confirmed yet."""
         levels = self._plan(page.target_kind, page.target)
-        level = levels[min(page.level, len(levels) - 1)]
-        await self._deliveries.step(page, page.level, level)
-        log.info("made what was left of the deliveries of %s step %d", page.id, page.level)
+        level = levels[min(step, len(levels) - 1)]
+        await self._deliveries.step(page, step, level)
+        log.info("made what was left of the deliveries of %s step %d", page.id, step)
 
     async def _escalate(self, page: PageRecord) -> None:
         levels = self._plan(page.target_kind, page.target)
