@@ -92,10 +92,21 @@ async def _run(requests: int, folder: Path) -> str:
             times["plain"].append(await _round_trip(asker, plain, users.bot))
         await bot.stop()
         plain_config = bot_config(server.url, users, rooms, folder / "plainbot")
+        # The default setting: cross-signed, its keys restored from secret storage at start.
+        signed = bot_config(
+            server.url,
+            users,
+            rooms,
+            folder / "signedbot",
+            encryption=True,
+            store_secret=STORE_SECRET,
+        )
         await _start_time(plain_config)  # first start: creates its store
+        await _start_time(signed)  # first start: creates its keys and secret storage
         starts = {
             "plain": statistics.median([await _start_time(plain_config) for _ in range(3)]),
             "encrypted": statistics.median([await _start_time(encrypted) for _ in range(3)]),
+            "cross-signed": statistics.median([await _start_time(signed) for _ in range(3)]),
         }
         await asker.close()
     finally:
@@ -119,6 +130,11 @@ def _report(times: dict[str, list[float]], starts: dict[str, float], requests: i
     lines.append(
         f"start-up: plain {starts['plain']:.2f} s, encrypted with its store "
         f"{starts['encrypted']:.2f} s: {extra:+.2f} s (bar: <= +2 s)"
+    )
+    signed = starts["cross-signed"] - starts["plain"]
+    lines.append(
+        f"start-up: encrypted and cross-signed with its store {starts['cross-signed']:.2f} s: "
+        f"{signed:+.2f} s (bar: <= +2 s)"
     )
     return "\n".join(lines)
 
