@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import random
 import sqlite3
+import sys
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -134,9 +135,19 @@ async def one_round(
         )
 
     await until(complete, 90)
+
+    def complete_at_ack() -> bool:
+        highlights, private = expected(level(db, page))
+        return watch.highlights(page) >= highlights and all(
+            watch.private(page)[n] >= private[n] for n in PEOPLE
+        )
+
     watch.people["team1"].say(CHANNEL, f"!ack {page}")
     await asker.wait_for(lambda ln: ln.nick == BOT and f"{page} (svc{number}) ack" in ln.text, 30)
-    await asyncio.sleep(1.0)  # anything late or repeated would arrive now
+    # A step the page climbed to just before the ack is still delivered, paced at two lines
+    # a second behind the ack's answer: wait for it, then for anything repeated.
+    await until(complete_at_ack, 30)
+    await asyncio.sleep(1.0)
     highlights, private = expected(level(db, page))
     got_highlights, got = watch.highlights(page), watch.private(page)
     tally["sent"] += highlights + sum(private.values())
@@ -145,6 +156,17 @@ async def one_round(
     for nick in PEOPLE:
         tally["twice"] += max(0, got[nick] - private[nick])
         tally["lost"] += max(0, private[nick] - got[nick])
+    short = {n: private[n] - got[n] for n in PEOPLE if got[n] != private[n]}
+    if short or got_highlights != highlights:
+        # what a wrong round looks like, to find its cause in the bot's log
+        print(
+            f"round {number} page {page}: level {level(db, page)}, highlights "
+            f"{got_highlights}/{highlights}, private short (+) or over (-): {short}",
+            file=sys.stderr,
+        )
+        for line in bot.log().splitlines():
+            if page in line:
+                print(f"  {line}", file=sys.stderr)
 
 
 async def row_sigkill_paging(workdir: Path, rounds: int) -> Row:
