@@ -16,7 +16,7 @@ from rapidfuzz import fuzz, process
 
 from infrabot.errors import CommandError
 from infrabot.heap import drain_dict, drain_list, gc_paused
-from infrabot.inventory.lookup import Resolution, bare_name, by_words, refusal
+from infrabot.inventory.lookup import Resolution, bare_name, by_words, refusal, word_hits
 from infrabot.inventory.model import (
     Datacenter,
     Group,
@@ -159,13 +159,18 @@ class Kind(Generic[T]):
             found = self.find(bare_name(query))
         if found is not None:
             return Resolution(found=found)
-        by_word = by_words(self.words, query, lambda e: getattr(e, "part_of", None))
-        if not suggest or (by_word is not None and not by_word.loose):
-            return by_word or Resolution()
-        suggestion = self.suggest(query)
-        if suggestion is None and by_word is not None:
-            return by_word
-        return Resolution(suggestion=suggestion)
+        hits = word_hits(self.words, query)
+        if hits:
+            return by_words(self.words, query, _part_of, hits)
+        hits = word_hits(self.words, query, loose=True)
+        if len(hits) == 1:  # one name holds the words and the rest is a domain's ending
+            return Resolution(found=hits[0][0])
+        suggestion = self.suggest(query) if suggest else None
+        if suggestion is not None:
+            return Resolution(suggestion=suggestion)
+        # only now the look at each of several loose hits (thousands, for a typo's common
+        # words): a close spelling of one name says more
+        return by_words(self.words, query, _part_of, hits) if hits else Resolution()
 
     def suggest(self, query: str) -> T | None:
         """The closest entity to a mistyped ``query``, or None when nothing is close."""
@@ -200,6 +205,11 @@ class Kind(Generic[T]):
 
     def __len__(self) -> int:
         return len(self.entries)
+
+
+def _part_of(entity: object) -> str | None:
+    """The name of what ``entity`` is part of, for the kinds that have one."""
+    return getattr(entity, "part_of", None)
 
 
 def _domain_stems(domain: str) -> list[str]:

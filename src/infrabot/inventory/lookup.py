@@ -16,7 +16,7 @@ from typing import Generic, TypeVar
 from infrabot.inventory.names import normalize
 from infrabot.inventory.words import FILLER, MAX_HOLDERS, NameWords, fold_words
 
-__all__ = ["Resolution", "bare_name", "by_words", "refusal"]
+__all__ = ["Resolution", "bare_name", "by_words", "refusal", "word_hits"]
 
 T = TypeVar("T")
 
@@ -33,9 +33,6 @@ class Resolution(Generic[T]):
     choices: tuple[T, ...] = ()
     total: int = 0
     suggestion: T | None = None
-    # the choices were found only once a domain-like ending was dropped ("uptime.relay2946"
-    # has "uptime"): weaker than a close spelling of one name, so that goes first
-    loose: bool = False
 
 
 def bare_name(query: str) -> str:
@@ -46,39 +43,47 @@ def bare_name(query: str) -> str:
     return " ".join(words)
 
 
+def word_hits(words: NameWords[T], query: str, *, loose: bool = False) -> list[tuple[T, int]]:
+    """The entities (with a line of their texts) whose names, aliases or domains hold every
+    significant word of ``query``: cheap, a search in C.
+
+    With ``loose``, every word but the last label of each domain-like token ("bunnycdn.com"
+    for BunnyCDN: a domain's last label may be anything), and nothing when there is no such
+    label: a weaker match than a close spelling of one name.
+    """
+    significant = [w for w in fold_words(query) if w not in FILLER]
+    if loose:
+        endings = {fold_words(token)[-1] for token in query.split() if "." in token.strip(".")}
+        significant = [w for w in significant if w not in endings]
+        if not endings:
+            return []
+    return words.matching(significant) if significant else []
+
+
 def by_words(
-    words: NameWords[T], query: str, part_of: Callable[[T], str | None]
-) -> Resolution[T] | None:
-    """The entities whose names, aliases or domains hold every significant word of ``query``
-    (None when it has none, or nothing holds them all).
+    words: NameWords[T],
+    query: str,
+    part_of: Callable[[T], str | None],
+    hits: list[tuple[T, int]],
+) -> Resolution[T]:
+    """What ``hits`` (see :func:`word_hits`) make of ``query``: one entity or a choice.
 
     A candidate that is part of another candidate gives way to it (``www`` is not also
     www.python.org/ftp); among several, one that the query's words name whole wins ("the
     pypy website" names the alias "PyPy website" whole, "pypy" alone does not name "pypi").
+    This looks at every hit (up to :data:`MAX_HOLDERS`): it costs what the search did not.
     """
-    every = fold_words(query)
-    significant = [w for w in every if w not in FILLER]
-    if not significant:
-        return None
-    hits = words.matching(significant)
-    loose = not hits
-    if loose:  # "bunnycdn.com" for BunnyCDN: a domain's last label may be anything
-        endings = {fold_words(token)[-1] for token in query.split() if "." in token.strip(".")}
-        significant = [w for w in significant if w not in endings]
-        hits = words.matching(significant) if endings and significant else []
-    if not hits:
-        return None
     names = {normalize(getattr(e, "name", "")) for e, _line in hits}
     hits = [hit for hit in hits if normalize(part_of(hit[0]) or "") not in names] or hits
     if len(hits) == 1:
         return Resolution(found=hits[0][0])
-    allowed = set(every)
+    allowed = set(fold_words(query))
     whole = [entity for entity, line in hits if words.named_whole(line, allowed)]
     if len(whole) == 1:
         return Resolution(found=whole[0])
     found = [entity for entity, _line in hits]
     total = len(found) if len(found) < MAX_HOLDERS else MAX_HOLDERS
-    return Resolution(choices=tuple(found[:_SHOWN]), total=total, loose=loose)
+    return Resolution(choices=tuple(found[:_SHOWN]), total=total)
 
 
 def refusal(label: str, query: str, resolution: Resolution[T], name: Callable[[T], str]) -> str:

@@ -67,6 +67,7 @@ FILLER = frozenset(
 _SPACES = bytes(c if c >= 128 or chr(c).isalnum() or c == 10 else 32 for c in range(256))
 _MEMO = 256  # words whose holders are remembered, per kind
 _PROBE = 100  # hits looked at first for each word of several
+_SLICE = 4096  # texts folded at a time when the long text is made
 MAX_HOLDERS = 2000  # holders collected for one word: beyond that a word names nothing useful
 
 
@@ -124,10 +125,17 @@ class NameWords(Generic[T]):
             if self._pending is None:
                 return
             holders, texts = self._pending
-            lines = fold_lines(texts)
-            # " w1 w2 \n w3 \n": every word has a space on both sides: " w " finds whole words
-            self._text = " " + " \n ".join(lines) + " "
-            self._starts = array("L", accumulate((len(line) + 3 for line in lines), initial=0))
+            # " w1 w2 \n w3 \n": every word has a space on both sides: " w " finds whole words.
+            # Folded a slice at a time: the folded lines of 100,000 services at once would
+            # add tens of MB to the bot's peak, right as its search index is at its largest.
+            pieces: list[str] = []
+            lengths = array("L")
+            for at in range(0, len(texts), _SLICE):
+                lines = fold_lines(texts[at : at + _SLICE])
+                pieces.append(" \n ".join(lines))
+                lengths.extend(len(line) + 3 for line in lines)
+            self._text = " " + " \n ".join(pieces) + " "
+            self._starts = array("L", accumulate(lengths, initial=0))
             self._holders = list(holders)
             self._pending = None
 
