@@ -21,6 +21,7 @@ class FakeLink:
         self.closing = False
         self.buffered = False
         self.acked: bool | None = True
+        self.nudged = 0
 
     def frame(self, line: str) -> bytes:
         if "\n" in line:
@@ -38,6 +39,9 @@ class FakeLink:
 
     def acknowledged(self) -> bool | None:
         return False if self.buffered else self.acked
+
+    def nudge(self) -> None:
+        self.nudged += 1
 
     def lines(self) -> list[str]:
         return [line for data in self.writes for line in data.decode().split("\r\n") if line]
@@ -102,8 +106,23 @@ async def test_acknowledged_waits_for_the_servers_ack() -> None:
     confirm = asyncio.create_task(output.confirm([ticket], acknowledged=True))
     await asyncio.sleep(0.02)
     assert not confirm.done()
+    assert link.nudged == 1  # the server was asked for an answer, once, to hurry its ACK
     link.acked = True
     await asyncio.wait_for(confirm, 5)
+    assert link.nudged == 1
+
+
+async def test_a_plain_reply_does_not_ask_the_server_for_anything() -> None:
+    output, _ = make(burst=5)
+    link = FakeLink()
+    link.buffered = True
+    output.attach(link)
+    ticket = output.submit("bob", out("bob", 1), limit=10)
+    confirm = asyncio.create_task(output.confirm([ticket]))
+    await asyncio.sleep(0.01)
+    link.buffered = False
+    await asyncio.wait_for(confirm, 5)
+    assert link.nudged == 0
 
 
 async def test_connection_lost_before_the_ack_is_an_error() -> None:

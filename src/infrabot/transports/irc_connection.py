@@ -165,6 +165,11 @@ class IrcConnection(AioConnection):  # type: ignore[misc]
         transport = self.transport
         return transport is not None and transport.get_write_buffer_size() == 0
 
+    def nudge(self) -> None:
+        """Ask the server for a PONG (no flood penalty on common servers): the TCP ACK of
+        what we wrote rides on it instead of waiting out the server's delayed ACK."""
+        self.write(b"PING :infrabot-ack\r\n")
+
     def acknowledged(self) -> bool | None:
         """Whether the server's side acknowledged every byte written so far (Linux SIOCOUTQ:
         bytes in the kernel's send queue not acknowledged yet); None where we cannot tell."""

@@ -7,7 +7,8 @@ write for the whole answer); otherwise the lines wait in the :class:`~.irc_queue
 reply was written to the socket: handed to the kernel, nothing left in our own buffer. With
 ``acknowledged`` it also waits until the server's side has acknowledged every byte we wrote
 (Linux ``SIOCOUTQ``), because a crashing process's socket is reset, not drained, when unread
-data is waiting for it, and bytes still in its kernel buffer are lost then.
+data is waiting for it, and bytes still in its kernel buffer are lost then; it asks the server
+for a PONG meanwhile, whose arrival brings the acknowledgement without the peer's delay.
 
 What happens to waiting lines when the connection is lost: lines to a nick are withdrawn at
 once, and refused while no connection is up (while we are away the nick may change hands, so
@@ -56,6 +57,10 @@ class Link(Protocol):
 
     def acknowledged(self) -> bool | None:
         """Whether the peer acknowledged every byte written so far; None when we cannot tell."""
+        ...
+
+    def nudge(self) -> None:
+        """Ask the peer for an answer, so that its acknowledgement comes with it at once."""
         ...
 
 
@@ -159,7 +164,12 @@ class Output:
             return
         if ticket.spans:
             raise TransportError(f"irc: the connection changed while writing to {ticket.target}")
-        delay = 0.001
+        if acknowledged and self._link is not None and self._link is ticket.link:
+            # The server's kernel delays its ACK (up to 40 ms) when it has nothing to send us;
+            # an answer it owes us carries the ACK at once. Every millisecond spent here is
+            # one in which a crash would leave a delivery made but not confirmed (made again).
+            self._link.nudge()
+        delay = 0.0005
         while True:
             link = self._link
             if link is None or link is not ticket.link:
@@ -168,7 +178,7 @@ class Output:
             if done or (done is None and link.flushed()):
                 return
             await asyncio.sleep(delay)
-            delay = min(delay * 2, 0.05)
+            delay = min(delay * 1.5, 0.05)
 
     # --- lines out
 
