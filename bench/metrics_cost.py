@@ -23,6 +23,7 @@ import contextlib
 import os
 import platform
 import random
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -36,6 +37,7 @@ from irc_e2e_servers import IrcServers, servers_installed  # noqa: E402
 from irc_roundtrip import User, percentile, wait_joined  # noqa: E402
 
 BOTS = ("on", "counting", "off", "off-b")
+BLOCKS = 10  # blocks of rounds whose ratios are compared (see _blocks)
 
 
 def run_bot(config: str, counting: bool) -> int:
@@ -125,7 +127,33 @@ def report(results: dict[str, list[float]]) -> str:
         f"on / off p50: {ratio:.3f} (bar <= 1.05: {verdict}); "
         f"counting / off: {p50['counting'] / p50['off']:.3f}; off-b / off: {spread:.3f}"
     )
+    rows += ["", *_blocks(results)]
     return "\n".join(rows)
+
+
+def _blocks(results: dict[str, list[float]]) -> list[str]:
+    """The p50 ratios block by block: the bots were asked in the same rounds, so block ``i``
+    of each covers the same minutes. The median over blocks beside the same figure for two
+    identical bots (off-b / off) tells a cost from the machine's drift."""
+    size = min(len(times) for times in results.values()) // BLOCKS
+    if size < 50:
+        return []
+
+    def ratios(a: str, b: str) -> list[float]:
+        return [
+            percentile(results[a][i * size : (i + 1) * size], 50)
+            / percentile(results[b][i * size : (i + 1) * size], 50)
+            for i in range(BLOCKS)
+        ]
+
+    lines = [f"p50 ratios over {BLOCKS} blocks of {size} rounds: median (lowest-highest)", ""]
+    lines += ["| pair | median | range |", "|---|---:|---|"]
+    for a, b in (("on", "off"), ("counting", "off"), ("off-b", "off")):
+        values = sorted(ratios(a, b))
+        lines.append(
+            f"| {a} / {b} | {statistics.median(values):.3f} | {values[0]:.3f}-{values[-1]:.3f} |"
+        )
+    return lines
 
 
 def main() -> int:
