@@ -25,10 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit, urlunsplit
 
-from infrabot.inventory.index import Index
 from infrabot.inventory.load import DEFAULT_MAX_BYTES
 from infrabot.inventory.parts import load_parts
-from infrabot.inventory.source import Loaded, Revision, SourceError, parts_diff
+from infrabot.inventory.source import Loaded, Revision, SourceError, index_parts, parts_diff
 from infrabot.text import clean_line
 
 __all__ = ["FetchError", "GitSource", "shown_remote"]
@@ -113,7 +112,7 @@ class GitSource:
                 self._remove_tree(tree)
             raise
         return Loaded(
-            Index(parts.inventory),
+            index_parts(parts, self._serving),
             parts,
             self._revision(commit),
             parts_diff(previous, parts),
