@@ -50,9 +50,11 @@ __all__ = [
     "DEFAULT_MAX_BYTES",
     "MAX_ALIAS_NODES",
     "SPLIT_ABOVE_CHARS",
+    "inventory_text",
     "load_inventory",
     "locate_problems",
     "parse_inventory",
+    "read_inventory_bytes",
     "read_inventory_text",
 ]
 
@@ -89,7 +91,13 @@ def load_inventory(path: str | Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> I
 
 def read_inventory_text(path: str | Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> str:
     """The text of the file at ``path``, which must be a regular file of at most ``max_bytes``
-    bytes of UTF-8.
+    bytes of UTF-8 (see :func:`read_inventory_bytes`)."""
+    return inventory_text(read_inventory_bytes(path, max_bytes=max_bytes), str(path))
+
+
+def read_inventory_bytes(path: str | Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
+    """The bytes of the file at ``path``, which must be a regular file of at most
+    ``max_bytes`` bytes (not yet checked to be UTF-8: see :func:`inventory_text`).
 
     Anything else (a FIFO, a device, a directory) is refused without reading from it: opening a
     FIFO would wait for a writer for ever. The file's type is checked before opening it, and
@@ -105,16 +113,25 @@ def read_inventory_text(path: str | Path, *, max_bytes: int = DEFAULT_MAX_BYTES)
                 raise _single(
                     name, None, f"file is {info.st_size} bytes, over the limit of {max_bytes} bytes"
                 )
-            raw = handle.read(max_bytes + 1)
+            # as much as fstat says, and one byte more to see whether it grew meanwhile (a
+            # read of the limit itself would allocate the limit, for every part of a folder)
+            raw = handle.read(info.st_size + 1)
+            if len(raw) > info.st_size:
+                raw += handle.read(max_bytes + 1 - len(raw))
     except OSError as exc:
         raise _single(name, None, f"cannot read the file: {exc.strerror or exc}") from None
     if len(raw) > max_bytes:  # it grew between fstat and read
         raise _single(name, None, f"file is over the limit of {max_bytes} bytes")
+    return raw
+
+
+def inventory_text(raw: bytes, file: str) -> str:
+    """``raw`` read as UTF-8; an :class:`InventoryError` on the line where it is not."""
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
-        raise _single(name, line, "the file is not valid UTF-8") from None
+        raise _single(file, line, "the file is not valid UTF-8") from None
 
 
 def _refuse_unless_regular(name: str, mode: int) -> None:

@@ -22,14 +22,17 @@ import stat
 from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from infrabot.errors import InventoryError, InventoryProblem
 from infrabot.inventory.load import (
     DEFAULT_MAX_BYTES,
+    inventory_text,
     locate_problems,
     parse_inventory,
-    read_inventory_text,
+    read_inventory_bytes,
 )
 from infrabot.inventory.model import Inventory
 from infrabot.inventory.names import normalize
@@ -111,22 +114,22 @@ def load_parts(
     for name in names:
         file = str(shown / name) if shown is not None else str(folder / name)
         try:
-            text = _read_part(folder / name, file, max_bytes)
+            raw = _read_part(folder / name, file, max_bytes)
         except InventoryError as exc:
             problems += exc.problems
             continue
-        total += len(text)
+        total += len(raw)
         if total > max_bytes:
             reason = f"the parts hold over {max_bytes} bytes together, the limit; refusing them"
             raise InventoryError([*problems, InventoryProblem(file, None, "", reason)])
-        digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+        digest = hashlib.sha256(raw).hexdigest()
         old = previous.part(name) if previous is not None else None
         if old is not None and old.digest == digest and old.file == file:
-            parts.append(old)
+            parts.append(old)  # the same bytes: read as UTF-8 and valid already
             continue
         changed.add(name)
         try:
-            entries = parse_inventory(text, file, references=False)
+            entries = parse_inventory(inventory_text(raw, file), file, references=False)
             parts.append(Part(name, file, digest, entries, facts_of(entries)))
         except InventoryError as exc:
             problems += exc.problems
@@ -160,15 +163,15 @@ def _single(file: str, reason: str) -> InventoryError:
     return InventoryError([InventoryProblem(file, None, "", reason)])
 
 
-def _read_part(path: Path, file: str, max_bytes: int) -> str:
-    """The part's text; a symbolic link is refused, as it may lead out of the folder."""
+def _read_part(path: Path, file: str, max_bytes: int) -> bytes:
+    """The part's bytes; a symbolic link is refused, as it may lead out of the folder."""
     try:
         if stat.S_ISLNK(os.lstat(path).st_mode):
             raise _single(file, "a symbolic link; a part must be a file in the folder")
     except OSError as exc:
         raise _single(file, f"cannot read the file: {exc.strerror or exc}") from None
     try:
-        return read_inventory_text(path, max_bytes=max_bytes)
+        return read_inventory_bytes(path, max_bytes=max_bytes)
     except InventoryError as exc:  # name the part as the folder's label has it
         raise InventoryError(
             [InventoryProblem(file, p.line, p.path, p.reason) for p in exc.problems]
@@ -190,15 +193,10 @@ def merge_entries(parts: Iterable[Part]) -> Inventory:
     again: each part's entries are validated already."""
     chosen = [p.inventory for p in parts]
     team = next((i.team for i in chosen if i.team is not None), None)
-    return Inventory.model_construct(
-        team=team,
-        people=tuple(e for i in chosen for e in i.people),
-        groups=tuple(e for i in chosen for e in i.groups),
-        providers=tuple(e for i in chosen for e in i.providers),
-        datacenters=tuple(e for i in chosen for e in i.datacenters),
-        hosts=tuple(e for i in chosen for e in i.hosts),
-        services=tuple(e for i in chosen for e in i.services),
-    )
+    sections: dict[str, Any] = {
+        s: tuple(chain.from_iterable(getattr(i, s) for i in chosen)) for s in SECTIONS
+    }
+    return Inventory.model_construct(team=team, **sections)
 
 
 class _Placer:
@@ -239,7 +237,7 @@ def _locate_across(
     located: dict[tuple[int, Location], InventoryProblem] = {}
     for which, locs in wanted.items():
         part = parts[which]
-        text = _read_part(folder / part.name, part.file, max_bytes)
+        text = inventory_text(_read_part(folder / part.name, part.file, max_bytes), part.file)
         here = locate_problems(text, part.file, part.inventory, [(x, "") for x in locs])
         for loc, spot in zip(locs, here, strict=True):
             located[(which, loc)] = spot
