@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import chain
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, NamedTuple
 
 from infrabot.errors import InventoryError, InventoryProblem
 from infrabot.inventory.load import (
@@ -39,7 +39,7 @@ from infrabot.inventory.names import normalize
 from infrabot.inventory.part_facts import PartFacts, consistent, facts_of
 from infrabot.inventory.references import Location, ReferenceProblem, check_references
 
-__all__ = ["MAX_PARTS", "Part", "PartSet", "load_parts", "part_names"]
+__all__ = ["MAX_PARTS", "Known", "Part", "PartSet", "load_parts", "part_names"]
 
 MAX_PARTS = 20_000
 """A folder with more ``*.yaml`` files than this is refused."""
@@ -47,10 +47,19 @@ MAX_PARTS = 20_000
 SECTIONS = ("people", "groups", "providers", "datacenters", "hosts", "services")
 
 
+class Known(NamedTuple):
+    """What a source vouches for a part before it is read: a hash of its content and its
+    size in bytes."""
+
+    digest: str
+    size: int
+
+
 @dataclass(frozen=True, slots=True)
 class Part:
-    """One file of the folder: its name in the folder, how problems name it, the SHA-256 of
-    its bytes, and its entries (shapes validated; references are checked across parts)."""
+    """One file of the folder: its name in the folder, how problems name it, a hash of its
+    content (SHA-256 of its bytes, or what the source vouched for: a git blob id), and its
+    entries (shapes validated; references are checked across parts)."""
 
     name: str
     file: str
@@ -98,13 +107,17 @@ def load_parts(
     max_bytes: int = DEFAULT_MAX_BYTES,
     label: str | None = None,
     previous: PartSet | None = None,
+    known: Mapping[str, Known] | None = None,
 ) -> PartSet:
     """Read and validate every part of ``folder``; :class:`InventoryError` lists every problem.
 
     ``label`` is how problems name the folder (its path by default: a git source gives the
     path in its repository). ``max_bytes`` bounds each part and all of them together. Parts
-    whose content is the same as in ``previous`` are not parsed again.
+    whose content is the same as in ``previous`` are not parsed again. ``known`` is what the
+    source vouches for some parts (a git source: each file's blob id and size, from git): a
+    part of the same hash as in ``previous`` is then not even read.
     """
+    known = known or {}
     shown = PurePosixPath(label) if label is not None else None
     names = _names(folder)
     problems: list[InventoryProblem] = []
@@ -113,21 +126,23 @@ def load_parts(
     total = 0
     for name in names:
         file = str(shown / name) if shown is not None else str(folder / name)
+        old = previous.part(name) if previous is not None else None
+        if old is not None and old.file != file:
+            old = None
         try:
-            raw = _read_part(folder / name, file, max_bytes)
+            raw, digest, size = _content(folder / name, file, max_bytes, known.get(name), old)
         except InventoryError as exc:
             problems += exc.problems
             continue
-        total += len(raw)
+        total += size
         if total > max_bytes:
             reason = f"the parts hold over {max_bytes} bytes together, the limit; refusing them"
             raise InventoryError([*problems, InventoryProblem(file, None, "", reason)])
-        digest = hashlib.sha256(raw).hexdigest()
-        old = previous.part(name) if previous is not None else None
-        if old is not None and old.digest == digest and old.file == file:
+        if old is not None and old.digest == digest:
             parts.append(old)  # the same bytes: read as UTF-8 and valid already
             continue
         changed.add(name)
+        assert raw is not None  # read: it is not the old part's
         try:
             entries = parse_inventory(inventory_text(raw, file), file, references=False)
             parts.append(Part(name, file, digest, entries, facts_of(entries)))
@@ -143,6 +158,18 @@ def load_parts(
         raise InventoryError(_locate_across(folder, parts, found, max_bytes))
     gone = {p.name for p in previous.parts} - set(names) if previous is not None else set()
     return PartSet(tuple(parts), inventory, frozenset(changed), frozenset(gone))
+
+
+def _content(
+    path: Path, file: str, max_bytes: int, vouched: Known | None, old: Part | None
+) -> tuple[bytes | None, str, int]:
+    """A part's bytes, content hash and size; no bytes when the source vouches for a hash
+    that is ``old``'s (the part as it was read before)."""
+    if vouched is not None and old is not None and old.digest == vouched.digest:
+        return None, vouched.digest, vouched.size
+    raw = _read_part(path, file, max_bytes)
+    digest = vouched.digest if vouched is not None else hashlib.sha256(raw).hexdigest()
+    return raw, digest, len(raw)
 
 
 def _names(folder: Path) -> list[str]:

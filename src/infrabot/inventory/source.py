@@ -99,7 +99,8 @@ class Source(Protocol):
         ...
 
     def installed(self, loaded: Loaded) -> None:
-        """``loaded`` serves from now on: the next load starts from it."""
+        """``loaded`` serves from now on: the next load starts from it. Blocking (a source
+        may remove what served before from its disk)."""
         ...
 
     @property
