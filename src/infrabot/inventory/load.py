@@ -26,7 +26,8 @@ import typing
 from collections import deque
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
-from itertools import islice
+from itertools import chain, islice, repeat
+from operator import attrgetter
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -56,6 +57,7 @@ __all__ = [
     "parse_inventory",
     "read_inventory_bytes",
     "read_inventory_text",
+    "share_fields_sets",
 ]
 
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
@@ -455,7 +457,7 @@ def _validate_pieces(
             return None
         del value
         entries = getattr(part, section)
-        _share_fields_sets(entries, fields_sets)
+        share_fields_sets(entries, fields_sets)
         sections.setdefault(section, []).extend(entries)
     if merged.keys() & sections.keys():
         return None
@@ -463,35 +465,38 @@ def _validate_pieces(
     return merged
 
 
-def _share_fields_sets(models: Iterable[BaseModel], shared: dict[frozenset[str], set[str]]) -> None:
-    """Let ``models`` and everything in them share one ``model_fields_set`` per distinct set.
+def share_fields_sets(models: Iterable[BaseModel], shared: dict[frozenset[str], set[str]]) -> None:
+    """Let ``models`` (all of one type) and everything in them share one
+    ``model_fields_set`` per distinct set.
 
     pydantic gives each instance its own set of the fields it was given: 150 MB of sets for a
     100,000-service inventory, where a few hundred distinct ones exist. The models are frozen,
-    so the sets are never changed (``model_copy`` copies the set before updating it).
+    so the sets are never changed (``model_copy`` copies the set before updating it). The
+    models are taken a type at a time, every step a loop in C (a few tenths of a microsecond
+    a model).
     """
-    set_attribute = object.__setattr__
-    stack = list(models)
-    while stack:
-        model = stack.pop()
-        fields = model.__pydantic_fields_set__
-        same = shared.setdefault(frozenset(fields), fields)
-        if same is not fields:
-            set_attribute(model, "__pydantic_fields_set__", same)
-        values = model.__dict__
-        for name in _nested_fields(type(model)):
-            value = values[name]
-            if type(value) is tuple:
-                stack += value
-            elif value is not None:
-                stack.append(value)
+    batches = [list(models)]
+    while batches:
+        batch = batches.pop()
+        if not batch:
+            continue
+        sets = list(map(_FIELDS_SET, batch))
+        same = map(shared.setdefault, map(frozenset, sets), sets)
+        deque(map(object.__setattr__, batch, repeat("__pydantic_fields_set__"), same), maxlen=0)
+        for name, many in _nested_fields(type(batch[0])):
+            values = map(attrgetter(name), batch)
+            batches.append(list(chain.from_iterable(values) if many else filter(None, values)))
+
+
+_FIELDS_SET = attrgetter("__pydantic_fields_set__")
 
 
 @functools.cache
-def _nested_fields(model: type[BaseModel]) -> tuple[str, ...]:
-    """The fields of ``model`` that hold models (alone, optional, or in a tuple)."""
+def _nested_fields(model: type[BaseModel]) -> tuple[tuple[str, bool], ...]:
+    """The fields of ``model`` that hold models (alone, optional, or in a tuple), each with
+    whether it holds a tuple of them."""
     return tuple(
-        name
+        (name, typing.get_origin(field.annotation) is tuple)
         for name, field in model.model_fields.items()
         if isinstance(inner := _inner_model(field.annotation), type)
         and issubclass(inner, BaseModel)

@@ -33,6 +33,7 @@ from infrabot.inventory.load import (
     locate_problems,
     parse_inventory,
     read_inventory_bytes,
+    share_fields_sets,
 )
 from infrabot.inventory.model import Inventory
 from infrabot.inventory.names import normalize
@@ -123,6 +124,7 @@ def load_parts(
     problems: list[InventoryProblem] = []
     parts: list[Part] = []
     changed: set[str] = set()
+    fields_sets: dict[frozenset[str], set[str]] = {}
     total = 0
     for name in names:
         file = str(shown / name) if shown is not None else str(folder / name)
@@ -145,6 +147,8 @@ def load_parts(
         assert raw is not None  # read: it is not the old part's
         try:
             entries = parse_inventory(inventory_text(raw, file), file, references=False)
+            for section in SECTIONS:  # a few dozen distinct sets, not one per entry
+                share_fields_sets(getattr(entries, section), fields_sets)
             parts.append(Part(name, file, digest, entries, facts_of(entries)))
         except InventoryError as exc:
             problems += exc.problems
