@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-import infrabot.inventory.index as index_module
+import infrabot.inventory.kind as kind_module
 import infrabot.inventory.load as load_module
 from infrabot.errors import InventoryError
 from infrabot.inventory.index import Index
@@ -177,7 +177,7 @@ def test_suggest_by_length_matches_the_full_scan(
 ) -> None:
     inventory = parse_inventory(synthetic)
     plain = Index(inventory)
-    monkeypatch.setattr(index_module, "_BY_LENGTH_ABOVE", 0)
+    monkeypatch.setattr(kind_module, "BY_LENGTH_ABOVE", 0)
     by_length = Index(inventory)
     assert plain.services._lengths is None and by_length.services._lengths is not None
     rng = random.Random(5)

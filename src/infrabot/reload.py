@@ -99,8 +99,8 @@ class Reloader:
                 )
             self._current.swap(loaded.index)
             self._loaded_at = loaded.at
-            if self.source is not None:
-                self.source.installed(loaded)
+            if self.source is not None:  # it may tidy up on disk: not on the event loop
+                await asyncio.to_thread(self.source.installed, loaded)
             if len(old.inventory.services) > _RETIRE_ABOVE:
                 task = asyncio.create_task(retire(old, self.grace))
                 self._retiring.add(task)

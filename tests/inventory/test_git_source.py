@@ -9,6 +9,7 @@ import pytest
 
 from infrabot.app import App
 from infrabot.config import AdminsConfig, Config, GitInventory
+from infrabot.errors import InventoryError
 from infrabot.inventory.git_source import FetchError, GitSource, shown_remote
 from infrabot.loader import builtin_plugin_dir
 from infrabot.store import Store
@@ -160,3 +161,34 @@ def test_work_trees_of_other_commits_are_removed(remote: Remote, tmp_path: Path)
     assert second.parts is not None and second.parts.changed == {"services/0003.yaml"}
     source.installed(second)
     assert [p.name for p in (tmp_path / "clone" / "trees").iterdir()] == [Path(second.origin).name]
+
+
+def test_a_new_commit_links_the_files_it_shares_and_writes_the_rest(
+    remote: Remote, tmp_path: Path
+) -> None:
+    source = GitSource(str(remote.bare), path="inventory", clone=tmp_path / "clone")
+    first = source.load()
+    source.installed(first)
+    changed = drop_richard(remote)
+    second = source.load()
+    old, new = Path(first.origin) / "inventory", Path(second.origin) / "inventory"
+    same = old / "people.yaml", new / "people.yaml"
+    assert same[0].stat().st_ino == same[1].stat().st_ino  # linked, not written again
+    edited = remote.part_with("name: PyPI").relative_to(remote.work / "inventory")
+    assert (old / edited).stat().st_ino != (new / edited).stat().st_ino
+    assert (new / edited).read_text() == remote.part_with("name: PyPI").read_text()
+    assert second.revision is not None and second.revision.commit == changed
+    assert not (new.parent / "README.md").exists()  # only the folder of parts is written
+    source.installed(second)
+    assert (new / "people.yaml").read_text().startswith("team: ")
+
+
+def test_a_symbolic_link_in_the_commit_is_refused_as_a_part(remote: Remote, tmp_path: Path) -> None:
+    (remote.work / "inventory" / "linked.yaml").symlink_to("/etc/hostname")
+    remote.commit("a link")
+    source = GitSource(str(remote.bare), path="inventory", clone=tmp_path / "clone")
+    with pytest.raises(InventoryError) as caught:
+        source.load()
+    assert [str(p) for p in caught.value.problems] == [
+        "inventory/linked.yaml: a symbolic link; a part must be a file in the folder"
+    ]

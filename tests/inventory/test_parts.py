@@ -201,3 +201,13 @@ def test_an_entry_moved_between_parts_is_no_change(inv: Path) -> None:
     second = load_parts(inv, previous=first)
     diff = parts_diff(first, second)
     assert diff is not None and diff.summary() == "no changes"
+
+
+def test_the_parts_share_one_fields_set_per_distinct_set(tmp_path: Path) -> None:
+    split(PSF_INVENTORY, tmp_path / "psf", per_part=3)
+    inventory = load_parts(tmp_path / "psf").inventory
+    models = [*inventory.services, *(h for s in inventory.services for h in s.hosting)]
+    models += [p.contact for p in inventory.people]
+    objects = {id(m.model_fields_set) for m in models}
+    assert len(objects) == len({frozenset(m.model_fields_set) for m in models})
+    assert inventory == load_inventory(PSF_INVENTORY)  # the same entries, fields and all

@@ -1,10 +1,11 @@
 """An inventory kept in a git repository: the bot keeps a clone and serves one commit.
 
 A load fetches the configured ref from the remote into a bare clone in the bot's state
-folder, checks the commit out into a fresh work tree of its own, and reads the folder of parts
-at the configured path there (only the parts whose content changed since the serving commit
-are parsed again). Nothing serves until it is validated; once installed, the work trees of
-other commits are removed.
+folder, writes the commit's folder of parts out into a fresh folder of its own (from git's
+objects, linking every file the serving commit's folder holds the same: :mod:`.git_tree`),
+and reads the parts there (only those whose blob changed since the serving commit are read and
+parsed again). Nothing serves until it is validated; once installed, the folders of other
+commits are removed.
 
 Credentials come from the environment and never reach an argument list, a log or the remote
 shown to people: ``INFRABOT_GIT_TOKEN`` (an HTTPS token, sent as a header through git's
@@ -25,10 +26,10 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit, urlunsplit
 
-from infrabot.inventory.index import Index
+from infrabot.inventory.git_tree import Listing, known_parts, parse_listing, read_blobs, write_tree
 from infrabot.inventory.load import DEFAULT_MAX_BYTES
 from infrabot.inventory.parts import load_parts
-from infrabot.inventory.source import Loaded, Revision, SourceError, parts_diff
+from infrabot.inventory.source import Loaded, Revision, SourceError, index_parts, parts_diff
 from infrabot.text import clean_line
 
 __all__ = ["FetchError", "GitSource", "shown_remote"]
@@ -79,6 +80,7 @@ class GitSource:
         self.max_bytes = max_bytes
         self._environ = dict(os.environ if environ is None else environ)
         self._serving: Loaded | None = None
+        self._listings: dict[str, Listing] = {}  # of the folders written, by their path
         self.origin = f"{shown_remote(remote)} ({ref}, {self._settings.path})"
         """Where the inventory comes from, as people may see it."""
 
@@ -98,22 +100,24 @@ class GitSource:
         :class:`~infrabot.errors.InventoryError` when it cannot serve."""
         self._fetch()
         commit = self._commit(revision)
-        tree = self._tree(commit)
+        tree = self._settings.clone / "trees" / commit
         previous = self._serving.parts if self._serving is not None else None
         settings = self._settings
         try:
+            files = self._tree(commit, tree)
             parts = load_parts(
                 tree / settings.path,
                 max_bytes=self.max_bytes,
                 label=settings.path if settings.path != "." else "",
                 previous=previous,
+                known=known_parts(files),
             )
         except BaseException:
             if self._serving is None or self._serving.origin != str(tree):
                 self._remove_tree(tree)
             raise
         return Loaded(
-            Index(parts.inventory),
+            index_parts(parts, self._serving),
             parts,
             self._revision(commit),
             parts_diff(previous, parts),
@@ -121,8 +125,9 @@ class GitSource:
         )
 
     def installed(self, loaded: Loaded) -> None:
-        """``loaded`` serves from now on; the work trees of other commits go."""
+        """``loaded`` serves from now on; the folders of other commits go. Blocking."""
         self._serving = loaded
+        self._listings = {loaded.origin: self._listings.get(loaded.origin, {})}
         trees = self._settings.clone / "trees"
         for tree in trees.iterdir() if trees.is_dir() else ():
             if str(tree) != loaded.origin:
@@ -142,12 +147,12 @@ class GitSource:
 
     def _commit(self, revision: str | None) -> str:
         tip_ref = f"refs/remotes/origin/{self._settings.ref}"
-        tip = self._git(["rev-parse", "--verify", "--quiet", f"{tip_ref}^{{commit}}"]).strip()
+        tip = self._git_text(["rev-parse", "--verify", "--quiet", f"{tip_ref}^{{commit}}"]).strip()
         if revision is None:
             return tip
         if not _COMMIT.fullmatch(revision):
             raise FetchError(f"'{clean_line(revision, 50)}' is not a commit id (hex digits)")
-        found = self._git(
+        found = self._git_text(
             ["rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}"],
             what=f"find commit {revision}",
             missing=f"no commit {revision} in {self.origin}",
@@ -161,34 +166,61 @@ class GitSource:
             ) from None
         return found
 
-    def _tree(self, commit: str) -> Path:
-        """A fresh work tree of ``commit`` (or the serving one, when it is that commit)."""
-        tree = self._settings.clone / "trees" / commit
-        if self._serving is not None and self._serving.origin == str(tree):
-            return tree
+    def _tree(self, commit: str, tree: Path) -> Listing:
+        """Write the folder of ``commit`` out under ``tree`` (unless it is the one serving),
+        linking what the serving folder holds the same; the files written, by blob."""
+        serving = self._serving.origin if self._serving is not None else None
+        if serving == str(tree):
+            return self._listings[serving]
         self._remove_tree(tree)
-        tree.parent.mkdir(parents=True, exist_ok=True)
-        self._git(["worktree", "add", "--quiet", "--detach", str(tree), commit], what="check out")
-        return tree
+        path = self._settings.path
+        listing = self._git(
+            ["ls-tree", "-r", "-z", "-l", "--full-tree", commit, "--", path], what="list"
+        )
+        try:
+            files = parse_listing(listing, path)
+            base = None
+            if serving is not None and serving in self._listings:
+                base = (Path(serving) / path, self._listings[serving])
+            write_tree(tree / path, files, self._blobs, base)
+        except ValueError as exc:
+            raise FetchError(f"cannot read commit {commit[:7]}: {exc}") from None
+        self._listings[str(tree)] = files
+        return files
+
+    def _blobs(self, oids: list[str]) -> dict[str, bytes]:
+        """The content of each blob of ``oids``."""
+        if not oids:
+            return {}
+        out = self._git(["cat-file", "--batch"], what="read", given="\n".join(oids) + "\n")
+        return read_blobs(out, oids)
 
     def _remove_tree(self, tree: Path) -> None:
         if tree.exists():
             shutil.rmtree(tree, ignore_errors=True)
-        self._git(["worktree", "prune"], what="")
+        if (self._settings.clone / "repo.git" / "worktrees").exists():  # made by older bots
+            self._git_text(["worktree", "prune"], what="")
 
     def _revision(self, commit: str) -> Revision:
-        out = self._git(["log", "-1", "--format=%H%x00%s%x00%an", commit, "--"], what="read")
+        out = self._git_text(["log", "-1", "--format=%H%x00%s%x00%an", commit, "--"], what="read")
         full, subject, author = [*out.strip("\n").split("\0"), "", ""][:3]
         return Revision(full, clean_line(subject, 120), clean_line(author, 60))
 
-    def _git(self, args: Sequence[str], *, what: str = "fetch", missing: str = "") -> str:
-        """Run git on the bare clone; a failure is a :class:`FetchError` in one line."""
+    def _git_text(self, args: Sequence[str], *, what: str = "fetch", missing: str = "") -> str:
+        """:meth:`_git`'s output as text."""
+        return self._git(args, what=what, missing=missing).decode("utf-8", "replace")
+
+    def _git(
+        self, args: Sequence[str], *, what: str = "fetch", missing: str = "", given: str = ""
+    ) -> bytes:
+        """Run git on the bare clone (``given`` on its input); a failure is a
+        :class:`FetchError` in one line."""
         bare = self._settings.clone / "repo.git"
         try:
             done = subprocess.run(
                 ["git", f"--git-dir={bare}", *args],
                 capture_output=True,
-                text=True,
+                input=given.encode(),
                 timeout=_TIMEOUT,
                 env=self._env(),
                 check=False,
@@ -200,7 +232,8 @@ class GitSource:
         if done.returncode != 0:
             if missing:
                 raise FetchError(missing)
-            raise FetchError(f"{what} from {self.origin} failed: {self._why(done.stderr)}")
+            stderr = done.stderr.decode("utf-8", "replace")
+            raise FetchError(f"{what} from {self.origin} failed: {self._why(stderr)}")
         return done.stdout
 
     def _why(self, stderr: str) -> str:

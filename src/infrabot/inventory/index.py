@@ -1,22 +1,26 @@
 """Immutable lookups over one loaded inventory, built once per load and swapped whole on reload.
 
 Every lookup ignores case, spaces, punctuation and accents, and works over names, aliases and
-domains (``pypi``, ``PyPI``, ``pypi.python.org`` and ``python package index`` all find PyPI).
-A service's domain also answers without its parent domain: ``docs`` finds docs.python.org,
-unless two services would share that shortened name.
+domains (``pypi``, ``PyPI``, ``pypi.python.org`` and ``python package index`` all find PyPI);
+see :mod:`.kind`.
+
+An index is assembled from the inventory's parts (one part for an inventory read from one
+file): each part's keys (:mod:`.pieces`) and its share of the reverse tables
+(:mod:`.reverse`). Given the index it replaces, a new index reuses what the unchanged parts
+gave that one, and builds only the rest; the result is the index a build from nothing gives.
 """
 
 from __future__ import annotations
 
-from array import array
-from collections.abc import Iterable, Sequence
-from typing import Any, Generic, TypeVar
-
-from rapidfuzz import fuzz, process
+import weakref
+from collections.abc import Sequence
+from itertools import pairwise
+from typing import Any, TypeVar
 
 from infrabot.errors import CommandError
 from infrabot.heap import drain_dict, drain_list, gc_paused
-from infrabot.inventory.lookup import Resolution, bare_name, by_words, refusal, word_hits
+from infrabot.inventory.kind import Kind
+from infrabot.inventory.lookup import refusal
 from infrabot.inventory.model import (
     Datacenter,
     Group,
@@ -26,213 +30,50 @@ from infrabot.inventory.model import (
     Provider,
     Service,
 )
-from infrabot.inventory.names import normalize, normalize_all
-from infrabot.inventory.reverse import build_reverse
+from infrabot.inventory.names import normalize
+from infrabot.inventory.pieces import NAMESPACES, Piece, Reuse, changed_keys, pieces_for, stale
+from infrabot.inventory.reverse import PartTables, Resolver, Reverse, join, part_tables, patch
 from infrabot.inventory.search import Results, SearchIndex
-from infrabot.inventory.words import NameWords
 
 __all__ = ["Index", "Kind", "normalize"]
 
 T = TypeVar("T")
-N = TypeVar("N", Service, Host, Provider, Person, Group)
 Owner = Person | Group
 Named = Service | Host | Provider | Person | Group | Datacenter
 
-# Rank of a lookup key: at equal fuzzy scores a name beats an alias, an alias a domain, a
-# domain a shortened domain. "pypu" is one letter from both "pypi" (PyPI's name) and "pypy"
-# (an alias of the PyPy website); the name wins.
-_NAME, _ALIAS, _DOMAIN, _DERIVED = range(4)
-_FUZZY_CUTOFF = 60.0
-_BY_LENGTH_ABOVE = 20_000  # keys from which fuzzy search goes by length (same answers)
 _LARGE = 10_000  # entities from which an index is worth freezing (see gc_paused)
 _OWNER_MEMO = 50_000  # owner references remembered; bounded, as users' words reach it too
+PATCH_BELOW = 0.25
+"""Of the parts' shares built again, below which the reverse tables are patched."""
 _UNRESOLVED = object()
-
-
-class _Keys(Generic[T]):
-    """Lookup texts with their entity and rank, in claim order, as parallel lists; shortened
-    domains (which only count when no other key claims them) apart."""
-
-    __slots__ = ("derived_holders", "derived_texts", "holders", "ranks", "texts")
-
-    def __init__(self) -> None:
-        self.holders: list[T] = []
-        self.texts: list[str] = []
-        self.ranks: list[int] = []
-        self.derived_holders: list[T] = []
-        self.derived_texts: list[str] = []
-
-    def add(self, entity: T, text: str, rank: int) -> None:
-        if rank == _DERIVED:
-            self.derived_holders.append(entity)
-            self.derived_texts.append(text)
-        else:
-            self.holders.append(entity)
-            self.texts.append(text)
-            self.ranks.append(rank)
-
-    def add_all(self, entity: T, texts: Sequence[str], rank: int) -> None:
-        if texts:
-            self.holders += [entity] * len(texts)
-            self.texts += texts
-            self.ranks += [rank] * len(texts)
-
-
-class Kind(Generic[T]):
-    """One kind of entity (services, hosts, ...): exact keys, fuzzy choices, display names."""
-
-    def __init__(
-        self, label: str, keyed: Iterable[tuple[T, str, Iterable[tuple[str, int]]]]
-    ) -> None:
-        entries: list[T] = []
-        keys = _Keys[T]()
-        for entity, _display, entity_keys in keyed:
-            entries.append(entity)
-            for text, rank in entity_keys:
-                keys.add(entity, text, rank)
-        self._fill(label, entries, keys)
-
-    @classmethod
-    def _of(cls, label: str, entries: list[T], keys: _Keys[T]) -> Kind[T]:
-        """A kind from keys gathered in bulk (the fast way for a large inventory)."""
-        kind = cls.__new__(cls)
-        kind._fill(label, entries, keys)
-        return kind
-
-    def _fill(self, label: str, entries: list[T], keys: _Keys[T]) -> None:
-        self.label = label
-        self.entries = entries
-        self.words = NameWords(keys.holders, keys.texts)
-        by_key, ranks = _first_claims(keys.holders, normalize_all(keys.texts), keys.ranks)
-        derived: dict[str, T | None] = {}
-        for entity, key in zip(
-            keys.derived_holders, normalize_all(keys.derived_texts), strict=True
-        ):
-            if key:  # a shortened domain shared by two entities names neither
-                derived[key] = None if key in derived and derived[key] is not entity else entity
-        for key, owner in derived.items():
-            if owner is not None and key not in by_key:
-                by_key[key] = owner
-                ranks.append(_DERIVED)
-        self._by_key = by_key
-        self._choices = list(by_key)
-        self._ranks = ranks  # the rank of each choice, by position
-        self._lengths = _by_length(self._choices) if len(by_key) >= _BY_LENGTH_ABOVE else None
-
-    def _closest_by_length(self, key: str) -> list[tuple[str, float, int]]:
-        """What ``process.extract(key, choices, limit=5)`` would return first, as far as the
-        best score goes: every choice with the best score (the first five by position).
-
-        ``fuzz.ratio`` of strings of lengths m and n is at most 200 * min(m, n) / (m + n),
-        so the choices are grouped by length and searched from the lengths that could score
-        highest; once a length cannot reach the best score found, neither can the rest. A
-        typo of a 20-letter name searches about a third of 300,000 keys instead of all.
-        """
-        size = len(key)
-        lengths = self._lengths
-        assert lengths is not None
-        reachable = sorted(((200 * min(size, n) / (size + n), n) for n in lengths), reverse=True)
-        best = _FUZZY_CUTOFF
-        hits: list[tuple[str, float, int]] = []
-        for most, n in reachable:
-            if most < best - 1e-9:
-                break
-            choices, positions = lengths[n]
-            for choice, score, at in process.extract(
-                key, choices, scorer=fuzz.ratio, limit=5, score_cutoff=best
-            ):
-                hits.append((choice, score, positions[at]))
-                best = max(best, score)
-        top = [hit for hit in hits if hit[1] >= best]
-        top.sort(key=lambda hit: hit[2])
-        return top[:5]
-
-    def find(self, query: str) -> T | None:
-        """The entity whose name, alias or domain matches ``query`` exactly (normalized)."""
-        return self._by_key.get(normalize(query))
-
-    def resolve(self, query: str, *, suggest: bool = True) -> Resolution[T]:
-        """What ``query`` names, the way people say names (see :mod:`.lookup`); a typo gets
-        the closest name as a suggestion, unless ``suggest`` is false."""
-        found = self.find(query)
-        if found is None:
-            found = self.find(bare_name(query))
-        if found is not None:
-            return Resolution(found=found)
-        hits = word_hits(self.words, query)
-        if hits:
-            return by_words(self.words, query, _part_of, hits)
-        hits = word_hits(self.words, query, loose=True)
-        if len(hits) == 1:  # one name holds the words and the rest is a domain's ending
-            return Resolution(found=hits[0][0])
-        suggestion = self.suggest(query) if suggest else None
-        if suggestion is not None:
-            return Resolution(suggestion=suggestion)
-        # only now the look at each of several loose hits (thousands, for a typo's common
-        # words): a close spelling of one name says more
-        return by_words(self.words, query, _part_of, hits) if hits else Resolution()
-
-    def suggest(self, query: str) -> T | None:
-        """The closest entity to a mistyped ``query``, or None when nothing is close."""
-        key = normalize(query)
-        if not key or not self._choices:
-            return None
-        if self._lengths is None:
-            found = process.extract(
-                key, self._choices, scorer=fuzz.ratio, limit=5, score_cutoff=_FUZZY_CUTOFF
-            )
-        else:
-            found = self._closest_by_length(key)
-        if not found:
-            return None
-        best = max(found, key=lambda hit: (hit[1], -self._ranks[hit[2]]))
-        return self._by_key[best[0]]
-
-    def resolve_all(self, refs: Iterable[str | None]) -> dict[str, T | None]:
-        """Each reference (None aside) with the entity it names, or None, in one pass."""
-        listed = [ref for ref in refs if ref is not None]
-        by_key = self._by_key
-        return {
-            ref: by_key.get(key) for ref, key in zip(listed, normalize_all(listed), strict=True)
-        }
-
-    def dismantle(self) -> None:
-        """Drop everything this kind holds, a step at a time (see :func:`heap.retire`)."""
-        drain_dict(self._by_key)
-        drain_list(self.entries)
-        self.words.dismantle()
-        self._choices.clear()
-
-    def __len__(self) -> int:
-        return len(self.entries)
-
-
-def _part_of(entity: object) -> str | None:
-    """The name of what ``entity`` is part of, for the kinds that have one."""
-    return getattr(entity, "part_of", None)
-
-
-def _domain_stems(domain: str) -> list[str]:
-    """Short names of a domain: ``pypi.python.org`` → ``pypi``, ``www.python.org`` →
-    ``python.org``, ``pypy.org`` → ``pypy``."""
-    host, _, path = domain.partition("/")
-    labels = host.split(".")
-    stems: list[str] = []
-    if labels[0] == "www" and len(labels) > 2:
-        stems.append(".".join(labels[1:]) + (f"/{path}" if path else ""))
-    elif len(labels) > 2 or len(labels) == 2:
-        stems.append(labels[0])
-    return stems
+# the kinds, by their section in the inventory and by the label people read
+_KINDS = (
+    ("services", "service"),
+    ("hosts", "host"),
+    ("providers", "provider"),
+    ("datacenters", "datacenter"),
+    ("people", "person"),
+    ("groups", "group"),
+)
 
 
 class Index:
     """Everything the commands ask of an inventory, precomputed."""
 
-    def __init__(self, inventory: Inventory) -> None:
+    def __init__(
+        self,
+        inventory: Inventory,
+        *,
+        parts: Sequence[Inventory] | None = None,
+        previous: Index | None = None,
+    ) -> None:
+        """Index ``inventory``, the entries of ``parts`` in order (itself, one part, when
+        they are not given), reusing what ``previous`` (an index still serving) built for
+        the parts it shares with this one, by identity."""
         self._owner_refs: dict[str, Owner | None] = {}
         large = len(inventory.services) + len(inventory.hosts) >= _LARGE
         with gc_paused(freeze=large):
-            self._build(inventory)
+            self._build(inventory, [inventory] if parts is None else parts, previous)
         # built after the index, beside it: a large one takes seconds (see .search); the
         # names' words are needed only once it can tell which words names hold
         self._search = SearchIndex(
@@ -247,35 +88,28 @@ class Index:
         for kind in self.kinds():
             kind.words.prepare()
 
-    def _build(self, inventory: Inventory) -> None:
-        inv = inventory
-        self.inventory = inv
-        keys = _Keys[Service]()
-        holders, texts, ranks = keys.holders, keys.texts, keys.ranks
-        for s in inv.services:
-            aliases, domains = s.aliases, s.domains
-            holders.append(s)
-            texts.append(s.name)
-            ranks.append(_NAME)
-            if aliases or domains:
-                holders += [s] * (len(aliases) + len(domains))
-                texts += aliases
-                texts += domains
-                ranks += [_ALIAS] * len(aliases)
-                ranks += [_DOMAIN] * len(domains)
-                for d in domains:
-                    for stem in _domain_stems(d):
-                        keys.add(s, stem, _DERIVED)
-        self.services: Kind[Service] = Kind._of("service", list(inv.services), keys)
-        self.hosts: Kind[Host] = _named("host", inv.hosts)
-        self.providers: Kind[Provider] = _named("provider", inv.providers)
-        self.datacenters: Kind[Datacenter] = Kind(
-            "datacenter", ((d, d.code, [(d.code, _NAME)]) for d in inv.datacenters)
-        )
-        self.people: Kind[Person] = _named("person", inv.people)
-        self.groups: Kind[Group] = _named("group", inv.groups)
-        self._reverse = build_reverse(
-            inv,
+    def _build(
+        self, inventory: Inventory, parts: Sequence[Inventory], previous: Index | None
+    ) -> None:
+        self.inventory = inventory
+        reuse = pieces_for(parts, previous._pieces if previous is not None else ())
+        pieces = reuse.pieces
+        me = weakref.ref(self)
+        for piece in pieces:
+            piece.owner = me
+        self._pieces: list[Piece] = pieces
+
+        def kind(section: str, label: str) -> Kind[Any]:
+            before = previous.kind(label) if previous is not None else None
+            return Kind(label, [p.keys(section) for p in pieces], before)
+
+        self.services: Kind[Service] = kind("services", "service")
+        self.hosts: Kind[Host] = kind("hosts", "host")
+        self.providers: Kind[Provider] = kind("providers", "provider")
+        self.datacenters: Kind[Datacenter] = kind("datacenters", "datacenter")
+        self.people: Kind[Person] = kind("people", "person")
+        self.groups: Kind[Group] = kind("groups", "group")
+        resolve = Resolver(
             providers=self.providers,
             hosts=self.hosts,
             datacenters=self.datacenters,
@@ -283,10 +117,50 @@ class Index:
             people=self.people,
             groups=self.groups,
         )
+        if previous is None or not _in_order(reuse):
+            self._shares = [part_tables(p.source, resolve) for p in pieces]
+            self._reverse = join(self._shares)
+        else:
+            self._reverse = self._reuse_shares(reuse, previous, resolve)
+
+    def _reuse_shares(self, reuse: Reuse, previous: Index, resolve: Resolver) -> Reverse:
+        """The reverse tables, from the shares of ``previous`` that still hold."""
+        pieces, kept = reuse.pieces, reuse.kept
+        still = set(kept.values())
+        gone = [at for at in range(len(previous._pieces)) if at not in still]
+        went = [previous._pieces[at] for at in gone]
+        came = [p for at, p in enumerate(pieces) if at not in kept]
+        by_kind = {
+            section: changed_keys(section, previous.kind(label), self.kind(label), went, came)
+            for section, label in _KINDS
+        }
+        changed = {
+            namespace: set().union(*(by_kind[k] for k in kinds))
+            for namespace, kinds in NAMESPACES.items()
+        }
+        shares: list[PartTables] = []
+        dropped = [previous._shares[at] for at in gone]
+        added: list[PartTables] = []
+        for at, piece in enumerate(pieces):
+            was = kept.get(at)
+            if was is not None and not stale(piece, changed):
+                shares.append(previous._shares[was])
+                continue
+            share = part_tables(piece.source, resolve)
+            if was is not None:
+                dropped.append(previous._shares[was])
+            shares.append(share)
+            added.append(share)
+        self._shares = shares
+        if len(added) > PATCH_BELOW * len(pieces):
+            return join(shares)
+        return patch(previous._reverse, dropped, added, shares)
 
     def dismantle(self) -> None:
         """Take this index apart, a step at a time, once nothing answers from it any more:
-        freeing a 100,000-service index at once would stall the event loop for seconds."""
+        freeing a 100,000-service index at once would stall the event loop for seconds.
+        What it shares with the index serving now (the keys and tables of the parts both
+        hold) stays whole."""
         for value in list(vars(self).values()):
             if isinstance(value, Kind):
                 value.dismantle()
@@ -295,6 +169,12 @@ class Index:
         self._search.dismantle()
         for table in self._reverse.tables():
             drain_dict(table)
+        pieces, self._pieces = self._pieces, []
+        for piece in pieces:
+            if piece.owner is not None and piece.owner() is self:
+                piece.dismantle()
+        drain_list(pieces)
+        drain_list(self._shares)
         inventory = self.inventory
         for name in ("services", "hosts", "people", "groups", "providers", "datacenters"):
             items = list(getattr(inventory, name))
@@ -421,42 +301,11 @@ class Index:
         return self._search.wait(timeout)
 
 
-def _by_length(choices: list[str]) -> dict[int, tuple[list[str], array[int]]]:
-    """The choices grouped by length, each with its position among all of them."""
-    groups: dict[int, tuple[list[str], array[int]]] = {}
-    for at, choice in enumerate(choices):
-        group = groups.get(len(choice))
-        if group is None:
-            group = groups[len(choice)] = ([], array("L"))
-        group[0].append(choice)
-        group[1].append(at)
-    return groups
-
-
-def _first_claims(
-    holders: list[T], keys: list[str], ranks: list[int]
-) -> tuple[dict[str, T], list[int]]:
-    """Each key with the first entity that claims it (empty keys name nothing), and the rank
-    of each of those claims, in the dict's order."""
-    by_key = dict(zip(keys, holders, strict=True))
-    if len(by_key) == len(keys) and "" not in by_key:  # the usual case: no key twice
-        return by_key, list(ranks)
-    by_key = {}
-    kept: list[int] = []
-    for entity, key, rank in zip(holders, keys, ranks, strict=True):
-        if key and key not in by_key:
-            by_key[key] = entity
-            kept.append(rank)
-    return by_key, kept
-
-
-def _named(label: str, entities: Sequence[N]) -> Kind[N]:
-    """A kind whose entities are looked up by name and aliases."""
-    keys = _Keys[N]()
-    for e in entities:
-        keys.add(e, e.name, _NAME)
-        keys.add_all(e, e.aliases, _ALIAS)
-    return Kind._of(label, list(entities), keys)
+def _in_order(reuse: Reuse) -> bool:
+    """Whether the reused pieces keep their order: then every name that no new share touches
+    has its entries from the same parts in the same order as before."""
+    was = list(reuse.kept.values())
+    return all(a < b for a, b in pairwise(was))
 
 
 def _require(kind: Kind[T], query: str) -> T:

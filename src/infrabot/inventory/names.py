@@ -8,7 +8,13 @@ from collections.abc import Iterable, Sequence
 
 from rapidfuzz import fuzz, process
 
-__all__ = ["best_matches", "fold_case", "normalize", "normalize_all", "spell_plain"]
+__all__ = [
+    "best_matches",
+    "fold_case",
+    "normalize",
+    "normalize_all",
+    "spell_plain",
+]
 
 # bytes.translate with a deletion set is the fastest way to drop ASCII punctuation (about five
 # times faster than str.translate with a table, which looks each character up in a dict): a
@@ -84,7 +90,16 @@ def normalize_all(texts: Sequence[str]) -> list[str]:
             if len(parts) == len(batch):  # else some text had a NUL of its own
                 keys += parts
                 continue
-        keys += [normalize(t) for t in batch]
+            keys += [normalize(t) for t in batch]
+        else:  # a name with an accent among them: the others still go in bulk
+            plain = [t.isascii() for t in batch]
+            folded = iter(
+                normalize_all([t for t, ascii in zip(batch, plain, strict=True) if ascii])
+            )
+            keys += [
+                next(folded) if ascii else normalize(t)
+                for t, ascii in zip(batch, plain, strict=True)
+            ]
     return keys
 
 

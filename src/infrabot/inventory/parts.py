@@ -22,21 +22,25 @@ import stat
 from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path, PurePosixPath
+from typing import Any, NamedTuple
 
 from infrabot.errors import InventoryError, InventoryProblem
 from infrabot.inventory.load import (
     DEFAULT_MAX_BYTES,
+    inventory_text,
     locate_problems,
     parse_inventory,
-    read_inventory_text,
+    read_inventory_bytes,
+    share_fields_sets,
 )
 from infrabot.inventory.model import Inventory
 from infrabot.inventory.names import normalize
 from infrabot.inventory.part_facts import PartFacts, consistent, facts_of
 from infrabot.inventory.references import Location, ReferenceProblem, check_references
 
-__all__ = ["MAX_PARTS", "Part", "PartSet", "load_parts", "part_names"]
+__all__ = ["MAX_PARTS", "Known", "Part", "PartSet", "load_parts", "part_names"]
 
 MAX_PARTS = 20_000
 """A folder with more ``*.yaml`` files than this is refused."""
@@ -44,10 +48,19 @@ MAX_PARTS = 20_000
 SECTIONS = ("people", "groups", "providers", "datacenters", "hosts", "services")
 
 
+class Known(NamedTuple):
+    """What a source vouches for a part before it is read: a hash of its content and its
+    size in bytes."""
+
+    digest: str
+    size: int
+
+
 @dataclass(frozen=True, slots=True)
 class Part:
-    """One file of the folder: its name in the folder, how problems name it, the SHA-256 of
-    its bytes, and its entries (shapes validated; references are checked across parts)."""
+    """One file of the folder: its name in the folder, how problems name it, a hash of its
+    content (SHA-256 of its bytes, or what the source vouched for: a git blob id), and its
+    entries (shapes validated; references are checked across parts)."""
 
     name: str
     file: str
@@ -95,38 +108,47 @@ def load_parts(
     max_bytes: int = DEFAULT_MAX_BYTES,
     label: str | None = None,
     previous: PartSet | None = None,
+    known: Mapping[str, Known] | None = None,
 ) -> PartSet:
     """Read and validate every part of ``folder``; :class:`InventoryError` lists every problem.
 
     ``label`` is how problems name the folder (its path by default: a git source gives the
     path in its repository). ``max_bytes`` bounds each part and all of them together. Parts
-    whose content is the same as in ``previous`` are not parsed again.
+    whose content is the same as in ``previous`` are not parsed again. ``known`` is what the
+    source vouches for some parts (a git source: each file's blob id and size, from git): a
+    part of the same hash as in ``previous`` is then not even read.
     """
+    known = known or {}
     shown = PurePosixPath(label) if label is not None else None
     names = _names(folder)
     problems: list[InventoryProblem] = []
     parts: list[Part] = []
     changed: set[str] = set()
+    fields_sets: dict[frozenset[str], set[str]] = {}
     total = 0
     for name in names:
         file = str(shown / name) if shown is not None else str(folder / name)
+        old = previous.part(name) if previous is not None else None
+        if old is not None and old.file != file:
+            old = None
         try:
-            text = _read_part(folder / name, file, max_bytes)
+            raw, digest, size = _content(folder / name, file, max_bytes, known.get(name), old)
         except InventoryError as exc:
             problems += exc.problems
             continue
-        total += len(text)
+        total += size
         if total > max_bytes:
             reason = f"the parts hold over {max_bytes} bytes together, the limit; refusing them"
             raise InventoryError([*problems, InventoryProblem(file, None, "", reason)])
-        digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
-        old = previous.part(name) if previous is not None else None
-        if old is not None and old.digest == digest and old.file == file:
-            parts.append(old)
+        if old is not None and old.digest == digest:
+            parts.append(old)  # the same bytes: read as UTF-8 and valid already
             continue
         changed.add(name)
+        assert raw is not None  # read: it is not the old part's
         try:
-            entries = parse_inventory(text, file, references=False)
+            entries = parse_inventory(inventory_text(raw, file), file, references=False)
+            for section in SECTIONS:  # a few dozen distinct sets, not one per entry
+                share_fields_sets(getattr(entries, section), fields_sets)
             parts.append(Part(name, file, digest, entries, facts_of(entries)))
         except InventoryError as exc:
             problems += exc.problems
@@ -140,6 +162,18 @@ def load_parts(
         raise InventoryError(_locate_across(folder, parts, found, max_bytes))
     gone = {p.name for p in previous.parts} - set(names) if previous is not None else set()
     return PartSet(tuple(parts), inventory, frozenset(changed), frozenset(gone))
+
+
+def _content(
+    path: Path, file: str, max_bytes: int, vouched: Known | None, old: Part | None
+) -> tuple[bytes | None, str, int]:
+    """A part's bytes, content hash and size; no bytes when the source vouches for a hash
+    that is ``old``'s (the part as it was read before)."""
+    if vouched is not None and old is not None and old.digest == vouched.digest:
+        return None, vouched.digest, vouched.size
+    raw = _read_part(path, file, max_bytes)
+    digest = vouched.digest if vouched is not None else hashlib.sha256(raw).hexdigest()
+    return raw, digest, len(raw)
 
 
 def _names(folder: Path) -> list[str]:
@@ -160,15 +194,15 @@ def _single(file: str, reason: str) -> InventoryError:
     return InventoryError([InventoryProblem(file, None, "", reason)])
 
 
-def _read_part(path: Path, file: str, max_bytes: int) -> str:
-    """The part's text; a symbolic link is refused, as it may lead out of the folder."""
+def _read_part(path: Path, file: str, max_bytes: int) -> bytes:
+    """The part's bytes; a symbolic link is refused, as it may lead out of the folder."""
     try:
         if stat.S_ISLNK(os.lstat(path).st_mode):
             raise _single(file, "a symbolic link; a part must be a file in the folder")
     except OSError as exc:
         raise _single(file, f"cannot read the file: {exc.strerror or exc}") from None
     try:
-        return read_inventory_text(path, max_bytes=max_bytes)
+        return read_inventory_bytes(path, max_bytes=max_bytes)
     except InventoryError as exc:  # name the part as the folder's label has it
         raise InventoryError(
             [InventoryProblem(file, p.line, p.path, p.reason) for p in exc.problems]
@@ -190,15 +224,10 @@ def merge_entries(parts: Iterable[Part]) -> Inventory:
     again: each part's entries are validated already."""
     chosen = [p.inventory for p in parts]
     team = next((i.team for i in chosen if i.team is not None), None)
-    return Inventory.model_construct(
-        team=team,
-        people=tuple(e for i in chosen for e in i.people),
-        groups=tuple(e for i in chosen for e in i.groups),
-        providers=tuple(e for i in chosen for e in i.providers),
-        datacenters=tuple(e for i in chosen for e in i.datacenters),
-        hosts=tuple(e for i in chosen for e in i.hosts),
-        services=tuple(e for i in chosen for e in i.services),
-    )
+    sections: dict[str, Any] = {
+        s: tuple(chain.from_iterable(getattr(i, s) for i in chosen)) for s in SECTIONS
+    }
+    return Inventory.model_construct(team=team, **sections)
 
 
 class _Placer:
@@ -239,7 +268,7 @@ def _locate_across(
     located: dict[tuple[int, Location], InventoryProblem] = {}
     for which, locs in wanted.items():
         part = parts[which]
-        text = _read_part(folder / part.name, part.file, max_bytes)
+        text = inventory_text(_read_part(folder / part.name, part.file, max_bytes), part.file)
         here = locate_problems(text, part.file, part.inventory, [(x, "") for x in locs])
         for loc, spot in zip(locs, here, strict=True):
             located[(which, loc)] = spot

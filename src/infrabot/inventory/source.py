@@ -31,6 +31,7 @@ __all__ = [
     "Serving",
     "Source",
     "SourceError",
+    "index_parts",
     "is_folder",
     "load_inventory_at",
     "not_in_git",
@@ -98,7 +99,8 @@ class Source(Protocol):
         ...
 
     def installed(self, loaded: Loaded) -> None:
-        """``loaded`` serves from now on: the next load starts from it."""
+        """``loaded`` serves from now on: the next load starts from it. Blocking (a source
+        may remove what served before from its disk)."""
         ...
 
     @property
@@ -120,6 +122,16 @@ def load_inventory_at(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Inve
     if is_folder(path):
         return load_parts(path, max_bytes=max_bytes).inventory
     return load_inventory(path, max_bytes=max_bytes)
+
+
+def index_parts(parts: PartSet, serving: Loaded | None) -> Index:
+    """The index of ``parts``, reusing what the serving index built for the parts that did
+    not change."""
+    return Index(
+        parts.inventory,
+        parts=[p.inventory for p in parts.parts],
+        previous=serving.index if serving is not None else None,
+    )
 
 
 def parts_diff(old: PartSet | None, new: PartSet) -> InventoryDiff | None:
@@ -151,7 +163,8 @@ class FolderSource:
         previous = self._serving.parts if self._serving is not None else None
         parts = load_parts(self.folder, max_bytes=self.max_bytes, previous=previous)
         diff = parts_diff(previous, parts)
-        return Loaded(Index(parts.inventory), parts, None, diff, origin=str(self.folder))
+        index = index_parts(parts, self._serving)
+        return Loaded(index, parts, None, diff, origin=str(self.folder))
 
     def installed(self, loaded: Loaded) -> None:
         """``loaded`` serves from now on."""

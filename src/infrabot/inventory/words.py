@@ -16,7 +16,7 @@ from array import array
 from bisect import bisect_right
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from itertools import accumulate
+from itertools import accumulate, chain
 from typing import Generic, TypeVar
 
 from infrabot.inventory.names import fold_case
@@ -99,11 +99,12 @@ def fold_lines(texts: Sequence[str]) -> list[str]:
 class NameWords(Generic[T]):
     """The words of every lookup text of one kind, each text with the entity it belongs to."""
 
-    def __init__(self, holders: Sequence[T], texts: Sequence[str]) -> None:
+    def __init__(self, parts: Sequence[tuple[Sequence[T], Sequence[str]]]) -> None:
+        """The words of ``parts``: each part's texts, each with its entity, in order."""
         # The long text is made on first use, or by :meth:`prepare` beside a large index's
         # full-text index (whose ``known`` says no until then): folding a 100,000-service
         # inventory's names takes about half a second that a load need not wait for.
-        self._pending: tuple[Sequence[T], Sequence[str]] | None = (holders, texts)
+        self._pending: Sequence[tuple[Sequence[T], Sequence[str]]] | None = parts
         self._text = ""
         self._starts = array("L")
         self._holders: list[T] = []
@@ -124,7 +125,8 @@ class NameWords(Generic[T]):
         with self._lock:
             if self._pending is None:
                 return
-            holders, texts = self._pending
+            parts = self._pending
+            texts = list(chain.from_iterable(texts for _, texts in parts))
             # " w1 w2 \n w3 \n": every word has a space on both sides: " w " finds whole words.
             # Folded a slice at a time: the folded lines of 100,000 services at once would
             # add tens of MB to the bot's peak, right as its search index is at its largest.
@@ -136,7 +138,7 @@ class NameWords(Generic[T]):
                 lengths.extend(len(line) + 3 for line in lines)
             self._text = " " + " \n ".join(pieces) + " "
             self._starts = array("L", accumulate(lengths, initial=0))
-            self._holders = list(holders)
+            self._holders = list(chain.from_iterable(holders for holders, _ in parts))
             self._pending = None
 
     def holding(self, word: str) -> list[T]:
