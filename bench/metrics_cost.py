@@ -148,7 +148,7 @@ def _blocks(results: dict[str, list[float]]) -> list[str]:
 
     lines = [f"p50 ratios over {BLOCKS} blocks of {size} rounds: median (lowest-highest)", ""]
     lines += ["| pair | median | range |", "|---|---:|---|"]
-    for a, b in (("on", "off"), ("counting", "off"), ("off-b", "off")):
+    for a, b in (("on", "off"), ("on", "off-b"), ("counting", "off"), ("off-b", "off")):
         values = sorted(ratios(a, b))
         lines.append(
             f"| {a} / {b} | {statistics.median(values):.3f} | {values[0]:.3f}-{values[-1]:.3f} |"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from prometheus_client import generate_latest
+from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from infrabot import metrics
@@ -216,3 +216,25 @@ async def test_metrics_can_be_turned_off() -> None:
             assert resp.status == 404
     finally:
         await server.stop()
+
+
+def test_command_durations_fall_in_prometheus_buckets() -> None:
+    """Each duration counts in every bucket whose bound it does not exceed (le), and +Inf."""
+    tally = metrics._CommandTally((0.001, 0.01, 0.1))
+    for seconds in (0.0005, 0.001, 0.05, 3.0):
+        tally.note("owner", "answered", seconds)
+    tally.note("owner", "cached", 0.002)
+    registry = CollectorRegistry()
+    registry.register(tally)
+    got = samples(generate_latest(registry).decode())
+    bucket = "infrabot_command_duration_seconds_bucket"
+    assert value(got, bucket, command="owner", le="0.001") == 2  # 0.0005 and 0.001 itself
+    assert value(got, bucket, command="owner", le="0.01") == 3
+    assert value(got, bucket, command="owner", le="0.1") == 4
+    assert value(got, bucket, command="owner", le="+Inf") == 5
+    assert value(got, "infrabot_command_duration_seconds_count", command="owner") == 5
+    assert value(got, "infrabot_command_duration_seconds_sum", command="owner") == pytest.approx(
+        3.0535
+    )
+    assert value(got, "infrabot_commands_total", command="owner", outcome="answered") == 4
+    assert value(got, "infrabot_commands_total", command="owner", outcome="cached") == 1
