@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import shutil
 import socket
 import time
@@ -22,7 +21,7 @@ from infrabot.reload import ReloadResult
 from infrabot.store import Store
 from infrabot.testing import FakeTransport
 from tests.conftest import message, with_networks
-from tests.inventory.gitrepo import Remote
+from tests.inventory.gitrepo import Remote, push_event
 
 SECRET = "hook-secret"
 OWNER_PYPI = (
@@ -44,12 +43,7 @@ class Bot:
     remote: Remote
 
     async def push(self, ref: str = "refs/heads/main", *, secret: str = SECRET) -> int:
-        body = json.dumps({"ref": ref, "after": "0" * 40}).encode()
-        headers = {
-            "X-GitHub-Event": "push",
-            "X-Hub-Signature-256": signature(secret.encode(), body),
-            "Content-Type": "application/json",
-        }
+        body, headers = push_event(secret, ref)
         async with (
             aiohttp.ClientSession() as http,
             http.post(self.url, data=body, headers=headers) as response,

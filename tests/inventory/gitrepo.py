@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from pathlib import Path
 
+from infrabot.git_hook import signature
 from tests.conftest import PSF_INVENTORY
 from tests.inventory.folders import split
 
@@ -55,3 +57,15 @@ def git(where: Path, *args: str, env: dict[str, str] | None = None) -> str:
         timeout=60,
     )
     return done.stdout
+
+
+def push_event(secret: str, ref: str = "refs/heads/main") -> tuple[bytes, dict[str, str]]:
+    """The body and headers of a push webhook to ``ref``, signed with ``secret`` as GitHub
+    signs it (HMAC-SHA256 of the body in ``X-Hub-Signature-256``)."""
+    body = json.dumps({"ref": ref, "after": "0" * 40}).encode()
+    headers = {
+        "X-GitHub-Event": "push",
+        "X-Hub-Signature-256": signature(secret.encode(), body),
+        "Content-Type": "application/json",
+    }
+    return body, headers

@@ -27,13 +27,13 @@ from pathlib import Path, PurePosixPath
 from typing import Any, NamedTuple
 
 from infrabot.errors import InventoryError, InventoryProblem
+from infrabot.inventory.fields_sets import share_fields_sets
 from infrabot.inventory.load import (
     DEFAULT_MAX_BYTES,
     inventory_text,
     locate_problems,
     parse_inventory,
     read_inventory_bytes,
-    share_fields_sets,
 )
 from infrabot.inventory.model import Inventory
 from infrabot.inventory.names import normalize

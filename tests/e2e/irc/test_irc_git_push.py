@@ -9,7 +9,6 @@ here. A commit pushed and its webhook (signed as GitHub signs it) reach the chan
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import subprocess
 import sys
@@ -22,8 +21,8 @@ from irc_e2e_bot import ALICE
 from irc_e2e_client import IrcClient
 from irc_e2e_servers import IrcServers, free_port
 
-from infrabot.git_hook import SECRET_ENV, signature
-from tests.inventory.gitrepo import Remote
+from infrabot.git_hook import SECRET_ENV
+from tests.inventory.gitrepo import Remote, push_event
 
 pytestmark = pytest.mark.e2e
 
@@ -34,12 +33,7 @@ SECRET = "push-secret"
 
 
 async def _push_hook(port: int, *, secret: str = SECRET) -> int:
-    body = json.dumps({"ref": "refs/heads/main", "after": "0" * 40}).encode()
-    headers = {
-        "X-GitHub-Event": "push",
-        "X-Hub-Signature-256": signature(secret.encode(), body),
-        "Content-Type": "application/json",
-    }
+    body, headers = push_event(secret)
     async with (
         aiohttp.ClientSession() as http,
         http.post(f"http://127.0.0.1:{port}/hooks/git", data=body, headers=headers) as response,
@@ -89,18 +83,20 @@ async def test_a_push_reloads_a_broken_one_is_refused_and_a_reload_rolls_back(
             }
         )
     )
-    bot = subprocess.Popen(  # noqa: ASYNC220
-        [sys.executable, "-m", "infrabot", "run", "--config", str(config)],
-        env={**os.environ, "PYTHONPATH": str(ROOT / "src"), SECRET_ENV: SECRET},
-        stdout=subprocess.DEVNULL,
-        stderr=(tmp_path / "bot.log").open("ab"),
-    )
     alice, bob = IrcClient("alice"), IrcClient("bob")
+    bot: subprocess.Popen[bytes] | None = None
     try:
         await asyncio.gather(
             alice.connect(irc_servers.port, sasl=ALICE), bob.connect(irc_servers.port)
         )
         await asyncio.gather(alice.join(ROOM), bob.join(ROOM))
+        # the bot starts once both are in the room, so that its JOIN is a line they see
+        bot = subprocess.Popen(  # noqa: ASYNC220
+            [sys.executable, "-m", "infrabot", "run", "--config", str(config)],
+            env={**os.environ, "PYTHONPATH": str(ROOT / "src"), SECRET_ENV: SECRET},
+            stdout=subprocess.DEVNULL,
+            stderr=(tmp_path / "bot.log").open("ab"),
+        )
         await bob.wait_for(lambda ln: ln.command == "JOIN" and ln.nick == BOT, 60)
 
         # a good commit: pushed, its webhook, the channel hears of it
@@ -140,10 +136,11 @@ async def test_a_push_reloads_a_broken_one_is_refused_and_a_reload_rolls_back(
         bob.say(ROOM, "!owner pypi")
         assert "Richard Jones" in await _next_from_bot(bob, mark, "bob: PyPI")
     finally:
-        bot.terminate()
-        try:
-            bot.wait(15)
-        except subprocess.TimeoutExpired:
-            bot.kill()
-            bot.wait(10)
+        if bot is not None:
+            bot.terminate()
+            try:
+                bot.wait(15)
+            except subprocess.TimeoutExpired:
+                bot.kill()
+                bot.wait(10)
         await asyncio.gather(alice.close(), bob.close(), return_exceptions=True)
