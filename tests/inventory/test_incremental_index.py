@@ -32,8 +32,8 @@ from infrabot.inventory.model import (
     Provider,
     Service,
 )
-from infrabot.inventory.part_facts import facts_of
 from infrabot.inventory.parts import Part, PartSet, merge_entries
+from infrabot.inventory.pieces import Piece
 from infrabot.inventory.reverse import TABLES
 from infrabot.inventory.source import parts_diff
 
@@ -219,9 +219,7 @@ def _part_set(inventories: list[Inventory], before: PartSet | None) -> PartSet:
     made = []
     for inv in inventories:
         kept = old.get(id(inv))
-        made.append(
-            kept or Part(f"{id(inv)}.yaml", f"{id(inv)}.yaml", str(id(inv)), inv, facts_of(inv))
-        )
+        made.append(kept or Part.of(f"{id(inv)}.yaml", f"{id(inv)}.yaml", str(id(inv)), inv))
     changed = frozenset(p.name for p in made if id(p.inventory) not in old)
     names = {p.name for p in made}
     removed = (
@@ -248,8 +246,8 @@ def test_an_index_built_from_the_last_equals_a_full_build(
             loaded = _part_set(inventories, serving)
             merged = loaded.inventory
             old_state = _state(previous) if previous is not None else None
-            built = Index(merged, parts=inventories, previous=previous)
-            full = Index(merged, parts=inventories)
+            built = Index(merged, pieces=[p.piece for p in loaded.parts], previous=previous)
+            full = Index(merged, pieces=[Piece(i) for i in inventories])
             whole = Index(merged)
             assert _state(built) == _state(full) == _state(whole)
             assert _answers(built) == _answers(whole)

@@ -10,7 +10,7 @@ import pytest
 from infrabot.errors import InventoryError
 from infrabot.inventory import parts as parts_module
 from infrabot.inventory.load import parse_inventory
-from infrabot.inventory.part_facts import consistent, facts_of
+from infrabot.inventory.part_facts import consistent
 from infrabot.inventory.parts import Part, load_parts, merge_entries
 from infrabot.inventory.references import check_references
 from tests.conftest import PSF_INVENTORY
@@ -118,7 +118,7 @@ def test_the_facts_never_pass_what_the_full_check_refuses(what: str, tmp_path: P
     good = load_parts(write(tmp_path / "good", BASE))
     others = [p for p in good.parts if p.name != name]
     entries = parse_inventory(files[name], name, references=False)
-    mixed = [*others, Part(name, name, "", entries, facts_of(entries))]
+    mixed = [*others, Part.of(name, name, "", entries)]
     assert check_references(merge_entries(mixed))
     assert not consistent([p.facts for p in mixed])
 

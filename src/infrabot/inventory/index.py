@@ -31,7 +31,7 @@ from infrabot.inventory.model import (
     Service,
 )
 from infrabot.inventory.names import normalize
-from infrabot.inventory.pieces import NAMESPACES, Piece, Reuse, changed_keys, pieces_for, stale
+from infrabot.inventory.pieces import NAMESPACES, Piece, Reuse, changed_keys, reuse_of, stale
 from infrabot.inventory.reverse import PartTables, Resolver, Reverse, join, part_tables, patch
 from infrabot.inventory.search import Results, SearchIndex
 
@@ -64,16 +64,16 @@ class Index:
         self,
         inventory: Inventory,
         *,
-        parts: Sequence[Inventory] | None = None,
+        pieces: Sequence[Piece] | None = None,
         previous: Index | None = None,
     ) -> None:
-        """Index ``inventory``, the entries of ``parts`` in order (itself, one part, when
-        they are not given), reusing what ``previous`` (an index still serving) built for
-        the parts it shares with this one, by identity."""
+        """Index ``inventory``, the entries of ``pieces`` (its parts with their keys) in
+        order (itself, one part, when they are not given), reusing what ``previous`` (an
+        index still serving) built for the pieces it shares with this one, by identity."""
         self._owner_refs: dict[str, Owner | None] = {}
         large = len(inventory.services) + len(inventory.hosts) >= _LARGE
         with gc_paused(freeze=large):
-            self._build(inventory, [inventory] if parts is None else parts, previous)
+            self._build(inventory, [Piece(inventory)] if pieces is None else pieces, previous)
         # built after the index, beside it: a large one takes seconds (see .search); the
         # names' words are needed only once it can tell which words names hold
         self._search = SearchIndex(
@@ -88,11 +88,9 @@ class Index:
         for kind in self.kinds():
             kind.words.prepare()
 
-    def _build(
-        self, inventory: Inventory, parts: Sequence[Inventory], previous: Index | None
-    ) -> None:
+    def _build(self, inventory: Inventory, given: Sequence[Piece], previous: Index | None) -> None:
         self.inventory = inventory
-        reuse = pieces_for(parts, previous._pieces if previous is not None else ())
+        reuse = reuse_of(given, previous._pieces if previous is not None else ())
         pieces = reuse.pieces
         me = weakref.ref(self)
         for piece in pieces:

@@ -53,6 +53,7 @@ __all__ = [
     "parse_inventory",
     "read_inventory_bytes",
     "read_inventory_text",
+    "validate_parsed",
 ]
 
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
@@ -148,6 +149,18 @@ def parse_inventory(text: str, file: str = "<inventory>", *, references: bool = 
         big = len(text) >= SPLIT_ABOVE_CHARS
         inventory = _parse_in_pieces(text, file, references) if big else None
         return inventory if inventory is not None else _parse_whole(text, file, references)
+
+
+def validate_parsed(text: str, file: str, parsed: bytes) -> Inventory:
+    """Validate a part whose YAML ``text`` is already parsed, as JSON (:mod:`.parse_ahead`):
+    its shapes only, as :func:`parse_inventory` does with ``references=False``. On any
+    problem the text is parsed here again, to word each problem with its line."""
+    check_structure(text, file)
+    try:
+        with gc_paused():
+            return Inventory.model_validate_json(parsed)
+    except ValidationError:
+        return parse_inventory(text, file, references=False)
 
 
 def _parse_whole(text: str, file: str, references: bool = True) -> Inventory:

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import chain
+from typing import Any
 
-from infrabot.inventory.model import Inventory
+from infrabot.inventory.keys import KeySet
 from infrabot.inventory.names import normalize, normalize_all
-from infrabot.inventory.references import Namespace, ReferenceProblem, claim
+from infrabot.inventory.pieces import Piece
 
 __all__ = ["PartFacts", "consistent", "facts_of"]
 
@@ -25,38 +27,46 @@ _OWNERS, _PROVIDERS, _DCS, _HOSTS, _SERVICES = range(5)
 
 @dataclass(frozen=True, slots=True)
 class PartFacts:
-    """The lookup keys one part claims and the keys its references need, by namespace."""
+    """The lookup keys one part claims and the names its references give, by namespace.
+
+    The keys claimed are its piece's own (:mod:`.keys`), and the references are the strings
+    of its entries as written, each once: facts hold no string of their own, as a copy of
+    every key and reference would cost a tenth of the index's memory. When parts are
+    checked together a reference written as a name is written (the usual case) is found
+    among the names as written; only the others are folded to keys."""
 
     clean: bool
     """No clash and no empty key among the part's own names."""
-    claims: tuple[tuple[str, ...], ...]
+    claims: tuple[Sequence[str], ...]
     """Keys claimed, by namespace (owners, providers, datacenters, hosts, services), each
-    once (a tuple: a set of every part's keys would hold a fifth of the index's memory)."""
-    needs: tuple[frozenset[str], ...]
-    """Keys referred to, by the same namespaces."""
+    once."""
+    texts: tuple[Sequence[str], ...]
+    """The names, aliases (and domains) that claim them, as written, by the same namespaces."""
+    needs: tuple[tuple[str, ...], ...]
+    """Names referred to, as written, by the same namespaces."""
     provider_names: dict[str, str]
     """Each provider key claimed here, with the provider's name."""
-    person_keys: frozenset[str]
-    person_needs: frozenset[str]
-    """Keys a group's lead or members refer to: they must be people."""
-    group_names: frozenset[str]
+    person_keys: Sequence[str]
+    person_texts: Sequence[str]
+    person_needs: tuple[str, ...]
+    """Names a group's lead or members give: they must be people."""
+    group_names: tuple[str, ...]
     dc_providers: dict[str, str]
     """Each datacenter's key with its provider's key."""
-    host_sites: frozenset[tuple[str, str]]
-    """Each host's (datacenter key, provider key), when it gives both."""
+    host_sites: tuple[tuple[str, str], ...]
+    """Each host's (datacenter, provider) as written, when it gives both."""
     team: str | None
 
 
-def facts_of(inv: Inventory) -> PartFacts:
-    """The facts of one part's entries (validated in shape, not yet across parts)."""
-    problems: list[ReferenceProblem] = []
-    spaces = [Namespace(label) for label in _KINDS]
-    claim(problems, spaces[_OWNERS], "people", inv.people)
-    claim(problems, spaces[_OWNERS], "groups", inv.groups)
-    claim(problems, spaces[_PROVIDERS], "providers", inv.providers)
-    claim(problems, spaces[_DCS], "datacenters", inv.datacenters, (), "code")
-    claim(problems, spaces[_HOSTS], "hosts", inv.hosts)
-    claim(problems, spaces[_SERVICES], "services", inv.services, ("aliases", "domains"))
+def facts_of(piece: Piece) -> PartFacts:
+    """The facts of one part's entries (validated in shape, not yet across parts) and their
+    keys."""
+    inv = piece.source
+    owners = [*piece.people.keys, *piece.groups.keys]
+    spaces = (piece.providers, piece.datacenters, piece.hosts, piece.services)
+    clean = len(set(owners)) == len(owners) and all(
+        _own(keys) for keys in (piece.people, piece.groups, *spaces)
+    )
     needs: list[set[str | None]] = [set() for _ in _KINDS]
     needs[_PROVIDERS].update(d.provider for d in inv.datacenters)
     for h in inv.hosts:
@@ -69,27 +79,46 @@ def facts_of(inv: Inventory) -> PartFacts:
             needs[_PROVIDERS].update((where.provider, where.cdn))
             needs[_HOSTS].add(where.host)
             needs[_DCS].add(where.datacenter)
-    persons = [g.lead for g in inv.groups] + [m.person for g in inv.groups for m in g.members]
+    persons = chain((g.lead for g in inv.groups), (m.person for g in inv.groups for m in g.members))
     return PartFacts(
-        clean=not problems,
-        claims=tuple(tuple(ns.owners) for ns in spaces),
-        needs=tuple(_keys(refs) for refs in needs),
-        provider_names=dict(spaces[_PROVIDERS].owners),
-        person_keys=_keys(t for p in inv.people for t in (p.name, *p.aliases)),
-        person_needs=_keys(persons),
-        group_names=_keys(g.name for g in inv.groups),
+        clean=clean,
+        claims=(owners, *(keys.keys for keys in spaces)),
+        texts=([*piece.people.texts, *piece.groups.texts], *(keys.texts for keys in spaces)),
+        needs=tuple(_given(refs) for refs in needs),
+        provider_names=dict(
+            zip(piece.providers.keys, [p.name for p in piece.providers.owners], strict=True)
+        ),
+        person_keys=piece.people.keys,
+        person_texts=piece.people.texts,
+        person_needs=_given(persons),
+        group_names=tuple(g.name for g in inv.groups),
         dc_providers={normalize(d.code): normalize(d.provider) for d in inv.datacenters},
-        host_sites=frozenset(
-            (normalize(h.datacenter), normalize(h.provider))
-            for h in inv.hosts
-            if h.datacenter is not None and h.provider is not None
+        host_sites=tuple(
+            {
+                (h.datacenter, h.provider)
+                for h in inv.hosts
+                if h.datacenter is not None and h.provider is not None
+            }
         ),
         team=inv.team,
     )
 
 
-def _keys(refs: Iterable[str | None]) -> frozenset[str]:
-    return frozenset(normalize_all([r for r in refs if r is not None]))
+def _own(keys: KeySet[Any]) -> bool:
+    """Whether every key of ``keys`` is claimed by one entity alone, and none is empty.
+
+    A key set holds each key once, with its first claim; fewer keys than texts is a clash,
+    an empty key, or (often: ``bugs.python.org`` is its own domain) an entity repeating its
+    own name, which is harmless."""
+    if len(keys.keys) == len(keys.texts):
+        return True
+    first = dict(zip(keys.keys, keys.owners, strict=True))
+    folded = normalize_all(keys.texts)
+    return all(k and first.get(k) is e for k, e in zip(folded, keys.holders, strict=True))
+
+
+def _given(refs: Iterable[str | None]) -> tuple[str, ...]:
+    return tuple({r for r in refs if r is not None})
 
 
 def consistent(parts: Sequence[PartFacts]) -> bool:
@@ -103,13 +132,34 @@ def consistent(parts: Sequence[PartFacts]) -> bool:
             taken.update(claims)
             if len(taken) != before + len(claims):  # a name in two parts: the full check says
                 return False
+    for space, taken in enumerate(merged):
+        if not _all_named([f.needs[space] for f in parts], [f.texts[space] for f in parts], taken):
+            return False
     persons = set().union(*(f.person_keys for f in parts))
-    for f in parts:
-        if not all(needs <= taken for taken, needs in zip(merged, f.needs, strict=True)):
-            return False
-        if not f.person_needs <= persons:
-            return False
+    people = [f.person_texts for f in parts]
+    if not _all_named([f.person_needs for f in parts], people, persons):
+        return False
     return _sites_agree(parts) and _team_is_a_group(parts)
+
+
+def _all_named(
+    needs: Sequence[Sequence[str]], texts: Sequence[Sequence[str]], keys: set[str]
+) -> bool:
+    """Whether every name of ``needs`` is one of ``texts`` as written or folds to one of
+    ``keys`` (the keys of those texts).
+
+    A reference is usually written as the name it refers to: where the names are fewer than
+    the references (owners, hosts) the references are looked up among the names as written
+    and only the others folded; where they are many more (services, which few references
+    name), the references are folded."""
+    if sum(map(len, texts)) > sum(map(len, needs)):
+        return keys.issuperset(normalize_all([n for part in needs for n in part]))
+    written = set().union(*texts)
+    return all(
+        written.issuperset(part)
+        or keys.issuperset(normalize_all([n for n in part if n not in written]))
+        for part in needs
+    )
 
 
 def _sites_agree(parts: Sequence[PartFacts]) -> bool:
@@ -119,13 +169,14 @@ def _sites_agree(parts: Sequence[PartFacts]) -> bool:
     for f in parts:
         names.update(f.provider_names)
         dc_provider.update(f.dc_providers)
-    for f in parts:
-        for dc, provider in f.host_sites:
-            expected = dc_provider.get(dc)
-            owner = names.get(expected) if expected else None
-            given = names.get(provider)
-            if owner and given and owner != given:
-                return False
+    sites = list(set().union(*(f.host_sites for f in parts)))  # a few hundred distinct
+    folded = normalize_all([text for site in sites for text in site])
+    for dc, provider in zip(folded[::2], folded[1::2], strict=True):
+        expected = dc_provider.get(dc)
+        owner = names.get(expected) if expected else None
+        given = names.get(provider)
+        if owner and given and owner != given:
+            return False
     return True
 
 
@@ -133,5 +184,5 @@ def _team_is_a_group(parts: Sequence[PartFacts]) -> bool:
     teams = [f.team for f in parts if f.team is not None]
     if not teams:
         return True
-    groups = set().union(*(f.group_names for f in parts))
+    groups = set(normalize_all([name for f in parts for name in f.group_names]))
     return len(teams) == 1 and normalize(teams[0]) in groups

@@ -34,10 +34,13 @@ from infrabot.inventory.load import (
     locate_problems,
     parse_inventory,
     read_inventory_bytes,
+    validate_parsed,
 )
 from infrabot.inventory.model import Inventory
 from infrabot.inventory.names import normalize
+from infrabot.inventory.parse_ahead import AHEAD_FROM_PARTS, ParseAhead
 from infrabot.inventory.part_facts import PartFacts, consistent, facts_of
+from infrabot.inventory.pieces import Piece
 from infrabot.inventory.references import Location, ReferenceProblem, check_references
 
 __all__ = ["MAX_PARTS", "Known", "Part", "PartSet", "load_parts", "part_names"]
@@ -60,14 +63,29 @@ class Known(NamedTuple):
 class Part:
     """One file of the folder: its name in the folder, how problems name it, a hash of its
     content (SHA-256 of its bytes, or what the source vouched for: a git blob id), and its
-    entries (shapes validated; references are checked across parts)."""
+    entries (shapes validated; references are checked across parts) with their lookup keys.
+
+    The keys are made once, when the part is read: the index serves from them, and the check
+    across parts reads the names each part claims from them (one copy of every key)."""
 
     name: str
     file: str
     digest: str
-    inventory: Inventory
+    piece: Piece
+    """The part's entries with their lookup keys, for every index that serves the part."""
     facts: PartFacts
     """What the part claims and refers to, for checking across parts without its entries."""
+
+    @classmethod
+    def of(cls, name: str, file: str, digest: str, entries: Inventory) -> Part:
+        """The part of ``entries``, its keys and facts made."""
+        piece = Piece(entries)
+        return cls(name, file, digest, piece, facts_of(piece))
+
+    @property
+    def inventory(self) -> Inventory:
+        """The part's entries."""
+        return self.piece.source
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,42 +144,67 @@ def load_parts(
     changed: set[str] = set()
     fields_sets: dict[frozenset[str], set[str]] = {}
     total = 0
-    for name in names:
-        file = str(shown / name) if shown is not None else str(folder / name)
-        old = previous.part(name) if previous is not None else None
-        if old is not None and old.file != file:
-            old = None
-        try:
-            raw, digest, size = _content(folder / name, file, max_bytes, known.get(name), old)
-        except InventoryError as exc:
-            problems += exc.problems
-            continue
-        total += size
-        if total > max_bytes:
-            reason = f"the parts hold over {max_bytes} bytes together, the limit; refusing them"
-            raise InventoryError([*problems, InventoryProblem(file, None, "", reason)])
-        if old is not None and old.digest == digest:
-            parts.append(old)  # the same bytes: read as UTF-8 and valid already
-            continue
-        changed.add(name)
-        assert raw is not None  # read: it is not the old part's
-        try:
-            entries = parse_inventory(inventory_text(raw, file), file, references=False)
-            for section in SECTIONS:  # a few dozen distinct sets, not one per entry
-                share_fields_sets(getattr(entries, section), fields_sets)
-            parts.append(Part(name, file, digest, entries, facts_of(entries)))
-        except InventoryError as exc:
-            problems += exc.problems
+    # a first load parses every part: the second core parses from the last meanwhile
+    many = previous is None and len(names) >= AHEAD_FROM_PARTS
+    with ParseAhead(folder, names if many else [], max_bytes) as ahead:
+        for at, name in enumerate(names):
+            file = str(shown / name) if shown is not None else str(folder / name)
+            old = previous.part(name) if previous is not None else None
+            if old is not None and old.file != file:
+                old = None
+            try:
+                raw, digest, size = _content(folder / name, file, max_bytes, known.get(name), old)
+            except InventoryError as exc:
+                problems += exc.problems
+                continue
+            total += size
+            if total > max_bytes:
+                reason = f"the parts hold over {max_bytes} bytes together, the limit; refusing them"
+                raise InventoryError([*problems, InventoryProblem(file, None, "", reason)])
+            if old is not None and old.digest == digest:
+                parts.append(old)  # the same bytes: read as UTF-8 and valid already
+                continue
+            changed.add(name)
+            assert raw is not None  # read: it is not the old part's
+            parsed = ahead.take(at, raw)
+            try:
+                entries = _entries(raw, file, parsed, fields_sets)
+            except InventoryError as exc:
+                problems += exc.problems
+            else:
+                parts.append(Part.of(name, file, digest, entries))
     if problems:
         raise InventoryError(problems)
+    gone = {p.name for p in previous.parts} - set(names) if previous is not None else set()
+    return PartSet(
+        tuple(parts), _checked(folder, parts, max_bytes), frozenset(changed), frozenset(gone)
+    )
+
+
+def _checked(folder: Path, parts: Sequence[Part], max_bytes: int) -> Inventory:
+    """The parts' entries as one inventory, names and references checked across parts."""
     inventory = _merged(parts)
     # the parts' own facts tell a sound inventory in milliseconds; the full check over every
     # entry runs only when they cannot, and finds and places each problem
     found = [] if consistent([p.facts for p in parts]) else check_references(inventory)
     if found:
         raise InventoryError(_locate_across(folder, parts, found, max_bytes))
-    gone = {p.name for p in previous.parts} - set(names) if previous is not None else set()
-    return PartSet(tuple(parts), inventory, frozenset(changed), frozenset(gone))
+    return inventory
+
+
+def _entries(
+    raw: bytes, file: str, parsed: bytes | None, fields_sets: dict[frozenset[str], set[str]]
+) -> Inventory:
+    """A part's entries, shapes validated, from its bytes or from the JSON ``parsed`` of
+    them; they share ``fields_sets`` with the other parts'."""
+    text = inventory_text(raw, file)
+    if parsed is None:
+        entries = parse_inventory(text, file, references=False)
+    else:
+        entries = validate_parsed(text, file, parsed)
+    for section in SECTIONS:  # a few dozen distinct sets, not one per entry
+        share_fields_sets(getattr(entries, section), fields_sets)
+    return entries
 
 
 def _content(

@@ -22,7 +22,7 @@ from infrabot.inventory.keys import KeySet, datacenter_keys, named_keys, service
 from infrabot.inventory.model import Datacenter, Group, Host, Inventory, Person, Provider, Service
 from infrabot.inventory.names import normalize_all
 
-__all__ = ["NAMESPACES", "Piece", "Reuse", "changed_keys", "pieces_for", "stale"]
+__all__ = ["NAMESPACES", "Piece", "Reuse", "changed_keys", "reuse_of", "stale"]
 
 KINDS = ("services", "hosts", "providers", "datacenters", "people", "groups")
 """The kinds of entry a piece holds keys of, by their section in the inventory."""
@@ -84,19 +84,11 @@ class Reuse:
     """Position in the new pieces → position in the previous pieces, for every reused piece."""
 
 
-def pieces_for(parts: Sequence[Inventory], previous: Sequence[Piece] = ()) -> Reuse:
-    """A piece for each of ``parts``: the previous piece of the very same entries, else new."""
-    known = {id(p.source): (at, p) for at, p in enumerate(previous)}
-    pieces: list[Piece] = []
-    kept: dict[int, int] = {}
-    for part in parts:
-        at, piece = known.get(id(part), (-1, None))
-        if piece is not None and piece.source is part:
-            kept[len(pieces)] = at
-        else:
-            piece = Piece(part)
-        pieces.append(piece)
-    return Reuse(pieces, kept)
+def reuse_of(pieces: Sequence[Piece], previous: Sequence[Piece] = ()) -> Reuse:
+    """``pieces``, with the position in ``previous`` of each that a previous index built."""
+    known = {id(p): at for at, p in enumerate(previous)}
+    kept = {at: known[id(p)] for at, p in enumerate(pieces) if id(p) in known}
+    return Reuse(list(pieces), kept)
 
 
 def changed_keys(

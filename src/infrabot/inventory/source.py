@@ -129,7 +129,7 @@ def index_parts(parts: PartSet, serving: Loaded | None) -> Index:
     not change."""
     return Index(
         parts.inventory,
-        parts=[p.inventory for p in parts.parts],
+        pieces=[p.piece for p in parts.parts],
         previous=serving.index if serving is not None else None,
     )
 
