@@ -113,6 +113,7 @@ class App:
             return Index(load_inventory(path, max_bytes=self.config.max_inventory_bytes))
         loaded = self.source.load()
         self.source.installed(loaded)
+        self.source.tidy()
         return loaded.index
 
     @property

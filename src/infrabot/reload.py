@@ -64,6 +64,7 @@ class Reloader:
         self._lock = asyncio.Lock()  # two reloads at once would race to install
         self.grace = 30.0  # longer than any command may run on the index it started with
         self._retiring: set[asyncio.Task[None]] = set()
+        self._tidying: asyncio.Task[None] | None = None
         self._loaded_at = time.time()  # of a one-file inventory; a source keeps its own
 
     @metrics.timed_reload("inventory")
@@ -76,6 +77,9 @@ class Reloader:
         it has.
         """
         async with self._lock:
+            if self._tidying is not None:
+                await self._tidying
+                self._tidying = None
             try:
                 with gc_paused(freeze=True):
                     loaded = await self._load(revision)
@@ -99,14 +103,24 @@ class Reloader:
                 )
             self._current.swap(loaded.index)
             self._loaded_at = loaded.at
-            if self.source is not None:  # it may tidy up on disk: not on the event loop
-                await asyncio.to_thread(self.source.installed, loaded)
+            if self.source is not None:
+                self.source.installed(loaded)
+                # what served before leaves the disk after the answer, beside the bot's
+                # answers; the next reload waits for it (it may link from those folders)
+                self._tidying = asyncio.create_task(self._tidy(self.source))
             if len(old.inventory.services) > _RETIRE_ABOVE:
                 task = asyncio.create_task(retire(old, self.grace))
                 self._retiring.add(task)
                 task.add_done_callback(self._retiring.discard)
             log.info("inventory reloaded: %s", diff.summary(limit=50))
             return ReloadResult(True, _reloaded(loaded, diff))
+
+    @staticmethod
+    async def _tidy(source: Source) -> None:
+        try:
+            await asyncio.to_thread(source.tidy)
+        except Exception:  # a folder left on disk serves nobody: the next tidy tries again
+            log.exception("removing what served before failed")
 
     async def _load(self, revision: str | None) -> Loaded:
         if self.source is None and revision is not None:

@@ -160,6 +160,8 @@ def test_work_trees_of_other_commits_are_removed(remote: Remote, tmp_path: Path)
     second = source.load()
     assert second.parts is not None and second.parts.changed == {"services/0003.yaml"}
     source.installed(second)
+    assert len(list((tmp_path / "clone" / "trees").iterdir())) == 2  # until tidied
+    source.tidy()
     assert [p.name for p in (tmp_path / "clone" / "trees").iterdir()] == [Path(second.origin).name]
 
 

@@ -125,12 +125,16 @@ class GitSource:
         )
 
     def installed(self, loaded: Loaded) -> None:
-        """``loaded`` serves from now on; the folders of other commits go. Blocking."""
+        """``loaded`` serves from now on (its folder is the one a next load links from)."""
         self._serving = loaded
         self._listings = {loaded.origin: self._listings.get(loaded.origin, {})}
+
+    def tidy(self) -> None:
+        """Remove the folders of the commits that do not serve. Blocking."""
+        serving = self._serving.origin if self._serving is not None else None
         trees = self._settings.clone / "trees"
         for tree in trees.iterdir() if trees.is_dir() else ():
-            if str(tree) != loaded.origin:
+            if str(tree) != serving:
                 self._remove_tree(tree)
 
     # --- git ---

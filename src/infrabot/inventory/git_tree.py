@@ -102,11 +102,16 @@ def write_tree(
     content of the others by id."""
     tree.mkdir(parents=True)
     old_tree, old = base if base is not None else (tree, {})
+    # each folder made once, before its files (a thousand parts share a few folders)
+    folders = {os.path.dirname(name) for name in files} - {""}
+    for folder in sorted(folders):
+        os.makedirs(os.path.join(tree, folder), exist_ok=True)
     fresh: list[tuple[str, Blob]] = []
+    old_root, root = os.fspath(old_tree), os.fspath(tree)
     for name, blob in files.items():
         if blob.mode == _SUBMODULE:  # as git checks one out: an empty folder
-            (tree / name).mkdir(parents=True, exist_ok=True)
-        elif blob.mode == _LINK or old.get(name) != blob or not _linked(old_tree, tree, name):
+            os.makedirs(os.path.join(root, name), exist_ok=True)
+        elif blob.mode == _LINK or old.get(name) != blob or not _linked(old_root, root, name):
             fresh.append((name, blob))
     content = blobs(sorted({blob.oid for _, blob in fresh}))
     links = [(name, blob) for name, blob in fresh if blob.mode == _LINK]
@@ -114,26 +119,22 @@ def write_tree(
         if blob.mode != _LINK:
             _write(tree / name, content[blob.oid], blob.mode == _EXECUTABLE)
     for name, blob in links:  # last: nothing is written through one
-        path = tree / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        os.symlink(os.fsdecode(content[blob.oid]), path)
+        os.symlink(os.fsdecode(content[blob.oid]), tree / name)
 
 
-def _linked(old_tree: Path, tree: Path, name: str) -> bool:
-    """Whether the file ``name`` of ``old_tree`` (a regular file) is now in ``tree`` too."""
-    source, target = old_tree / name, tree / name
+def _linked(old_root: str, root: str, name: str) -> bool:
+    """Whether the file ``name`` of ``old_root`` (a regular file) is now in ``root`` too."""
+    source = os.path.join(old_root, name)
     try:
         if not stat.S_ISREG(os.lstat(source).st_mode):
             return False
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.link(source, target, follow_symlinks=False)
+        os.link(source, os.path.join(root, name), follow_symlinks=False)
     except OSError:  # gone, or a file system without hard links: written instead
         return False
     return True
 
 
 def _write(path: Path, data: bytes, executable: bool) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0)
     fd = os.open(path, flags, 0o755 if executable else 0o644)
     with open(fd, "wb") as handle:

@@ -99,8 +99,13 @@ class Source(Protocol):
         ...
 
     def installed(self, loaded: Loaded) -> None:
-        """``loaded`` serves from now on: the next load starts from it. Blocking (a source
-        may remove what served before from its disk)."""
+        """``loaded`` serves from now on: the next load starts from it. Quick: nothing on
+        disk changes (see :meth:`tidy`)."""
+        ...
+
+    def tidy(self) -> None:
+        """Remove from disk what no longer serves (a git source: the folders of other
+        commits). Blocking; run after the swap, beside the bot's answers."""
         ...
 
     @property
@@ -169,3 +174,6 @@ class FolderSource:
     def installed(self, loaded: Loaded) -> None:
         """``loaded`` serves from now on."""
         self._serving = loaded
+
+    def tidy(self) -> None:
+        """Nothing to remove: a folder is the admin's own."""
