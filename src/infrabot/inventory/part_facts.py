@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import chain
+from operator import attrgetter
 from typing import Any
 
 from infrabot.inventory.keys import KeySet
@@ -23,6 +24,13 @@ __all__ = ["PartFacts", "consistent", "facts_of"]
 
 _KINDS = ("owners", "providers", "datacenters", "hosts", "services")
 _OWNERS, _PROVIDERS, _DCS, _HOSTS, _SERVICES = range(5)
+_HOSTING, _OWNERS_OF, _ESCALATION = (
+    attrgetter("hosting"),
+    attrgetter("owners"),
+    attrgetter("escalation"),
+)
+_PROVIDER, _CDN, _HOST = attrgetter("provider"), attrgetter("cdn"), attrgetter("host")
+_DATACENTER, _PART_OF = attrgetter("datacenter"), attrgetter("part_of")
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,18 +75,18 @@ def facts_of(piece: Piece) -> PartFacts:
     clean = len(set(owners)) == len(owners) and all(
         _own(keys) for keys in (piece.people, piece.groups, *spaces)
     )
+    services, hosts = inv.services, inv.hosts
+    places = list(chain.from_iterable(map(_HOSTING, services)))
+    # attribute by attribute, each a loop in C: a part's services are walked in a few ms
     needs: list[set[str | None]] = [set() for _ in _KINDS]
-    needs[_PROVIDERS].update(d.provider for d in inv.datacenters)
-    for h in inv.hosts:
-        needs[_PROVIDERS].add(h.provider)
-        needs[_DCS].add(h.datacenter)
-    for s in inv.services:
-        needs[_OWNERS].update(s.owners, s.escalation)
-        needs[_SERVICES].add(s.part_of)
-        for where in s.hosting:
-            needs[_PROVIDERS].update((where.provider, where.cdn))
-            needs[_HOSTS].add(where.host)
-            needs[_DCS].add(where.datacenter)
+    needs[_OWNERS].update(*map(_OWNERS_OF, services), *map(_ESCALATION, services))
+    needs[_PROVIDERS].update(
+        map(_PROVIDER, inv.datacenters), map(_PROVIDER, hosts), map(_PROVIDER, places)
+    )
+    needs[_PROVIDERS].update(map(_CDN, places))
+    needs[_DCS].update(map(_DATACENTER, hosts), map(_DATACENTER, places))
+    needs[_HOSTS].update(map(_HOST, places))
+    needs[_SERVICES].update(map(_PART_OF, services))
     persons = chain((g.lead for g in inv.groups), (m.person for g in inv.groups for m in g.members))
     return PartFacts(
         clean=clean,
