@@ -5,7 +5,8 @@ The synthetic inventory of bench/gen_inventory.py is cut into parts of ``--per-p
 (one section a part: ``services/0412.yaml``), with ``team`` and ``version`` in ``head.yaml``.
 Measured, each from the call to the swap:
 
-- the cold load of every part (the bot starting), with the process's peak memory after it;
+- the cold load of every part (the bot starting), in a fresh child process per run (``--runs``,
+  imports not counted): best and median, with the child's peak memory (``ru_maxrss``);
 - a reload that reads every part again (no previous load to reuse: what a folder would cost
   without the content hashes);
 - a reload after one part changed (an owner added to a service), which parses only that part;
@@ -18,13 +19,14 @@ index built, the index it replaced taken apart), as edits to an inventory are fa
 Bars (issue): a one-part reload <= 500 ms; no command waits more than 100 ms; a cold load
 <= 3 s and <= 400 MB.
 
-Usage: python bench/bench_parts_reload.py [INVENTORY] [--per-part 100] [--out FILE]
+Usage: python bench/bench_parts_reload.py [INVENTORY] [--per-part 130] [--runs 5] [--out FILE]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import resource
 import shutil
 import statistics
@@ -81,6 +83,28 @@ def split_text(text: str, folder: Path, per_part: int) -> int:
     flush()
     (folder / "head.yaml").write_text("".join(head))
     return count + 1
+
+
+def cold_load(folder: Path) -> dict[str, float]:
+    """The bot starting on ``folder`` (this process is fresh): seconds, and peak memory."""
+    started = time.perf_counter()
+    App(Config(inventory=folder), store=Store(":memory:"))
+    seconds = time.perf_counter() - started
+    return {"s": seconds, "mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def cold_loads(folder: Path, runs: int) -> list[dict[str, float]]:
+    """``runs`` cold loads, each in a fresh child process."""
+    out = []
+    for _ in range(runs):
+        done = subprocess.run(
+            [sys.executable, __file__, "--cold", str(folder)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        out.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    return out
 
 
 def _change_one_part(folder: Path) -> Path:
@@ -149,8 +173,13 @@ def main() -> int:
     default = HERE / "out" / "inventory-100k.yaml"
     parser.add_argument("inventory", nargs="?", type=Path, default=default)
     parser.add_argument("--per-part", type=int, default=130)
+    parser.add_argument("--runs", type=int, default=5, help="fresh-process cold loads")
     parser.add_argument("--out", type=Path, help="write the result table (markdown) here")
+    parser.add_argument("--cold", type=Path, help=argparse.SUPPRESS)  # a child's one load
     args = parser.parse_args()
+    if args.cold:
+        print(json.dumps(cold_load(args.cold)))
+        return 0
     if not args.inventory.exists():
         args.inventory.parent.mkdir(parents=True, exist_ok=True)
         subprocess.run(
@@ -158,19 +187,23 @@ def main() -> int:
         )
     folder = HERE / "out" / "inventory-100k-parts"
     parts = split_text(args.inventory.read_text(), folder, args.per_part)
+    colds = cold_loads(folder, args.runs)
     r = asyncio.run(measure(folder))
     one, worst = float(r["one"]), float(r["max"])  # type: ignore[arg-type]
-    cold, peak = float(r["cold"]), float(r["peak_mb"])  # type: ignore[arg-type]
+    times = sorted(c["s"] for c in colds)
+    cold, median, peak = times[0], statistics.median(times), max(c["mb"] for c in colds)
     table = "\n".join(
         [
             f"{parts} parts of about {args.per_part} entries, 100,000 services in all.",
             "",
             "| measure | result | bar |",
             "|---|---|---|",
-            f"| cold load of every part (start to serving) | {cold:.2f} s | ≤ 3 s: "
-            f"{_verdict(cold <= 3)} |",
-            f"| peak memory after the cold load | {peak:.0f} MB | ≤ 400 MB: "
+            f"| cold load of every part (start to serving), best of {args.runs} fresh processes "
+            f"(median {median:.2f} s) | {cold:.2f} s | ≤ 3 s: {_verdict(cold <= 3)} |",
+            f"| peak memory after the cold load (max of those) | {peak:.0f} MB | ≤ 400 MB: "
             f"{_verdict(peak <= 400)} |",
+            f"| the same in the benchmark's process, before the reloads | {r['cold']:.2f} s, "
+            f"{r['peak_mb']:.0f} MB | |",
             f"| reload reading every part again | {r['full']:.2f} s | (peer) |",
             f"| reload after one part changed | {one:.2f} s | ≤ 0.5 s: {_verdict(one <= 0.5)} |",
             f"| `!owner` every 10 ms during it: answered, p50 / p99 | {r['count']}, "
