@@ -37,6 +37,13 @@ def folder(tmp_path: Path) -> Path:
     return tmp_path / "inv"
 
 
+def _through_the_child(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every part of a load from the child, whatever the folder's size and the machine's."""
+    monkeypatch.setattr(parts_module, "AHEAD_FROM_PARTS", 2)
+    monkeypatch.setattr(parts_module, "second_core", lambda: True)
+    monkeypatch.setattr(parts_module, "ParseAhead", _Patient)
+
+
 def _problems(folder: Path) -> list[tuple[str, int | None, str]]:
     with pytest.raises(InventoryError) as raised:
         load_parts(folder)
@@ -81,8 +88,7 @@ def test_a_load_through_the_child_gives_the_same_inventory(
         taken.append(parsed)
         return validate(text, file, parsed)
 
-    monkeypatch.setattr(parts_module, "AHEAD_FROM_PARTS", 2)
-    monkeypatch.setattr(parts_module, "ParseAhead", _Patient)
+    _through_the_child(monkeypatch)
     monkeypatch.setattr(parts_module, "validate_parsed", counted)
     ahead = load_parts(folder)
     assert len(taken) == len(ahead.parts)  # every part from the child
@@ -104,8 +110,7 @@ def test_problems_are_worded_with_their_lines_as_without_the_child(
     part = folder / part_names(folder)[-3]  # among the first the child parses
     part.write_text(part.read_text().replace(old, new, 1))
     alone = _problems(folder)
-    monkeypatch.setattr(parts_module, "AHEAD_FROM_PARTS", 2)
-    monkeypatch.setattr(parts_module, "ParseAhead", _Patient)
+    _through_the_child(monkeypatch)
     assert _problems(folder) == alone
     assert alone[0][0] == str(part) and alone[0][1] is not None
 
@@ -129,5 +134,6 @@ def test_a_folder_loads_when_the_child_cannot_start(
 ) -> None:
     alone = load_parts(folder)
     monkeypatch.setattr(parts_module, "AHEAD_FROM_PARTS", 2)
+    monkeypatch.setattr(parts_module, "second_core", lambda: True)
     monkeypatch.setattr("infrabot.inventory.parse_ahead.sys.executable", "/nonexistent/python")
     assert load_parts(folder).inventory == alone.inventory

@@ -28,13 +28,22 @@ from pathlib import Path
 from infrabot.inventory import yaml_worker
 from infrabot.inventory.limits import MAX_ALIAS_NODES
 
-__all__ = ["AHEAD_FROM_PARTS", "ParseAhead"]
+__all__ = ["AHEAD_FROM_PARTS", "ParseAhead", "second_core"]
 
 AHEAD_FROM_PARTS = 64
 """Parts to parse from which a child is worth starting (it costs about 50 ms to start)."""
 
 _PIPE_BYTES = 1024 * 1024
 _WAIT_S = 2.0  # for the child's next frame, once it is sending: a part takes milliseconds
+
+
+def second_core() -> bool:
+    """Whether this process may run on more than one core (a child on one core would only
+    take turns with it)."""
+    try:
+        return len(os.sched_getaffinity(0)) > 1
+    except AttributeError:  # no affinity on this system: count its cores
+        return (os.cpu_count() or 1) > 1
 
 
 class ParseAhead:

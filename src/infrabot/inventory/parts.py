@@ -38,7 +38,7 @@ from infrabot.inventory.load import (
 )
 from infrabot.inventory.model import Inventory
 from infrabot.inventory.names import normalize
-from infrabot.inventory.parse_ahead import AHEAD_FROM_PARTS, ParseAhead
+from infrabot.inventory.parse_ahead import AHEAD_FROM_PARTS, ParseAhead, second_core
 from infrabot.inventory.part_facts import PartFacts, consistent, facts_of
 from infrabot.inventory.pieces import Piece
 from infrabot.inventory.references import Location, ReferenceProblem, check_references
@@ -145,7 +145,7 @@ def load_parts(
     fields_sets: dict[frozenset[str], set[str]] = {}
     total = 0
     # a first load parses every part: the second core parses from the last meanwhile
-    many = previous is None and len(names) >= AHEAD_FROM_PARTS
+    many = previous is None and len(names) >= AHEAD_FROM_PARTS and second_core()
     with ParseAhead(folder, names if many else [], max_bytes) as ahead:
         for at, name in enumerate(names):
             file = str(shown / name) if shown is not None else str(folder / name)
