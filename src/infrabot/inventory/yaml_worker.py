@@ -13,6 +13,7 @@ parent does it itself, wording the problem with its line), and ends.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import hashlib
 import json
@@ -63,6 +64,8 @@ def as_json(raw: bytes, alias_nodes: int) -> bytes:
 def main() -> int:
     """Parse the named parts, last first, until the parent says where it is."""
     gc.disable()  # a process for one load: the collector would only slow it down
+    with contextlib.suppress(OSError):  # a core nobody else wants, or less of one
+        os.nice(10)
     folder, max_bytes, alias_nodes = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     given = sys.stdin.buffer
     (size,) = POSITION.unpack(given.read(POSITION.size))
