@@ -143,6 +143,11 @@ async def measure(root: Path, work: Path, bare: Path) -> dict[str, object]:
     runner = asyncio.create_task(app.run([irc]))
     base = f"http://127.0.0.1:{port}"
     await wait_listening(f"{base}/health")
+    # edits are far apart: what the cold start left to do beside the bot (its full-text
+    # index) is done before the first push, as in bench_parts_reload
+    async with asyncio.timeout(60):
+        while not app.index.search_ready(0):  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
     await asyncio.to_thread(edit_one_part, work, 0)
     first = await asyncio.to_thread(commit_and_push, work, "edit one part")
     started = time.perf_counter()
@@ -151,7 +156,7 @@ async def measure(root: Path, work: Path, bare: Path) -> dict[str, object]:
     said = replies[0].lines[0]
     assert said.startswith(f"reloaded {first[:7]}"), said
     async with asyncio.timeout(60):  # pushes are far apart: the old index has retired
-        while app.reloader._retiring:  # noqa: ASYNC110
+        while app.reloader._retiring or not app.index.search_ready(0):  # noqa: ASYNC110
             await asyncio.sleep(0.05)
     await asyncio.to_thread(edit_one_part, work, 1)
     second = await asyncio.to_thread(commit_and_push, work, "edit another part")
@@ -227,7 +232,7 @@ def main() -> int:
             "| cold start from the repository (clone, write its folder out, load) | "
             f"{r['cold']:.2f} s | |",
             f"| `!reload` after a one-part push (fetch to swap and reply) | {r['reload']:.2f} s "
-            "| (peer) |",
+            f"| ≤ 0.5 s: {'PASS' if float(r['reload']) <= 0.5 else 'MISS'} |",  # type: ignore[arg-type]
             f"| POST /hooks/git answered (202) | {float(r['answered']) * 1000:.0f} ms | |",  # type: ignore[arg-type]
             f"| push webhook to the announcement in the channel | {hook:.2f} s | ≤ 1 s: "
             f"{'PASS' if hook <= 1 else 'MISS'} |",
