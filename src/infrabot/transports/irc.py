@@ -32,7 +32,7 @@ from infrabot.transports.base import Deliver, Link
 from infrabot.transports.irc_accounts import Accounts
 from infrabot.transports.irc_caps import CapNegotiation
 from infrabot.transports.irc_channels import Channels
-from infrabot.transports.irc_connection import IrcConnection, tls_context
+from infrabot.transports.irc_connection import IrcConnection, Received, tls_context
 from infrabot.transports.irc_host import EventHandler
 from infrabot.transports.irc_identity import AccountLookups, AccountTracker, irc_lower
 from infrabot.transports.irc_intake import Intake
@@ -40,6 +40,7 @@ from infrabot.transports.irc_lines import LineShaper, with_nicks
 from infrabot.transports.irc_login import Login
 from infrabot.transports.irc_nicks import Nicks
 from infrabot.transports.irc_output import SEND_TIMEOUT, Output
+from infrabot.transports.irc_privmsg import UserLine
 from infrabot.transports.irc_queue import FairQueue, OutLine, Ticket
 from infrabot.transports.irc_sasl import sasl_login
 from infrabot.transports.irc_sts import StsKeeper, StsPolicies
@@ -56,8 +57,8 @@ IRC = Network("irc")
 WANTED_CAPS = ("message-tags", "account-tag", "extended-join", "account-notify", "multi-prefix")
 """IRCv3 capabilities requested whenever the server offers them (``sasl`` is asked apart)."""
 
-ConnectionFactory = Callable[[Callable[[Event], None]], IrcConnection]
-"""Makes the connection of one session, given where its events go (tests pass their own)."""
+ConnectionFactory = Callable[[Callable[[Received], None]], IrcConnection]
+"""Makes the connection of one session, given where what it reads goes (tests pass their own)."""
 
 
 class IrcTransport:
@@ -271,10 +272,15 @@ class IrcTransport:
 
     # ----------------------------------------------------------------- events
 
-    def _on_event(self, conn: IrcConnection, event: Event) -> None:
+    def _on_event(self, conn: IrcConnection, event: Received) -> None:
         if conn is not self._conn:
             return  # a late event from a connection we already gave up on
-        if event.type == "all_raw_messages":
+        if isinstance(event, UserLine):  # most lines: someone talking, read by the quick path
+            self._last_rx = self._clock()
+            self._ping_out = False
+            self.intake.on_line(conn, event)
+            return
+        if event.type == "all_raw_messages":  # the first event of any other line
             self._last_rx = self._clock()
             self._ping_out = False
             return

@@ -24,6 +24,7 @@ from infrabot.transports.irc_accounts import Accounts
 from infrabot.transports.irc_connection import IrcConnection
 from infrabot.transports.irc_host import EventHandler, IrcHost
 from infrabot.transports.irc_identity import irc_lower
+from infrabot.transports.irc_privmsg import UserLine, user_line
 from infrabot.transports.irc_queue import OutLine
 
 __all__ = ["Intake"]
@@ -56,19 +57,24 @@ class Intake:
         return {"pubmsg": self.on_message, "privmsg": self.on_message, "ctcp": self.on_ctcp}
 
     def on_message(self, conn: IrcConnection, event: Event) -> None:
-        nick = event.source.nick
-        if not nick or irc_lower(nick) == irc_lower(self.host.nick):
+        """A message the library read (the quick path left it: text around a CTCP part)."""
+        self.on_line(conn, user_line(event))
+
+    def on_line(self, conn: IrcConnection, line: UserLine) -> None:
+        """A user's PRIVMSG goes to the router; a NOTICE is never answered (nor looked at)."""
+        nick = line.nick
+        if line.notice or not nick or irc_lower(nick) == irc_lower(self.host.nick):
             return
-        private = event.type == "privmsg"
-        text: str = event.arguments[0] if event.arguments else ""
-        settled, account = self.accounts.settled(nick, event, None if private else event.target)
-        msgid = next((t.get("value") for t in event.tags or () if t.get("key") == "msgid"), None)
+        private = line.private
+        settled, account = self.accounts.settled(
+            nick, line.account, None if private else line.target
+        )
         message = IncomingMessage(
             sender=Sender(network=self.network, name=nick, account=account, address=nick),
-            room=Room(self.network, nick if private else event.target, private=private),
-            text=text,
+            room=Room(self.network, nick if private else line.target, private=private),
+            text=line.text,
             bot_name=self.host.nick,
-            event_id=msgid,
+            event_id=line.msgid,
             vouch=None if settled else functools.partial(self.accounts.lookup, conn, nick),
         )
         self.host.spawn(self._dispatch(message))
