@@ -17,7 +17,7 @@ import contextlib
 import logging
 import ssl
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 from irc.client import Event  # type: ignore[import-untyped]
@@ -27,7 +27,7 @@ from infrabot.backoff import Backoff
 from infrabot.config import IrcConfig
 from infrabot.messages import Handles, Network, Reply, Sender
 from infrabot.rate_limit import TokenBucket
-from infrabot.text import clean_line
+from infrabot.text import CleanLines, clean_line
 from infrabot.transports.base import Deliver, Link
 from infrabot.transports.irc_accounts import Accounts
 from infrabot.transports.irc_caps import CapNegotiation
@@ -370,7 +370,9 @@ class IrcTransport:
         Lines to a nick are refused while the bot is not connected; lines to a channel wait
         for the connection, within the send timeout (see :mod:`.irc_output`).
         """
-        lines = [clean for clean in (clean_line(line, None) for line in with_nicks(reply)) if clean]
+        lines: Sequence[str] = reply.lines
+        if reply.mentions or type(lines) is not CleanLines:  # not known clean, or changed here
+            lines = [c for c in (clean_line(line, None) for line in with_nicks(reply)) if c]
         if not lines:
             return
         target = reply.room.id
@@ -384,7 +386,7 @@ class IrcTransport:
         if not self.output.confirmed(tickets, acknowledged=acknowledged):
             await self.output.confirm(tickets, acknowledged=acknowledged)
 
-    def _privmsgs(self, target: str, lines: list[str]) -> list[OutLine]:
+    def _privmsgs(self, target: str, lines: Sequence[str]) -> list[OutLine]:
         linelen = self._conn.linelen if self._conn is not None else DEFAULT_LINELEN
         return self.shaper.privmsgs(target, lines, nick=self.nick, linelen=linelen)
 
