@@ -90,11 +90,8 @@ class Accounts:
         or what we track settles it; (False, None) to ask."""
         host = self.host
         if "account-tag" in host.caps:
-            account = tagged
-            if channel is not None:
-                host.tracker.seen_in(nick, channel)
-            host.tracker.set_account(nick, account)
-            return True, account
+            host.tracker.spoke(nick, channel, tagged)
+            return True, tagged
         if "account-notify" in host.caps and host.tracker.known(nick):
             return True, host.tracker.account(nick)
         return False, None

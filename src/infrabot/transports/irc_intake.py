@@ -31,6 +31,8 @@ __all__ = ["Intake"]
 
 log = logging.getLogger(__name__)
 
+_REMEMBERED = 1000  # senders and rooms kept for reuse, each
+
 
 class Intake:
     """Users' messages to the router, and answers to CTCP VERSION and PING."""
@@ -51,6 +53,8 @@ class Intake:
         # CTCP is answered by the transport itself: it gets a limit of its own (commands have
         # the router's, the same on every network)
         self.ctcp_limiter = UserRateLimiter(0.5, 5, clock=clock)
+        self._senders: dict[tuple[str, str | None], Sender] = {}
+        self._rooms: dict[tuple[str, bool], Room] = {}
 
     def handlers(self) -> dict[str, EventHandler]:
         """The server events this piece handles, by the library's event name."""
@@ -70,14 +74,35 @@ class Intake:
             nick, line.account, None if private else line.target
         )
         message = IncomingMessage(
-            sender=Sender(network=self.network, name=nick, account=account, address=nick),
-            room=Room(self.network, nick if private else line.target, private=private),
+            sender=self._sender(nick, account),
+            room=self._room(nick if private else line.target, private),
             text=line.text,
             bot_name=self.host.nick,
             event_id=line.msgid,
             vouch=None if settled else functools.partial(self.accounts.lookup, conn, nick),
         )
         self.host.spawn(self._dispatch(message))
+
+    def _sender(self, nick: str, account: str | None) -> Sender:
+        """The sender ``nick`` logged in as ``account``: the same few people say most things,
+        and a frozen object can be handed out again."""
+        key = (nick, account)
+        sender = self._senders.get(key)
+        if sender is None:
+            if len(self._senders) >= _REMEMBERED:
+                self._senders.clear()
+            sender = self._senders[key] = Sender(self.network, nick, account, nick)
+        return sender
+
+    def _room(self, target: str, private: bool) -> Room:
+        """The room ``target`` (a channel, or a nick in private), made once."""
+        key = (target, private)
+        room = self._rooms.get(key)
+        if room is None:
+            if len(self._rooms) >= _REMEMBERED:
+                self._rooms.clear()
+            room = self._rooms[key] = Room(self.network, target, private=private)
+        return room
 
     async def _dispatch(self, message: IncomingMessage) -> None:
         if self.deliver is None:
