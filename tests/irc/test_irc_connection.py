@@ -238,3 +238,34 @@ def test_fuzz_lines_are_cut_as_the_library_cuts_them(data: bytes, cuts: list[int
         expected += list(theirs)
         previous = cut
     assert got == expected
+
+
+@pytest.mark.skipif(not hasattr(socket, "TCP_QUICKACK"), reason="TCP_QUICKACK is Linux's")
+async def test_received_bytes_are_acknowledged_once_per_read_after_the_lines_went_on() -> None:
+    """The ACK must not wait (a server's Nagle would hold its next line for our delayed ACK),
+    but the answers ready at once go first: it follows in the same pass of the loop."""
+    order: list[str] = []
+
+    class Sock:
+        def setsockopt(self, level: int, option: int, value: int) -> None:
+            assert (level, option, value) == (socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
+            order.append("ack")
+
+    class Transport:
+        def get_extra_info(self, name: str, default: Any = None) -> Any:
+            return Sock() if name == "socket" else default
+
+    conn = IrcConnection(
+        AioReactor(loop=asyncio.get_running_loop()), lambda e: order.append(type(e).__name__)
+    )
+    conn.real_server_name = "irc.test"
+    conn.buffer = conn.buffer_class()
+    conn.transport = Transport()
+    conn.process_data(b":a!a@h PRIVMSG #c :one\r\n:b!b@h PRIVMSG #c :two\r\n")
+    conn.process_data(b":a!a@h PRIVMSG #c :three\r\n")  # the same pass: one ACK will do
+    assert order == ["UserLine", "UserLine", "UserLine"]
+    await asyncio.sleep(0)
+    assert order == ["UserLine", "UserLine", "UserLine", "ack"]
+    conn.process_data(b":a!a@h PRIVMSG #c :four\r\n")
+    await asyncio.sleep(0)
+    assert order[-2:] == ["UserLine", "ack"]
