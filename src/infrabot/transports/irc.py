@@ -25,6 +25,7 @@ from irc.client_aio import AioReactor  # type: ignore[import-untyped]
 
 from infrabot.backoff import Backoff
 from infrabot.config import IrcConfig
+from infrabot.eager import start_now
 from infrabot.messages import Handles, Network, Reply, Sender
 from infrabot.rate_limit import TokenBucket
 from infrabot.text import CleanLines, clean_line
@@ -246,9 +247,10 @@ class IrcTransport:
         """Whether ``conn`` is the live connection (not one given up on)."""
         return conn is self._conn and bool(conn.connected)
 
-    def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
-        """Run ``coro`` beside the connection, cancelled when the transport stops."""
-        task = asyncio.get_running_loop().create_task(coro)
+    def spawn(self, coro: Coroutine[Any, Any, None], *, at_once: bool = False) -> None:
+        """Run ``coro`` beside the connection, cancelled when the transport stops; with
+        ``at_once``, its first step now (:func:`~infrabot.eager.start_now`)."""
+        task = start_now(coro) if at_once else asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 

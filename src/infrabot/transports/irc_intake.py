@@ -81,7 +81,8 @@ class Intake:
             event_id=line.msgid,
             vouch=None if settled else functools.partial(self.accounts.lookup, conn, nick),
         )
-        self.host.spawn(self._dispatch(message))
+        # at once: a remembered answer is written before the read that brought it returns
+        self.host.spawn(self._dispatch(message), at_once=True)
 
     def _sender(self, nick: str, account: str | None) -> Sender:
         """The sender ``nick`` logged in as ``account``: the same few people say most things,
