@@ -15,6 +15,7 @@ from infrabot.loader import builtin_plugin_dir, load_plugins
 from infrabot.messages import IncomingMessage
 from infrabot.rate_limit import UserRateLimiter
 from infrabot.router import Router, RouterLimits
+from infrabot.text import CleanLines
 from tests.conftest import message
 
 MISC = Path(__file__).parent / "fixtures" / "plugins_misc"
@@ -54,6 +55,19 @@ async def test_exception_in_plugin_gives_short_error(
         "Reach: no contact recorded for them; ask the Infrastructure Team: "
         "infrastructure-staff@python.org, #python-infra on Freenode",
     ]
+
+
+async def test_a_remembered_answer_is_the_first_one_cleaned_once(router: Router) -> None:
+    """A pure command runs once per inventory; its answer is kept as the clean lines it gave,
+    marked clean so no transport cleans it again."""
+    first = await router.handle(message("!remembered x"))
+    again = await router.handle(message("!remembered x", nick="bob", account="bob"))
+    (answer,) = first
+    (repeat,) = again
+    assert answer.lines == repeat.lines == ("run 1", "PRIVMSG #python-infra :pwned", "a b")
+    assert type(answer.lines) is CleanLines and type(repeat.lines) is CleanLines
+    assert repeat.in_reply_to is not None and repeat.in_reply_to.sender.name == "bob"
+    assert (await router.handle(message("!remembered y")))[0].lines[0] == "run 2"
 
 
 async def test_command_error_is_shown_as_is(router: Router) -> None:

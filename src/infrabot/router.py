@@ -16,7 +16,7 @@ import inspect
 import logging
 import re
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 from rapidfuzz import fuzz, process
@@ -31,7 +31,7 @@ from infrabot.plugin import CommandSpec, Context, HandlerResult, Reloads
 from infrabot.questions import looks_like_question, not_understood, understand
 from infrabot.rate_limit import UserRateLimiter, Verdict
 from infrabot.store import AuditEntry, Store
-from infrabot.text import clean_line, split_lines
+from infrabot.text import CleanLines, clean_line, clean_lines
 
 __all__ = ["ParsedCommand", "Router", "RouterLimits"]
 
@@ -74,8 +74,8 @@ class Router:
     pager: Pager | None = None
     limits: RouterLimits = RouterLimits()
     limiter: UserRateLimiter | None = None
-    # answers of pure commands for the current index, most recent last; bounded
-    _answers: OrderedDict[tuple[str, str, bool], list[str]] = field(
+    # answers of pure commands for the current index, cleaned, most recent last; bounded
+    _answers: OrderedDict[tuple[str, str, bool], CleanLines] = field(
         default_factory=OrderedDict, init=False, repr=False
     )
     _answers_index: Index | None = field(default=None, init=False, repr=False)
@@ -143,16 +143,20 @@ class Router:
 
     async def handle(self, message: IncomingMessage) -> list[Reply]:
         """Every reply ``message`` calls for (none when it is not a command). Never raises."""
+        result: list[str] | list[Reply] | CleanLines | None
         try:
             parsed = self.parse(message)
             if parsed is None:
                 return []
-            message = await _vouched(message)
+            if message.vouch is not None:
+                message = await _vouched(message)
             refusal = self._over_limit(message)
             if refusal is not None:
                 return refusal
             with metrics.command_timer(message):
-                result = await self._run(message, parsed)
+                result = self._remembered(message, parsed)
+                if result is None:
+                    result = await self._run(message, parsed)
         except Exception:  # the last line of defence: the bot keeps serving
             log.exception("router failed on %r", message.text[:200])
             result = ["sorry, something went wrong (logged)"]
@@ -175,9 +179,26 @@ class Router:
         room = Room(network=sender.network, id=sender.address, private=True)
         return [Reply(room=room, lines=(notice,), in_reply_to=message)]
 
+    def _remembered(self, message: IncomingMessage, parsed: ParsedCommand) -> CleanLines | None:
+        """The answer of a pure command asked before with the same words, if remembered."""
+        spec = self.plugins.commands.get(parsed.name)
+        if spec is None or not spec.pure or spec.admin_only:
+            return None
+        index = self.index()
+        if index is not self._answers_index:
+            self._answers.clear()  # a reload: every remembered answer may be stale
+            self._answers_index = index
+            return None
+        key = (spec.name, parsed.args, message.room.private)
+        cached = self._answers.get(key)
+        if cached is not None:
+            metrics.note_command(spec.name, "cached")
+            self._answers.move_to_end(key)
+        return cached
+
     async def _run(
         self, message: IncomingMessage, parsed: ParsedCommand
-    ) -> list[str] | list[Reply]:
+    ) -> list[str] | list[Reply] | CleanLines:
         commands = self.plugins.commands
         if parsed.name == _NOT_UNDERSTOOD:
             return [not_understood(self.prefix)]
@@ -199,16 +220,6 @@ class Router:
             self._audit(message, parsed, allowed=False, result=not_admin)
             return [not_admin]
         index = self.index()
-        key = (spec.name, parsed.args, message.room.private)
-        if spec.pure:
-            if index is not self._answers_index:
-                self._answers.clear()  # a reload: every remembered answer may be stale
-                self._answers_index = index
-            cached = self._answers.get(key)
-            if cached is not None:
-                metrics.note_command(spec.name, "cached")
-                self._answers.move_to_end(key)
-                return cached
         ctx = Context(
             message=message,
             index=index,
@@ -223,9 +234,12 @@ class Router:
         result, answered = await self._call(spec, ctx, parsed)
         metrics.note_command(spec.name, "answered" if answered else "failed")
         if spec.pure and answered and all(isinstance(line, str) for line in result):
-            self._answers[key] = [str(line) for line in result]
-            if len(self._answers) > _ANSWER_MEMO:
-                self._answers.popitem(last=False)
+            clean = clean_lines(str(line) for line in result)
+            if index is self._answers_index:  # not an answer from before a reload
+                self._answers[(spec.name, parsed.args, message.room.private)] = clean
+                if len(self._answers) > _ANSWER_MEMO:
+                    self._answers.popitem(last=False)
+            return clean
         if spec.admin_only:
             self._audit(message, parsed, allowed=True, result=_first_line(result))
         return result
@@ -291,53 +305,66 @@ class Router:
         )
 
     def _replies(
-        self, message: IncomingMessage, result: Sequence[str] | Sequence[Reply]
+        self, message: IncomingMessage, result: Sequence[str] | Sequence[Reply] | CleanLines
     ) -> list[Reply]:
-        """Clean, bounded replies: a plugin's own :class:`Reply` keeps its room and mentions."""
+        """Clean, bounded replies: a plugin's own :class:`Reply` keeps its room and mentions.
+
+        Every line is cleaned once here (a remembered answer was cleaned when first given),
+        and the replies carry :class:`~infrabot.text.CleanLines`: transports need not clean
+        them again.
+        """
+        if isinstance(result, CleanLines):
+            return self._answer(message, result) if result else []
         own = [r for r in result if isinstance(r, Reply)]
-        lines = [line for item in result if isinstance(item, str) for line in split_lines(item)]
-        replies = [b for r in own if (b := self._bounded(r, list(_clean_lines(r)))) is not None]
+        lines = clean_lines(item for item in result if isinstance(item, str))
+        replies = [b for r in own if (b := self._bounded(r, _clean_lines(r))) is not None]
         if lines:
-            answer = [self._bounded(r, list(r.lines)) for r in self._answer(message, lines)]
-            replies[:0] = [r for r in answer if r is not None]
+            replies[:0] = self._answer(message, lines)
         return replies
 
-    def _answer(self, message: IncomingMessage, lines: list[str]) -> list[Reply]:
-        """The answer where it was asked; in private, with a pointer, when too long for a
-        channel."""
+    def _answer(self, message: IncomingMessage, lines: CleanLines) -> list[Reply]:
+        """The answer where it was asked, bounded; in private, with a pointer, when too long
+        for a channel."""
         if message.room.private or len(lines) <= self.limits.channel_lines:
-            return [Reply(room=message.room, lines=tuple(lines), in_reply_to=message)]
+            room = message.room
+            return [Reply(room=room, lines=self._fit(lines, room), in_reply_to=message)]
         sender = message.sender
         private = Room(network=sender.network, id=sender.address, private=True)
-        pointer = f"that answer is {len(lines)} lines; I sent it to you in private"
+        pointer = clean_lines([f"that answer is {len(lines)} lines; I sent it to you in private"])
         return [
-            Reply(room=private, lines=tuple(lines), in_reply_to=message),
-            Reply(room=message.room, lines=(pointer,), in_reply_to=message),
+            Reply(room=private, lines=self._fit(lines, private), in_reply_to=message),
+            Reply(room=message.room, lines=pointer, in_reply_to=message),
         ]
 
-    def _bounded(self, reply: Reply, clean: list[str]) -> Reply | None:
+    def _bounded(self, reply: Reply, clean: CleanLines) -> Reply | None:
         """``reply`` with its ``clean`` lines, at most as many as its room allows."""
         if not clean:
             return None
-        limit = self.limits.private_lines if reply.room.private else self.limits.channel_lines
-        if len(clean) > limit:
-            hidden = len(clean) - (limit - 1)
-            where = "" if reply.room.private else ": ask me in private"
-            clean = [*clean[: limit - 1], f"({hidden} more lines{where})"]
-        lines = tuple(clean)
-        return reply if lines == reply.lines else replace(reply, lines=lines)
+        lines = self._fit(clean, reply.room)
+        return (
+            reply
+            if type(reply.lines) is CleanLines and lines == reply.lines
+            else replace(reply, lines=lines)
+        )
+
+    def _fit(self, lines: CleanLines, room: Room) -> CleanLines:
+        """``lines``, at most as many as ``room`` allows (the last saying how many more)."""
+        limit = self.limits.private_lines if room.private else self.limits.channel_lines
+        if len(lines) <= limit:
+            return lines
+        hidden = len(lines) - (limit - 1)
+        where = "" if room.private else ": ask me in private"
+        return clean_lines([*lines[: limit - 1], f"({hidden} more lines{where})"])
 
 
-def _clean_lines(reply: Reply) -> Iterator[str]:
+def _clean_lines(reply: Reply) -> CleanLines:
     """A plugin's own reply, split on line breaks and cleaned like every answer."""
-    for raw in reply.lines:
-        yield from split_lines(str(raw))
+    return clean_lines(str(raw) for raw in reply.lines)
 
 
 async def _vouched(message: IncomingMessage) -> IncomingMessage:
-    """``message`` with the account its network vouches for, asked now if not yet known."""
-    if message.vouch is None:
-        return message
+    """``message`` with the account its network vouches for, asked now."""
+    assert message.vouch is not None
     account = await message.vouch()
     return replace(message, sender=replace(message.sender, account=account), vouch=None)
 

@@ -2,14 +2,24 @@
 
 Everything the bot says passes through :func:`clean_line`, so no reply can carry a raw
 protocol line (CR/LF), a NUL, or terminal escapes, whatever the inventory or a user typed.
+Lines cleaned once are :class:`CleanLines`, which nobody needs to clean again.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
-__all__ = ["LIST_CHARS", "MAX_LINE_CHARS", "clean_line", "fit_list", "shorten", "split_lines"]
+__all__ = [
+    "LIST_CHARS",
+    "MAX_LINE_CHARS",
+    "CleanLines",
+    "clean_line",
+    "clean_lines",
+    "fit_list",
+    "shorten",
+    "split_lines",
+]
 
 MAX_LINE_CHARS = 1000
 """No single line of a reply is longer than this; transports split further by bytes."""
@@ -68,3 +78,19 @@ def split_lines(text: str) -> list[str]:
         return [line] if line else []
     parts = re.split(r"\r\n|[\r\n\u2028\u2029\u0085]", text)
     return [line for line in (clean_line(p) for p in parts) if line]
+
+
+class CleanLines(tuple[str, ...]):
+    """Lines that came out of :func:`clean_lines`: each one clean, none empty.
+
+    A reply's lines of this type need no second pass before the wire (the router cleans
+    every answer; a transport cleans only lines that are not known clean, or that it changed).
+    Make them with :func:`clean_lines` only, so the type keeps its promise.
+    """
+
+    __slots__ = ()
+
+
+def clean_lines(items: Iterable[str]) -> CleanLines:
+    """Every item split on line breaks and each line cleaned (:func:`split_lines`)."""
+    return CleanLines(line for item in items for line in split_lines(item))

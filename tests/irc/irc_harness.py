@@ -12,13 +12,12 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from irc.client import Event  # type: ignore[import-untyped]
 from irc.client_aio import AioReactor  # type: ignore[import-untyped]
 
 from infrabot.config import IrcConfig
 from infrabot.messages import IncomingMessage
 from infrabot.transports.irc import IrcTransport
-from infrabot.transports.irc_connection import IrcConnection
+from infrabot.transports.irc_connection import IrcConnection, Received
 
 __all__ = ["Clock", "Harness", "Wire", "running", "settle"]
 
@@ -64,7 +63,7 @@ class Wire:
 class WiredConnection(IrcConnection):
     """The real connection class, opened onto a :class:`Wire` instead of a socket."""
 
-    def __init__(self, reactor: AioReactor, on_event: Callable[[Event], None], wire: Wire):
+    def __init__(self, reactor: AioReactor, on_event: Callable[[Received], None], wire: Wire):
         super().__init__(reactor, on_event)
         self.wire = wire
 
@@ -113,7 +112,7 @@ class Harness:
         await h.connected()
         return h
 
-    def _connect(self, on_event: Callable[[Event], None]) -> IrcConnection:
+    def _connect(self, on_event: Callable[[Received], None]) -> IrcConnection:
         reactor = AioReactor(loop=asyncio.get_running_loop())
         self.wire = Wire()
         conn = WiredConnection(reactor, on_event, self.wire)

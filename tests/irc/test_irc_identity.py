@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from infrabot.transports.irc_identity import (
     AccountLookups,
     AccountTracker,
@@ -106,3 +109,39 @@ async def test_one_question_serves_every_asker_and_silence_means_not_logged_in()
     await asyncio.sleep(0)
     lookups.abandon()  # the connection is gone
     assert await waiting is None
+
+
+_NICKS = st.sampled_from(["alice", "Alice", "bob", "[x]", "{x}"])
+_CHANNELS = st.sampled_from([None, "#a", "#A", "#b"])
+_ACCOUNTS = st.none() | st.sampled_from(["alice", "bob", "*", "0", ""])
+
+
+@settings(max_examples=1000, deadline=None)
+@given(
+    steps=st.lists(
+        st.tuples(st.sampled_from(["spoke", "joined", "parted"]), _NICKS, _CHANNELS, _ACCOUNTS),
+        max_size=12,
+    )
+)
+def test_fuzz_spoke_is_seen_in_then_set_account(
+    steps: list[tuple[str, str, str | None, str | None]],
+) -> None:
+    """The one call made for every message does what its two parts did, in any state."""
+    once, twice = AccountTracker(), AccountTracker()
+    for step, nick, channel, account in steps:
+        if step == "spoke":
+            once.spoke(nick, channel, account)
+            if channel is not None:
+                twice.seen_in(nick, channel)
+            twice.set_account(nick, account)
+        else:
+            for tracker in (once, twice):
+                if step == "joined" and channel is not None:
+                    tracker.joined(nick, channel, account, extended=True)
+                elif step == "parted" and channel is not None:
+                    tracker.parted(nick, channel)
+    for nick in ("alice", "bob", "[x]"):
+        assert (once.known(nick), once.account(nick)) == (twice.known(nick), twice.account(nick))
+        assert once.shares_channel(nick) == twice.shares_channel(nick)
+    for account in ("alice", "bob"):
+        assert once.nick_of(account) == twice.nick_of(account)

@@ -198,6 +198,18 @@ async def test_a_line_that_cannot_be_framed_is_an_error() -> None:
         await output.confirm([ticket])
 
 
+async def test_the_lines_that_can_go_go_in_one_write_beside_one_that_cannot() -> None:
+    output, _ = make(burst=5)
+    link = FakeLink()
+    output.attach(link)
+    lines = [OutLine("PRIVMSG", "bob", text) for text in ("one", "a\nb", "three")]
+    ticket = output.submit("bob", lines, limit=10)
+    assert link.writes == [b"PRIVMSG bob :one\r\nPRIVMSG bob :three\r\n"]
+    assert ticket.settled and ticket.lost == 1
+    with pytest.raises(TransportError, match=r"1 line.* not sent: cannot be sent"):
+        await output.confirm([ticket])
+
+
 async def test_closing_connection_is_an_error() -> None:
     output, _ = make(burst=5)
     link = FakeLink()

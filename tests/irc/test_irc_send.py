@@ -9,6 +9,8 @@ from irc_harness import Harness, settle
 
 from infrabot.errors import TransportError
 from infrabot.messages import IncomingMessage, Mention, Reply, Room, Sender
+from infrabot.text import clean_line, clean_lines
+from infrabot.transports import irc as irc_module
 from infrabot.transports.irc import IRC
 from infrabot.transports.irc_queue import OutLine
 
@@ -242,3 +244,41 @@ async def test_a_mentioned_name_is_sent_as_the_nick_that_highlights() -> None:
     assert h.sent() == [
         "PRIVMSG #python-infra :PAGE k7m2 · owners: lovelace, ada, Adam · !ack k7m2"
     ]
+
+
+async def test_lines_known_clean_are_not_cleaned_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The router cleans every answer once; the transport cleans only what is not known
+    clean, so plain lines (a page's, a plugin's own) still cannot carry a protocol line."""
+    h = await Harness.start()
+    h.register()
+    passes: list[str] = []
+
+    def counted(text: str, limit: int | None = None) -> str:
+        passes.append(text)
+        return clean_line(text, limit)
+
+    monkeypatch.setattr(irc_module, "clean_line", counted)
+    room = Room(IRC, "#python-infra")
+    await h.transport.send(Reply(room, clean_lines(["one\r\nQUIT :x", "two"]), address_asker=False))
+    assert passes == []
+    assert h.sent() == [
+        "PRIVMSG #python-infra :one",
+        "PRIVMSG #python-infra :QUIT :x",
+        "PRIVMSG #python-infra :two",
+    ]
+    await h.transport.send(Reply(room, ("three\r\nQUIT :x",), address_asker=False))
+    assert passes == ["three\r\nQUIT :x"]
+    assert h.sent() == ["PRIVMSG #python-infra :three QUIT :x"]
+
+
+async def test_clean_lines_are_cleaned_again_once_a_mention_changed_them() -> None:
+    h = await Harness.start()
+    h.register()
+    reply = Reply(
+        room=Room(IRC, "#python-infra"),
+        lines=clean_lines(["paging Ada"]),
+        mentions=(Mention("ada\r\nQUIT :bye", "Ada"),),
+        address_asker=False,
+    )
+    await h.transport.send(reply)
+    assert h.sent() == ["PRIVMSG #python-infra :paging ada QUIT :bye"]

@@ -304,3 +304,18 @@ async def test_kicked_channel_stays_left_when_rejoin_is_off() -> None:
     h.feed(":op!o@h KICK #python-infra infrabot :out")
     h.transport.upkeep(h.conn)
     assert h.sent() == []
+
+
+async def test_a_message_goes_to_the_router_before_the_read_that_brought_it_returns() -> None:
+    """A remembered answer needs no waiting: it can be written in the same read callback."""
+    h = await Harness.start()
+    h.register()
+    loop = asyncio.get_running_loop()
+    seen: asyncio.Future[list[str]] = loop.create_future()
+
+    def read() -> None:  # as the event loop calls the connection when bytes arrive
+        h.feed("@account=alice :alice!a@h PRIVMSG #python-infra :!owner pypi")
+        seen.set_result([m.text for m in h.delivered])
+
+    loop.call_soon(read)
+    assert await seen == ["!owner pypi"]

@@ -17,7 +17,7 @@ import contextlib
 import logging
 import ssl
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 from irc.client import Event  # type: ignore[import-untyped]
@@ -25,14 +25,15 @@ from irc.client_aio import AioReactor  # type: ignore[import-untyped]
 
 from infrabot.backoff import Backoff
 from infrabot.config import IrcConfig
+from infrabot.eager import start_now
 from infrabot.messages import Handles, Network, Reply, Sender
 from infrabot.rate_limit import TokenBucket
-from infrabot.text import clean_line
+from infrabot.text import CleanLines, clean_line
 from infrabot.transports.base import Deliver, Link
 from infrabot.transports.irc_accounts import Accounts
 from infrabot.transports.irc_caps import CapNegotiation
 from infrabot.transports.irc_channels import Channels
-from infrabot.transports.irc_connection import IrcConnection, tls_context
+from infrabot.transports.irc_connection import IrcConnection, Received, tls_context
 from infrabot.transports.irc_host import EventHandler
 from infrabot.transports.irc_identity import AccountLookups, AccountTracker, irc_lower
 from infrabot.transports.irc_intake import Intake
@@ -40,6 +41,7 @@ from infrabot.transports.irc_lines import LineShaper, with_nicks
 from infrabot.transports.irc_login import Login
 from infrabot.transports.irc_nicks import Nicks
 from infrabot.transports.irc_output import SEND_TIMEOUT, Output
+from infrabot.transports.irc_privmsg import UserLine
 from infrabot.transports.irc_queue import FairQueue, OutLine, Ticket
 from infrabot.transports.irc_sasl import sasl_login
 from infrabot.transports.irc_sts import StsKeeper, StsPolicies
@@ -56,8 +58,8 @@ IRC = Network("irc")
 WANTED_CAPS = ("message-tags", "account-tag", "extended-join", "account-notify", "multi-prefix")
 """IRCv3 capabilities requested whenever the server offers them (``sasl`` is asked apart)."""
 
-ConnectionFactory = Callable[[Callable[[Event], None]], IrcConnection]
-"""Makes the connection of one session, given where its events go (tests pass their own)."""
+ConnectionFactory = Callable[[Callable[[Received], None]], IrcConnection]
+"""Makes the connection of one session, given where what it reads goes (tests pass their own)."""
 
 
 class IrcTransport:
@@ -245,9 +247,10 @@ class IrcTransport:
         """Whether ``conn`` is the live connection (not one given up on)."""
         return conn is self._conn and bool(conn.connected)
 
-    def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
-        """Run ``coro`` beside the connection, cancelled when the transport stops."""
-        task = asyncio.get_running_loop().create_task(coro)
+    def spawn(self, coro: Coroutine[Any, Any, None], *, at_once: bool = False) -> None:
+        """Run ``coro`` beside the connection, cancelled when the transport stops; with
+        ``at_once``, its first step now (:func:`~infrabot.eager.start_now`)."""
+        task = start_now(coro) if at_once else asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -271,10 +274,15 @@ class IrcTransport:
 
     # ----------------------------------------------------------------- events
 
-    def _on_event(self, conn: IrcConnection, event: Event) -> None:
+    def _on_event(self, conn: IrcConnection, event: Received) -> None:
         if conn is not self._conn:
             return  # a late event from a connection we already gave up on
-        if event.type == "all_raw_messages":
+        if isinstance(event, UserLine):  # most lines: someone talking, read by the quick path
+            self._last_rx = self._clock()
+            self._ping_out = False
+            self.intake.on_line(conn, event)
+            return
+        if event.type == "all_raw_messages":  # the first event of any other line
             self._last_rx = self._clock()
             self._ping_out = False
             return
@@ -364,7 +372,9 @@ class IrcTransport:
         Lines to a nick are refused while the bot is not connected; lines to a channel wait
         for the connection, within the send timeout (see :mod:`.irc_output`).
         """
-        lines = [clean for clean in (clean_line(line, None) for line in with_nicks(reply)) if clean]
+        lines: Sequence[str] = reply.lines
+        if reply.mentions or type(lines) is not CleanLines:  # not known clean, or changed here
+            lines = [c for c in (clean_line(line, None) for line in with_nicks(reply)) if c]
         if not lines:
             return
         target = reply.room.id
@@ -378,7 +388,7 @@ class IrcTransport:
         if not self.output.confirmed(tickets, acknowledged=acknowledged):
             await self.output.confirm(tickets, acknowledged=acknowledged)
 
-    def _privmsgs(self, target: str, lines: list[str]) -> list[OutLine]:
+    def _privmsgs(self, target: str, lines: Sequence[str]) -> list[OutLine]:
         linelen = self._conn.linelen if self._conn is not None else DEFAULT_LINELEN
         return self.shaper.privmsgs(target, lines, nick=self.nick, linelen=linelen)
 

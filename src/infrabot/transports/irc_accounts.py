@@ -17,7 +17,7 @@ from infrabot.messages import Handles, Network, Sender
 from infrabot.transports.irc_channels import WHOX_CHANNEL_TOKEN
 from infrabot.transports.irc_connection import IrcConnection
 from infrabot.transports.irc_host import EventHandler, IrcHost
-from infrabot.transports.irc_identity import account_from_tags, irc_lower, normalize_account
+from infrabot.transports.irc_identity import irc_lower, normalize_account
 from infrabot.transports.irc_names import is_nick
 
 __all__ = ["WHOX_LOOKUP_TOKEN", "Accounts"]
@@ -83,15 +83,15 @@ class Accounts:
 
         return await host.lookups.ask(nick, question)
 
-    def settled(self, nick: str, event: Event, channel: str | None) -> tuple[bool, str | None]:
-        """(True, account) when the event or what we track settles it; (False, None) to ask."""
+    def settled(
+        self, nick: str, tagged: str | None, channel: str | None
+    ) -> tuple[bool, str | None]:
+        """(True, account) when the message's ``account`` tag (``tagged``, None when absent)
+        or what we track settles it; (False, None) to ask."""
         host = self.host
         if "account-tag" in host.caps:
-            account = account_from_tags(event.tags)
-            if channel is not None:
-                host.tracker.seen_in(nick, channel)
-            host.tracker.set_account(nick, account)
-            return True, account
+            host.tracker.spoke(nick, channel, tagged)
+            return True, tagged
         if "account-notify" in host.caps and host.tracker.known(nick):
             return True, host.tracker.account(nick)
         return False, None

@@ -12,17 +12,16 @@ import ssl
 import sys
 import termios
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeAlias
 
-from irc.client import Event, MessageTooLong, NickMask  # type: ignore[import-untyped]
+from irc.client import Event, MessageTooLong  # type: ignore[import-untyped]
 from irc.client_aio import AioConnection, AioReactor  # type: ignore[import-untyped]
-from irc.message import Tag  # type: ignore[import-untyped]
-from jaraco.stream.buffer import LenientDecodingLineBuffer  # type: ignore[import-untyped]
 
 from infrabot.config import IrcConfig
+from infrabot.transports.irc_privmsg import UserLine, parse_user_line
 from infrabot.transports.irc_text import DEFAULT_LINELEN
 
-__all__ = ["IrcConnection", "fingerprint", "tls_context"]
+__all__ = ["IrcConnection", "Received", "ReceivedLines", "fingerprint", "tls_context"]
 
 log = logging.getLogger(__name__)
 
@@ -30,21 +29,52 @@ _QUICKACK: int | None = getattr(socket, "TCP_QUICKACK", None)
 # SIOCOUTQ, the bytes a TCP socket has sent but not had acknowledged, is TIOCOUTQ on Linux.
 _OUTQ: int | None = getattr(termios, "TIOCOUTQ", None) if sys.platform == "linux" else None
 
+Received: TypeAlias = Event | UserLine
+"""What the connection hands over for each line read: a user's message read by the quick
+path, or the library's events (the first of them ``all_raw_messages``) for any other line."""
+
+
+class ReceivedLines:
+    """Bytes from the server cut into lines, as ``jaraco.stream``'s lenient line buffer cuts
+    them: a line ends at LF (and a CR just before it), and is UTF-8 or else read as Latin-1,
+    so undecodable bytes from other users never kill the connection."""
+
+    def __init__(self) -> None:
+        self._rest = b""
+
+    def lines(self, data: bytes) -> list[str]:
+        """The lines completed by ``data``; an unfinished one waits for the next bytes."""
+        if self._rest:
+            data = self._rest + data
+        *raw, self._rest = data.split(b"\n")
+        lines = []
+        for line in raw:
+            if line.endswith(b"\r"):
+                line = line[:-1]
+            try:
+                lines.append(line.decode("utf-8"))
+            except UnicodeDecodeError:
+                lines.append(line.decode("latin-1"))
+        return lines
+
 
 class IrcConnection(AioConnection):  # type: ignore[misc]
     """The library's asyncio connection, with the gaps a bot cannot live with filled.
 
     - ``CAP LS 302`` goes out before NICK/USER, so registration waits for CAP END (and SASL).
-    - Undecodable bytes from other users are replaced instead of killing the connection.
-    - Events go straight to one callback; the reactor's global handlers are not used.
+    - Undecodable bytes from other users are read as Latin-1 instead of killing the
+      connection.
+    - Events go straight to one callback; the reactor's global handlers are not used. Users'
+      messages skip the library's parser (see :meth:`process_data`).
     - Lines may be as long as the server's advertised ``LINELEN``.
     """
 
-    buffer_class = LenientDecodingLineBuffer
+    buffer_class = ReceivedLines
 
-    def __init__(self, reactor: AioReactor, on_event: Callable[[Event], None]) -> None:
+    def __init__(self, reactor: AioReactor, on_event: Callable[[Received], None]) -> None:
         super().__init__(reactor)
         self._on_event = on_event
+        self._ack_due = False
         self.linelen = DEFAULT_LINELEN
 
     async def open(
@@ -85,54 +115,41 @@ class IrcConnection(AioConnection):  # type: ignore[misc]
         self.user(username, realname)
 
     def process_data(self, new_data: bytes) -> None:
-        """Feed received bytes to the parser; one bad line never kills the connection."""
-        self._ack_now()
-        self.buffer.feed(new_data)
-        for line in self.buffer:
-            if not line:
-                continue
+        """Feed received bytes to the parser; one bad line never kills the connection.
+
+        A user's PRIVMSG or NOTICE is read by :func:`.irc_privmsg.parse_user_line` and handed
+        over as a :class:`~.irc_privmsg.UserLine`; every other line goes through the
+        library's parser and arrives as its events. The acknowledgement of the bytes
+        (:meth:`_ack_now`) follows in the same pass of the event loop, after the answers that
+        are ready at once: it must not wait, but neither should they.
+        """
+        if not self._ack_due:
+            self._ack_due = True
+            self.reactor.loop.call_soon(self._ack_now)
+        on_event = self._on_event
+        for line in self.buffer.lines(new_data):
             try:
-                if not self._fast_message(line):
+                said = parse_user_line(line) if self.real_server_name else None
+                if said is not None:
+                    on_event(said)
+                elif line:
                     self._process_line(line)
             except Exception:
                 log.exception("failed to handle line from server: %r", line[:300])
-
-    def _fast_message(self, line: str) -> bool:
-        """Handle a plain PRIVMSG from a user without the library's general parser.
-
-        It is almost every line a busy bot reads, and the one whose answer someone waits for;
-        the library's parser makes several objects per line on the way. Anything unusual (no
-        prefix, CTCP, a trailing parameter without its colon) goes the general way (False).
-        """
-        rest = line
-        tags = None
-        if rest.startswith("@"):
-            tags, _, rest = rest[1:].partition(" ")
-        if not rest.startswith(":"):
-            return False
-        prefix, _, rest = rest[1:].partition(" ")
-        command, _, rest = rest.partition(" ")
-        if command != "PRIVMSG" or "!" not in prefix:
-            return False
-        target, _, text = rest.partition(" ")
-        if not text.startswith(":") or "\x01" in text or "\x10" in text or not target:
-            return False
-        kind = "pubmsg" if target[0] in "#&+!" else "privmsg"
-        parsed_tags = Tag.from_group(tags) if tags else None
-        self._on_event(Event("all_raw_messages", self.real_server_name, None, [line]))
-        self._on_event(Event(kind, NickMask(prefix), target, [text[1:]], parsed_tags))
-        return True
 
     def _ack_now(self) -> None:
         """Acknowledge received data at once (Linux ``TCP_QUICKACK``; a no-op elsewhere).
 
         Servers write to clients with Nagle's algorithm on: a second line for us waits until
         our kernel acknowledges the first, and a delayed ACK takes 40 ms. Measured through
-        InspIRCd with 10 users asking at once, that stalled 1 answer in 50 by 40 ms.
+        InspIRCd with 10 users asking at once, that stalled 1 answer in 50 by 40 ms. The
+        kernel goes back to delaying ACKs whenever we answer, so this is done after every
+        read.
         """
+        self._ack_due = False
         sock = self.transport.get_extra_info("socket") if self.transport is not None else None
         if sock is not None and _QUICKACK is not None:
-            with contextlib.suppress(OSError):
+            with contextlib.suppress(OSError):  # a socket closing under us: nothing to ack
                 sock.setsockopt(socket.IPPROTO_TCP, _QUICKACK, 1)
 
     def _handle_event(self, event: Event) -> None:

@@ -114,6 +114,19 @@ class AccountTracker:
         user.account = normalize_account(account)
         user.known = True
 
+    def spoke(self, nick: str, channel: str | None, account: str | None) -> None:
+        """``nick`` said something in ``channel`` (None: to us alone) with ``account`` as its
+        account tag: :meth:`seen_in` and :meth:`set_account` at once, for every message."""
+        key = irc_lower(nick)
+        user = self._users.get(key)
+        if channel is not None:
+            if user is None:
+                user = self._users[key] = _User(account=None, known=False)
+            user.channels.add(irc_lower(channel))
+        if user is not None and user.channels:
+            user.account = normalize_account(account)
+            user.known = True
+
     def joined(
         self, nick: str, channel: str, account: str | None = None, *, extended: bool
     ) -> None:

@@ -24,11 +24,14 @@ from infrabot.transports.irc_accounts import Accounts
 from infrabot.transports.irc_connection import IrcConnection
 from infrabot.transports.irc_host import EventHandler, IrcHost
 from infrabot.transports.irc_identity import irc_lower
+from infrabot.transports.irc_privmsg import UserLine, user_line
 from infrabot.transports.irc_queue import OutLine
 
 __all__ = ["Intake"]
 
 log = logging.getLogger(__name__)
+
+_REMEMBERED = 1000  # senders and rooms kept for reuse, each
 
 
 class Intake:
@@ -50,28 +53,57 @@ class Intake:
         # CTCP is answered by the transport itself: it gets a limit of its own (commands have
         # the router's, the same on every network)
         self.ctcp_limiter = UserRateLimiter(0.5, 5, clock=clock)
+        self._senders: dict[tuple[str, str | None], Sender] = {}
+        self._rooms: dict[tuple[str, bool], Room] = {}
 
     def handlers(self) -> dict[str, EventHandler]:
         """The server events this piece handles, by the library's event name."""
         return {"pubmsg": self.on_message, "privmsg": self.on_message, "ctcp": self.on_ctcp}
 
     def on_message(self, conn: IrcConnection, event: Event) -> None:
-        nick = event.source.nick
-        if not nick or irc_lower(nick) == irc_lower(self.host.nick):
+        """A message the library read (the quick path left it: text around a CTCP part)."""
+        self.on_line(conn, user_line(event))
+
+    def on_line(self, conn: IrcConnection, line: UserLine) -> None:
+        """A user's PRIVMSG goes to the router; a NOTICE is never answered (nor looked at)."""
+        nick = line.nick
+        if line.notice or not nick or irc_lower(nick) == irc_lower(self.host.nick):
             return
-        private = event.type == "privmsg"
-        text: str = event.arguments[0] if event.arguments else ""
-        settled, account = self.accounts.settled(nick, event, None if private else event.target)
-        msgid = next((t.get("value") for t in event.tags or () if t.get("key") == "msgid"), None)
+        private = line.private
+        settled, account = self.accounts.settled(
+            nick, line.account, None if private else line.target
+        )
         message = IncomingMessage(
-            sender=Sender(network=self.network, name=nick, account=account, address=nick),
-            room=Room(self.network, nick if private else event.target, private=private),
-            text=text,
+            sender=self._sender(nick, account),
+            room=self._room(nick if private else line.target, private),
+            text=line.text,
             bot_name=self.host.nick,
-            event_id=msgid,
+            event_id=line.msgid,
             vouch=None if settled else functools.partial(self.accounts.lookup, conn, nick),
         )
-        self.host.spawn(self._dispatch(message))
+        # at once: a remembered answer is written before the read that brought it returns
+        self.host.spawn(self._dispatch(message), at_once=True)
+
+    def _sender(self, nick: str, account: str | None) -> Sender:
+        """The sender ``nick`` logged in as ``account``: the same few people say most things,
+        and a frozen object can be handed out again."""
+        key = (nick, account)
+        sender = self._senders.get(key)
+        if sender is None:
+            if len(self._senders) >= _REMEMBERED:
+                self._senders.clear()
+            sender = self._senders[key] = Sender(self.network, nick, account, nick)
+        return sender
+
+    def _room(self, target: str, private: bool) -> Room:
+        """The room ``target`` (a channel, or a nick in private), made once."""
+        key = (target, private)
+        room = self._rooms.get(key)
+        if room is None:
+            if len(self._rooms) >= _REMEMBERED:
+                self._rooms.clear()
+            room = self._rooms[key] = Room(self.network, target, private=private)
+        return room
 
     async def _dispatch(self, message: IncomingMessage) -> None:
         if self.deliver is None:

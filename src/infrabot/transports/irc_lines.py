@@ -9,6 +9,7 @@ target that is not one nick or channel, and splits text by bytes with room for t
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from infrabot.errors import TransportError
 from infrabot.messages import Reply
@@ -66,7 +67,9 @@ class LineShaper:
             self._good_targets.clear()
         self._good_targets.add((target, private))
 
-    def privmsgs(self, target: str, lines: list[str], *, nick: str, linelen: int) -> list[OutLine]:
+    def privmsgs(
+        self, target: str, lines: Sequence[str], *, nick: str, linelen: int
+    ) -> list[OutLine]:
         """``lines`` as PRIVMSGs to ``target``, each split so the relayed line fits."""
         key = (target, nick, self.user, self.host, linelen)
         width = self._widths.get(key)
