@@ -106,7 +106,8 @@ class Reloader:
             if self.source is not None:
                 self.source.installed(loaded)
                 # what served before leaves the disk after the answer, beside the bot's
-                # answers; the next reload waits for it (it may link from those folders)
+                # answers; the next reload waits for it (a tidy under way would remove the
+                # folder that reload writes)
                 self._tidying = asyncio.create_task(self._tidy(self.source))
             if len(old.inventory.services) > _RETIRE_ABOVE:
                 task = asyncio.create_task(retire(old, self.grace))

@@ -105,9 +105,10 @@ class ParseAhead:
             self._read(wait=0)
         return self._lowest
 
-    def take(self, at: int, raw: bytes) -> bytes | None:
-        """The JSON of part ``at`` if the child parsed it from the same bytes as ``raw``.
-        Parts are taken in order, each once."""
+    def take(self, at: int, raw: bytes, sha256: str | None = None) -> bytes | None:
+        """The JSON of part ``at`` if the child parsed it from the same bytes as ``raw``
+        (whose SHA-256, in hex, the caller may know already). Parts are taken in order, each
+        once."""
         if self._fd < 0:
             return None
         if not self._streaming:
@@ -119,7 +120,10 @@ class ParseAhead:
             self.close()  # the child is gone, or slow: the rest is parsed here
             return None
         _at, digest, payload = found
-        return payload if payload and hashlib.sha256(raw).digest() == digest else None
+        if not payload:
+            return None
+        ours = bytes.fromhex(sha256) if sha256 is not None else hashlib.sha256(raw).digest()
+        return payload if ours == digest else None
 
     def _stream_from(self, at: int) -> None:
         """Ask the child for the JSON of every part from ``at`` on."""

@@ -166,7 +166,8 @@ def load_parts(
                 continue
             changed.add(name)
             assert raw is not None  # read: it is not the old part's
-            parsed = ahead.take(at, raw)
+            # a folder's own digest is the SHA-256 the child gives: not hashed twice
+            parsed = ahead.take(at, raw, None if name in known else digest)
             try:
                 entries = _entries(raw, file, parsed, fields_sets)
             except InventoryError as exc:
