@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import gc
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -321,3 +323,25 @@ async def test_a_room_given_by_alias_is_sent_to_by_its_id(tmp_path: Path) -> Non
     assert [room for room, _, _ in client.sent] == [ROOM, "!announce:x.org", "!announce:x.org"]
     assert outcomes[:3] == ["sent"] * 3
     assert outcomes[3].startswith("matrix: cannot resolve the room alias #gone:x.org")
+
+
+async def test_a_stop_while_a_sync_comes_back_leaves_no_request_unawaited(
+    tmp_path: Path,
+) -> None:
+    # The stop arrives with a sync's response: the loop must not make the next request and
+    # drop it unstarted (Python warns "coroutine ... was never awaited" for such a request).
+    class StoppedDuringSync(FakeClient):
+        async def sync(self, *args: Any, **kwargs: Any) -> Any:
+            response = await super().sync(*args, **kwargs)
+            await transport.stop()
+            return response
+
+    client = StoppedDuringSync([sync("s1")])
+    transport = MatrixTransport(config(tmp_path), client_factory=lambda _: client)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        await asyncio.wait_for(transport.run(lambda m: asyncio.sleep(0)), 5)
+        gc.collect()
+    assert client.closed
+    assert client.since_seen == [(None, False)]
+    assert [str(w.message) for w in caught if "never awaited" in str(w.message)] == []

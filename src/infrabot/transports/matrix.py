@@ -361,14 +361,7 @@ class MatrixTransport:
         while True:
             try:
                 response = await self._until_stopped(
-                    lanes.guard(
-                        self._client.sync(
-                            timeout=int(self.config.sync_timeout * 1000),
-                            sync_filter=sync_filter,
-                            since=since,
-                            full_state=full_state,
-                        )
-                    )
+                    self._next_sync(lanes, sync_filter, since, full_state)
                 )
             except CONNECTION_ERRORS as exc:
                 delay = backoff.next_delay()
@@ -389,6 +382,25 @@ class MatrixTransport:
             answer, full_state = True, False
             self.ready.set()
             self.link.up()
+
+    async def _next_sync(
+        self,
+        lanes: RoomLanes,
+        sync_filter: str | dict[str, Any],
+        since: str | None,
+        full_state: bool,
+    ) -> Any:
+        """One sync request, given up if a room's job fails first."""
+        # The request is made here, not by the caller: a stop that has already come closes
+        # this coroutine unstarted, and a request made outside it would be left unawaited.
+        return await lanes.guard(
+            self._client.sync(
+                timeout=int(self.config.sync_timeout * 1000),
+                sync_filter=sync_filter,
+                since=since,
+                full_state=full_state,
+            )
+        )
 
     async def _sync_failed(self, response: Any, backoff: Backoff) -> None:
         self.link.down("the homeserver refuses to sync")
