@@ -26,7 +26,9 @@ async def unless(work: Awaitable[_T], interrupt: asyncio.Event | asyncio.Future[
 
     Then ``work`` is cancelled and :class:`Interrupted` raised, or the exception the
     interrupting future holds. An interrupt that has already happened cancels ``work`` before
-    it starts; ``work`` cancelled by someone else counts as interrupted too.
+    it starts; ``work`` cancelled by someone else counts as interrupted too. Only ``work``
+    itself is closed: a coroutine made as its argument (``unless(f(g()), ...)``) would be left
+    never awaited, so make such inner requests inside the coroutine given here.
     """
     if _happened(interrupt):
         if asyncio.iscoroutine(work):
