@@ -70,6 +70,25 @@ async def test_a_remembered_answer_is_the_first_one_cleaned_once(router: Router)
     assert (await router.handle(message("!remembered y")))[0].lines[0] == "run 2"
 
 
+async def test_a_remembered_answer_is_ready_without_waiting(router: Router) -> None:
+    """What needs no handler comes back at once (a transport can write it in the same turn);
+    a command whose handler must run comes back as a coroutine, started by nobody yet."""
+    first = router.answer(message("!remembered ready"))
+    assert not isinstance(first, list)
+    (answer,) = await first
+    again = router.answer(message("!remembered ready", nick="bob", account="bob"))
+    assert isinstance(again, list)
+    assert [r.lines for r in again] == [answer.lines]
+    assert router.answer(message("lunch, anyone?")) == []
+    asked = router.answer(replace(message("!remembered ready", account=None), vouch=_nobody))
+    assert not isinstance(asked, list)  # the network must be asked who the sender is first
+    assert [r.lines for r in await asked] == [answer.lines]
+
+
+async def _nobody() -> str | None:
+    return None
+
+
 async def test_command_error_is_shown_as_is(router: Router) -> None:
     assert await lines(router, "!refuse") == ["not today"]
 

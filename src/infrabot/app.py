@@ -11,7 +11,7 @@ import contextlib
 import logging
 import os
 import signal
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -154,19 +154,54 @@ class App:
             self._admin_handles = (index, _admin_handles(self.config.admins, index))
         return self._admin_handles[1]
 
-    async def deliver(self, message: IncomingMessage) -> None:
-        """Answer ``message``: route it, then send each reply through its network."""
-        for reply in await self.router.handle(message):
+    def deliver(self, message: IncomingMessage) -> Awaitable[None] | None:
+        """Answer ``message``: route it, then send each reply through its network.
+
+        A reply ready at once (a remembered answer) is handed to its network before this
+        returns; what is left to do, if anything, is returned to be awaited (see
+        :data:`~infrabot.transports.base.Deliver`). Raises, or the awaitable does, what
+        :meth:`send` raises.
+        """
+        answer = self.router.answer(message)
+        if not isinstance(answer, list):
+            return self._send_later(answer)
+        for i, reply in enumerate(answer):
+            rest = self._send_now(reply)
+            if rest is not None:
+                return self._send_rest(rest, answer[i + 1 :])
+        return None
+
+    async def _send_later(self, answer: Awaitable[list[Reply]]) -> None:
+        for reply in await answer:
+            await self.send(reply)
+
+    async def _send_rest(self, rest: Awaitable[None], replies: list[Reply]) -> None:
+        await rest
+        for reply in replies:
             await self.send(reply)
 
     async def send(self, reply: Reply) -> None:
         """Send ``reply`` through the transport of its room's network."""
-        transport = self.transports.get(reply.room.network)
+        rest = self._send_now(reply)
+        if rest is not None:
+            await rest
+
+    def _send_now(self, reply: Reply) -> Awaitable[None] | None:
+        """Hand ``reply`` to its network as far as it goes without waiting; the rest of the
+        send, if any is left, to be awaited."""
+        network = reply.room.network
+        transport = self.transports.get(network)
         if transport is None:
-            log.error("no transport for %s; dropped reply to %s", reply.room.network, reply.room.id)
-            return
-        await transport.send(reply)
-        metrics.reply_sent(reply.room.network)
+            log.error("no transport for %s; dropped reply to %s", network, reply.room.id)
+            return None
+        send_now: Callable[[Reply], Awaitable[None] | None] | None = getattr(
+            transport, "send_now", None
+        )  # see SendsNow: a transport without it sends everything later
+        rest = send_now(reply) if send_now is not None else transport.send(reply)
+        if rest is None:
+            metrics.reply_sent(network)
+            return None
+        return _counted(rest, network)
 
     async def run(self, transports: Sequence[Transport]) -> None:
         """Serve every transport until all of them stop."""
@@ -323,6 +358,12 @@ def _admin_handles(admins: AdminsConfig, index: Index) -> tuple[Handles, ...]:
         if "admin" in (role.casefold() for role in person.roles)
     ]
     return (*configured, *inventory)
+
+
+async def _counted(rest: Awaitable[None], network: Network) -> None:
+    """The rest of a send, counted once it is done."""
+    await rest
+    metrics.reply_sent(network)
 
 
 async def _cancel_when_done(

@@ -48,6 +48,7 @@ from infrabot.transports.base import Linked
 
 __all__ = [
     "StateCollector",
+    "command_done",
     "command_timer",
     "delivered",
     "escalated",
@@ -181,19 +182,23 @@ class command_timer:
         seconds = time.perf_counter() - self._started
         _current.reset(self._token)
         noted = self._noted
-        COMMAND_TALLY.note(noted.command, noted.outcome, seconds)
-        if log.isEnabledFor(logging.DEBUG):
-            room = self._message.room
-            fields = {
-                "network": room.network,
-                "room": room.id,
-                "command": noted.command,
-                "outcome": noted.outcome,
-                "duration": seconds,
-            }
-            log.debug(
-                "%s: %s in %.1f ms", noted.command, noted.outcome, seconds * 1e3, extra=fields
-            )
+        command_done(self._message, noted.command, noted.outcome, seconds)
+
+
+def command_done(message: IncomingMessage, command: str, outcome: str, seconds: float) -> None:
+    """Count ``command`` for ``message`` as ended with ``outcome`` after ``seconds``, and log
+    the event at DEBUG (what :class:`command_timer` does when its block ends)."""
+    COMMAND_TALLY.note(command, outcome, seconds)
+    if log.isEnabledFor(logging.DEBUG):
+        room = message.room
+        fields = {
+            "network": room.network,
+            "room": room.id,
+            "command": command,
+            "outcome": outcome,
+            "duration": seconds,
+        }
+        log.debug("%s: %s in %.1f ms", command, outcome, seconds * 1e3, extra=fields)
 
 
 @functools.cache

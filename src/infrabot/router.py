@@ -15,9 +15,11 @@ import asyncio
 import inspect
 import logging
 import re
+import time
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from rapidfuzz import fuzz, process
 
@@ -39,6 +41,7 @@ log = logging.getLogger(__name__)
 
 _ANSWER_MEMO = 512  # pure answers remembered per inventory
 _NOT_UNDERSTOOD = ""  # the command of text said to the bot that it cannot map
+_SORRY = "sorry, something went wrong (logged)"
 _WORD = re.compile(r"[a-z][a-z0-9_-]{0,31}")
 
 
@@ -141,26 +144,58 @@ class Router:
             self._meanings.popitem(last=False)
         return parsed
 
-    async def handle(self, message: IncomingMessage) -> list[Reply]:
-        """Every reply ``message`` calls for (none when it is not a command). Never raises."""
-        result: list[str] | list[Reply] | CleanLines | None
+    def answer(self, message: IncomingMessage) -> list[Reply] | Coroutine[Any, Any, list[Reply]]:
+        """Every reply ``message`` calls for, at once when they need no waiting: none when it
+        is not a command, the notice of the rate limit, a remembered answer. Otherwise a
+        coroutine that finds them: the network is asked who the sender is, or a handler runs.
+        Never raises, and neither does the coroutine.
+        """
         try:
             parsed = self.parse(message)
             if parsed is None:
                 return []
-            if message.vouch is not None:
-                message = await _vouched(message)
-            refusal = self._over_limit(message)
-            if refusal is not None:
-                return refusal
-            with metrics.command_timer(message):
-                result = self._remembered(message, parsed)
-                if result is None:
-                    result = await self._run(message, parsed)
+            if message.vouch is None:
+                ready = self._ready(message, parsed)
+                if ready is not None:
+                    return ready
         except Exception:  # the last line of defence: the bot keeps serving
             log.exception("router failed on %r", message.text[:200])
-            result = ["sorry, something went wrong (logged)"]
+            return self._replies(message, [_SORRY])
+        return self._later(message, parsed)
+
+    async def handle(self, message: IncomingMessage) -> list[Reply]:
+        """Every reply ``message`` calls for (none when it is not a command). Never raises."""
+        answer = self.answer(message)
+        return answer if isinstance(answer, list) else await answer
+
+    async def _later(self, message: IncomingMessage, parsed: ParsedCommand) -> list[Reply]:
+        """The replies that need a wait: for the network's word on the sender, or a handler."""
+        result: list[str] | list[Reply] | CleanLines
+        try:
+            if message.vouch is not None:
+                message = await _vouched(message)
+                ready = self._ready(message, parsed)
+                if ready is not None:
+                    return ready
+            with metrics.command_timer(message):
+                result = await self._run(message, parsed)
+        except Exception:  # the last line of defence: the bot keeps serving
+            log.exception("router failed on %r", message.text[:200])
+            result = [_SORRY]
         return self._replies(message, result)
+
+    def _ready(self, message: IncomingMessage, parsed: ParsedCommand) -> list[Reply] | None:
+        """The replies to a command from a known sender that need no handler: the notice of
+        the rate limit (or nothing), or a remembered answer; None when the handler must run."""
+        refusal = self._over_limit(message)
+        if refusal is not None:
+            return refusal
+        started = time.perf_counter()
+        remembered = self._remembered(parsed, message.room.private)
+        if remembered is None:
+            return None
+        metrics.command_done(message, remembered[0], "cached", time.perf_counter() - started)
+        return self._replies(message, remembered[1])
 
     def _over_limit(self, message: IncomingMessage) -> list[Reply] | None:
         """None when ``message`` may run; else what to say (once, in private) or nothing."""
@@ -179,8 +214,9 @@ class Router:
         room = Room(network=sender.network, id=sender.address, private=True)
         return [Reply(room=room, lines=(notice,), in_reply_to=message)]
 
-    def _remembered(self, message: IncomingMessage, parsed: ParsedCommand) -> CleanLines | None:
-        """The answer of a pure command asked before with the same words, if remembered."""
+    def _remembered(self, parsed: ParsedCommand, private: bool) -> tuple[str, CleanLines] | None:
+        """The command's name and the answer of a pure command asked before with the same
+        words (in private, or not), if remembered."""
         spec = self.plugins.commands.get(parsed.name)
         if spec is None or not spec.pure or spec.admin_only:
             return None
@@ -189,12 +225,12 @@ class Router:
             self._answers.clear()  # a reload: every remembered answer may be stale
             self._answers_index = index
             return None
-        key = (spec.name, parsed.args, message.room.private)
+        key = (spec.name, parsed.args, private)
         cached = self._answers.get(key)
-        if cached is not None:
-            metrics.note_command(spec.name, "cached")
-            self._answers.move_to_end(key)
-        return cached
+        if cached is None:
+            return None
+        self._answers.move_to_end(key)
+        return spec.name, cached
 
     async def _run(
         self, message: IncomingMessage, parsed: ParsedCommand

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 
 from infrabot.messages import Handles, IncomingMessage, Network, Reply, Sender
-from infrabot.transports.base import Deliver
+from infrabot.transports.base import Deliver, hand_over
 
 __all__ = ["FakeTransport", "until", "until_blocking"]
 
@@ -78,7 +78,7 @@ class FakeTransport:
         """Hand ``message`` to the bot as if the network had delivered it; waits for it."""
         if self._deliver is None:
             raise RuntimeError("the fake transport is not running")
-        await self._deliver(message)
+        await hand_over(self._deliver, message)
 
     async def send(self, reply: Reply) -> None:
         """Record ``reply``."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
@@ -133,12 +133,19 @@ class Harness:
         """The latest connection."""
         return self.connections[-1]
 
-    async def _deliver(self, message: IncomingMessage) -> None:
-        # as the router does for a message meant for the bot: ask who the sender is
+    def _deliver(self, message: IncomingMessage) -> Awaitable[None] | None:
+        # as the router does for a message meant for the bot: ask who the sender is (a wait),
+        # else take it at once
         meant = message.room.private or message.text.startswith(("!", "infrabot"))
         if message.vouch is not None and meant:
-            account = await message.vouch()
-            message = replace(message, sender=replace(message.sender, account=account), vouch=None)
+            return self._vouched(message)
+        self.delivered.append(message)
+        return None
+
+    async def _vouched(self, message: IncomingMessage) -> None:
+        assert message.vouch is not None
+        account = await message.vouch()
+        message = replace(message, sender=replace(message.sender, account=account), vouch=None)
         self.delivered.append(message)
 
     async def stop(self) -> None:

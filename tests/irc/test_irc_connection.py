@@ -243,7 +243,7 @@ def test_fuzz_lines_are_cut_as_the_library_cuts_them(data: bytes, cuts: list[int
 @pytest.mark.skipif(not hasattr(socket, "TCP_QUICKACK"), reason="TCP_QUICKACK is Linux's")
 async def test_received_bytes_are_acknowledged_once_per_read_after_the_lines_went_on() -> None:
     """The ACK must not wait (a server's Nagle would hold its next line for our delayed ACK),
-    but the answers ready at once go first: it follows in the same pass of the loop."""
+    but the answers ready at once go first: it follows on the loop's next pass."""
     order: list[str] = []
 
     class Sock:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import base64
+from pathlib import Path
 
 import pytest
-from irc_harness import Harness, settle
+from irc_harness import Harness, running, settle
 
+from infrabot.app import App
+from infrabot.config import Config
 from infrabot.messages import IncomingMessage, Reply, Room, Sender
 from infrabot.transports.irc import IRC
 
@@ -319,3 +322,44 @@ async def test_a_message_goes_to_the_router_before_the_read_that_brought_it_retu
 
     loop.call_soon(read)
     assert await seen == ["!owner pypi"]
+
+
+async def test_a_remembered_answer_is_written_before_the_read_that_asked_returns(
+    tmp_path: Path,
+) -> None:
+    """The whole bot on the fake wire: the first ``!owner pypi`` runs its handler beside the
+    read; asked again, the remembered answer is on the wire before the read callback returns,
+    with no pass of the event loop (and no task) in between."""
+    app = App(Config(store=tmp_path / "bot.db", watch_inventory=False))
+    h = Harness()
+    app.transports = {h.transport.network: h.transport}
+    h._run = asyncio.create_task(h.transport.run(app.deliver))
+    running.append(h)
+    await h.connected()
+    h.register()
+    loop = asyncio.get_running_loop()
+
+    async def in_one_read(text: str) -> list[str]:
+        """What the bot wrote by the time the read callback carrying ``text`` returned."""
+        written: asyncio.Future[list[str]] = loop.create_future()
+
+        def read() -> None:  # as the event loop calls the connection when bytes arrive
+            h.feed(f"@account=alice :alice!a@h PRIVMSG #python-infra :{text}")
+            written.set_result(h.sent())
+
+        loop.call_soon(read)
+        return await written
+
+    assert await in_one_read("!owner pypi") == []  # the handler runs beside the read
+    await settle()
+    answer = h.sent()
+    assert answer and all(line.startswith("PRIVMSG #python-infra :alice: ") for line in answer)
+    assert "PyPI (pypi.python.org) is maintained by" in answer[0]
+    assert await in_one_read("!owner pypi") == answer
+    await in_one_read("infrabot: who owns pypi?")  # in words: its meaning found once
+    await settle()
+    assert h.sent() == answer
+    assert await in_one_read("infrabot: who owns pypi?") == answer  # then remembered
+    tasks = len(asyncio.all_tasks())
+    assert await in_one_read("!owner pypi") == answer
+    assert len(asyncio.all_tasks()) == tasks

@@ -15,6 +15,7 @@ from infrabot.config import Config, PagingConfig
 from infrabot.messages import IncomingMessage, Network, Reply, Room, Sender
 from infrabot.store import Store
 from infrabot.testing import FakeTransport
+from infrabot.transports.base import hand_over
 
 
 class FileNetwork(FakeTransport):
@@ -42,7 +43,7 @@ async def main(db: str, inventory: str, out: str, page: bool) -> None:
             room=Room(network=net, id="#python-infra"),
             text="!page pypi down",
         )
-        await app.deliver(message)
+        await hand_over(app.deliver, message)
     await app.run(networks)
 
 

@@ -8,6 +8,11 @@ It also says what a person's recorded :class:`Handles` mean on its network (:cla
 where a highlight points, where a private message reaches that person and nobody else, and
 whether a sender is that person. The core never decides that by itself.
 
+An answer ready at once (a remembered one) is handed over before ``deliver`` returns; only
+what has to wait comes back as an awaitable. A transport that can write without waiting says
+so with :meth:`SendsNow.send_now`, and such an answer then leaves in the same turn of the event
+loop as the question that asked for it.
+
 A transport that keeps a connection says whether it is connected now, and since when, in a
 :class:`Link` (:class:`Linked`): health checks and metrics read it.
 """
@@ -20,10 +25,18 @@ from typing import Protocol, runtime_checkable
 
 from infrabot.messages import Handles, IncomingMessage, Network, Reply, Sender
 
-__all__ = ["Deliver", "Link", "Linked", "People", "Transport"]
+__all__ = ["Deliver", "Link", "Linked", "People", "SendsNow", "Transport", "hand_over"]
 
-Deliver = Callable[[IncomingMessage], Awaitable[None]]
-"""What a transport calls with each message it receives."""
+Deliver = Callable[[IncomingMessage], Awaitable[None] | None]
+"""What a transport calls with each message it receives: it answers what it can at once and
+returns what is left to do (to be awaited), or None when the message needs nothing more."""
+
+
+async def hand_over(deliver: Deliver, message: IncomingMessage) -> None:
+    """Give ``message`` to ``deliver`` and wait until it is answered."""
+    rest = deliver(message)
+    if rest is not None:
+        await rest
 
 
 class Link:
@@ -105,4 +118,15 @@ class Transport(People, Protocol):
 
     async def stop(self) -> None:
         """Disconnect cleanly and make :meth:`run` return."""
+        ...
+
+
+@runtime_checkable
+class SendsNow(Protocol):
+    """A transport that can hand a reply over without waiting, when its network allows."""
+
+    def send_now(self, reply: Reply) -> Awaitable[None] | None:
+        """Do as much of :meth:`Transport.send` as needs no waiting: None when the reply was
+        handed over entirely, else an awaitable that finishes the send (raising as ``send``
+        does). Raises at once what ``send`` would raise before its first wait."""
         ...

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TextIO
 
 from infrabot.messages import Handles, IncomingMessage, Network, Reply, Room, Sender
-from infrabot.transports.base import Deliver, Link
+from infrabot.transports.base import Deliver, Link, hand_over
 
 __all__ = ["ConsoleTransport"]
 
@@ -59,10 +59,11 @@ class ConsoleTransport:
                 break
             if not line.strip():
                 continue
-            await deliver(
+            await hand_over(
+                deliver,
                 IncomingMessage(
                     sender=self.sender, room=self.room, text=line, bot_name=self.bot_name
-                )
+                ),
             )
         self.link.down("stopped")
 

@@ -17,7 +17,7 @@ import contextlib
 import logging
 import ssl
 import time
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any
 
 from irc.client import Event  # type: ignore[import-untyped]
@@ -25,7 +25,6 @@ from irc.client_aio import AioReactor  # type: ignore[import-untyped]
 
 from infrabot.backoff import Backoff
 from infrabot.config import IrcConfig
-from infrabot.eager import start_now
 from infrabot.messages import Handles, Network, Reply, Sender
 from infrabot.rate_limit import TokenBucket
 from infrabot.text import CleanLines, clean_line
@@ -247,10 +246,9 @@ class IrcTransport:
         """Whether ``conn`` is the live connection (not one given up on)."""
         return conn is self._conn and bool(conn.connected)
 
-    def spawn(self, coro: Coroutine[Any, Any, None], *, at_once: bool = False) -> None:
-        """Run ``coro`` beside the connection, cancelled when the transport stops; with
-        ``at_once``, its first step now (:func:`~infrabot.eager.start_now`)."""
-        task = start_now(coro) if at_once else asyncio.get_running_loop().create_task(coro)
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        """Run ``coro`` beside the connection, cancelled when the transport stops."""
+        task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -372,11 +370,18 @@ class IrcTransport:
         Lines to a nick are refused while the bot is not connected; lines to a channel wait
         for the connection, within the send timeout (see :mod:`.irc_output`).
         """
+        rest = self.send_now(reply)
+        if rest is not None:
+            await rest
+
+    def send_now(self, reply: Reply) -> Awaitable[None] | None:
+        """:meth:`send` up to its first wait: lines the pacing allows now are written before
+        this returns; what is left (lines paced out later, an acknowledgement) is returned."""
         lines: Sequence[str] = reply.lines
         if reply.mentions or type(lines) is not CleanLines:  # not known clean, or changed here
             lines = [c for c in (clean_line(line, None) for line in with_nicks(reply)) if c]
         if not lines:
-            return
+            return None
         target = reply.room.id
         self.shaper.check_target(target, private=reply.room.private)
         asker = reply.in_reply_to.sender.name if reply.in_reply_to is not None else None
@@ -385,8 +390,9 @@ class IrcTransport:
         # Fair shares are per asker; a reply to nobody in particular (a page) is its target's.
         tickets = [self._enqueue(irc_lower(asker or target), self._privmsgs(target, lines))]
         acknowledged = reply.delivery_key is not None
-        if not self.output.confirmed(tickets, acknowledged=acknowledged):
-            await self.output.confirm(tickets, acknowledged=acknowledged)
+        if self.output.confirmed(tickets, acknowledged=acknowledged):
+            return None
+        return self.output.confirm(tickets, acknowledged=acknowledged)
 
     def _privmsgs(self, target: str, lines: Sequence[str]) -> list[OutLine]:
         linelen = self._conn.linelen if self._conn is not None else DEFAULT_LINELEN

@@ -120,12 +120,9 @@ class IrcConnection(AioConnection):  # type: ignore[misc]
         A user's PRIVMSG or NOTICE is read by :func:`.irc_privmsg.parse_user_line` and handed
         over as a :class:`~.irc_privmsg.UserLine`; every other line goes through the
         library's parser and arrives as its events. The acknowledgement of the bytes
-        (:meth:`_ack_now`) follows in the same pass of the event loop, after the answers that
-        are ready at once: it must not wait, but neither should they.
+        (:meth:`_ack_now`) follows on the event loop's next pass, after the answers that are
+        ready at once: it must not wait, but neither should they.
         """
-        if not self._ack_due:
-            self._ack_due = True
-            self.reactor.loop.call_soon(self._ack_now)
         on_event = self._on_event
         for line in self.buffer.lines(new_data):
             try:
@@ -136,6 +133,11 @@ class IrcConnection(AioConnection):  # type: ignore[misc]
                     self._process_line(line)
             except Exception:
                 log.exception("failed to handle line from server: %r", line[:300])
+        # Scheduled after the lines, not before: it runs on the loop's next pass either way,
+        # and the answers written above need not wait for the scheduling.
+        if not self._ack_due:
+            self._ack_due = True
+            self.reactor.loop.call_soon(self._ack_now)
 
     def _ack_now(self) -> None:
         """Acknowledge received data at once (Linux ``TCP_QUICKACK``; a no-op elsewhere).

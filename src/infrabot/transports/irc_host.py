@@ -54,7 +54,6 @@ class IrcHost(Protocol):
         """Whether ``conn`` is the live connection (not one given up on)."""
         ...
 
-    def spawn(self, coro: Coroutine[Any, Any, None], *, at_once: bool = False) -> None:
-        """Run ``coro`` beside the connection, cancelled when the transport stops; with
-        ``at_once``, its first step now, before the caller goes on."""
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        """Run ``coro`` beside the connection, cancelled when the transport stops."""
         ...

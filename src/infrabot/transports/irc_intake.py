@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from irc.client import Event  # type: ignore[import-untyped]
 
@@ -81,8 +81,7 @@ class Intake:
             event_id=line.msgid,
             vouch=None if settled else functools.partial(self.accounts.lookup, conn, nick),
         )
-        # at once: a remembered answer is written before the read that brought it returns
-        self.host.spawn(self._dispatch(message), at_once=True)
+        self._dispatch(message)
 
     def _sender(self, nick: str, account: str | None) -> Sender:
         """The sender ``nick`` logged in as ``account``: the same few people say most things,
@@ -105,15 +104,18 @@ class Intake:
             room = self._rooms[key] = Room(self.network, target, private=private)
         return room
 
-    async def _dispatch(self, message: IncomingMessage) -> None:
+    def _dispatch(self, message: IncomingMessage) -> None:
+        """Hand ``message`` over: an answer ready at once (a remembered one) is written
+        before the read that brought the question returns; the rest runs beside."""
         if self.deliver is None:
             return
         try:
-            await self.deliver(message)
-        except TransportError as exc:  # a full queue in a flood, a lost connection: said once
-            log.info("could not answer %s in %s: %s", message.sender.name, message.room.id, exc)
-        except Exception:
-            log.exception("failed to answer %s in %s", message.sender.name, message.room.id)
+            rest = self.deliver(message)
+        except Exception as exc:
+            _failed(message, exc)
+        else:
+            if rest is not None:
+                self.host.spawn(_finish(message, rest))
 
     def on_ctcp(self, conn: IrcConnection, event: Event) -> None:
         nick = event.source.nick
@@ -132,3 +134,20 @@ class Intake:
         self.host.output.submit(
             irc_lower(nick), [OutLine("NOTICE", nick, f"\x01{body}\x01")], limit
         )
+
+
+async def _finish(message: IncomingMessage, rest: Awaitable[None]) -> None:
+    try:
+        await rest
+    except Exception as exc:
+        _failed(message, exc)
+
+
+def _failed(message: IncomingMessage, exc: Exception) -> None:
+    """Say why ``message`` got no answer, once: a full queue in a flood or a lost connection
+    in one line, anything else with its traceback."""
+    sender, room = message.sender.name, message.room.id
+    if isinstance(exc, TransportError):
+        log.info("could not answer %s in %s: %s", sender, room, exc)
+    else:
+        log.error("failed to answer %s in %s", sender, room, exc_info=exc)

@@ -36,7 +36,7 @@ from infrabot.backoff import Backoff
 from infrabot.config import MatrixConfig
 from infrabot.errors import TransportError
 from infrabot.messages import Handles, IncomingMessage, Reply, Room, Sender
-from infrabot.transports.base import Deliver, Link
+from infrabot.transports.base import Deliver, Link, hand_over
 from infrabot.transports.matrix_cross_signing import cross_sign_or_explain
 from infrabot.transports.matrix_crypto import DIRECT_ROOM_ENCRYPTION, AllDevices, MatrixCrypto
 from infrabot.transports.matrix_events import (
@@ -480,7 +480,7 @@ class MatrixTransport:
         held.told(notice.sender)
 
     async def _answer(self, deliver: Deliver, message: IncomingMessage) -> None:
-        await deliver(message)
+        await hand_over(deliver, message)
         # Only now: a crash before this line re-answers, and the homeserver drops the
         # duplicate by its transaction ID.
         if message.event_id is not None:
