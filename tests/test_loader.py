@@ -67,3 +67,23 @@ def test_reimport_gives_fresh_code(tmp_path: Path) -> None:
     second = load_plugins([tmp_path], installed=False).commands["greet"]
     assert first.handler(None, "") == "v1"  # type: ignore[arg-type]
     assert second.handler(None, "") == "v2"  # type: ignore[arg-type]
+
+
+def test_a_command_name_nobody_could_type_is_refused_when_the_plugin_loads(
+    tmp_path: Path,
+) -> None:
+    """A name is one word after the prefix; any other could never be run, so the plugin's
+    author is told at once instead of finding a command that never answers."""
+    (tmp_path / "odd.py").write_text(
+        "from infrabot.plugin import command\n"
+        "@command('who.owns', aliases=['ok'])\ndef g(c, a):\n    return 'x'\n"
+    )
+    (tmp_path / "fine.py").write_text(
+        "from infrabot.plugin import command\n"
+        "@command('Who-Owns_2', aliases=['w2'])\ndef g(c, a):\n    return 'x'\n"
+    )
+    plugins = load_plugins([tmp_path], installed=False)
+    assert "who.owns" not in plugins.commands and "ok" not in plugins.commands
+    (error,) = plugins.errors
+    assert error.startswith("plugin odd: ValueError: command name 'who.owns' is not one word")
+    assert {"who-owns_2", "w2"} <= set(plugins.commands)

@@ -17,6 +17,7 @@ return a string, a sequence of lines, a :class:`~infrabot.messages.Reply`, or No
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, TypeAlias
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from infrabot.store import AuditEntry
 
 __all__ = [
+    "COMMAND_NAME",
     "AuditTrail",
     "CommandError",
     "CommandSpec",
@@ -140,6 +142,10 @@ class Context:
         return self.message.bot_name
 
 
+COMMAND_NAME = re.compile(r"[a-z][a-z0-9_-]{0,31}")
+"""What a command's name (or alias) is: one word that can be typed after the prefix."""
+
+
 def command(
     name: str,
     *,
@@ -154,8 +160,15 @@ def command(
 
     ``pure`` promises that the answer depends only on the inventory, the words typed and
     whether the conversation is private: the router then reuses answers until the inventory
-    changes.
+    changes. A name or alias is one word (:data:`COMMAND_NAME`: what people can type after
+    the prefix); anything else is refused with :class:`ValueError`.
     """
+    for word in (name, *aliases):
+        if not COMMAND_NAME.fullmatch(word.lower()):
+            raise ValueError(
+                f"command name {word!r} is not one word: a letter, then up to 31 letters, "
+                "digits, '-' or '_'"
+            )
 
     def attach(func: Handler) -> Handler:
         spec = CommandSpec(

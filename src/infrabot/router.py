@@ -29,7 +29,7 @@ from infrabot.inventory.index import Index
 from infrabot.loader import PluginSet
 from infrabot.messages import IncomingMessage, Reply, Room, Sender
 from infrabot.paging.pager import Pager
-from infrabot.plugin import CommandSpec, Context, HandlerResult, Reloads
+from infrabot.plugin import COMMAND_NAME, CommandSpec, Context, HandlerResult, Reloads
 from infrabot.questions import looks_like_question, not_understood, understand
 from infrabot.rate_limit import UserRateLimiter, Verdict
 from infrabot.store import AuditEntry, Store
@@ -42,7 +42,6 @@ log = logging.getLogger(__name__)
 _ANSWER_MEMO = 512  # pure answers remembered per inventory
 _NOT_UNDERSTOOD = ""  # the command of text said to the bot that it cannot map
 _SORRY = "sorry, something went wrong (logged)"
-_WORD = re.compile(r"[a-z][a-z0-9_-]{0,31}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,11 +109,12 @@ class Router:
             return None
         word, _, args = rest.strip().partition(" ")
         name = word.lower()
-        if not prefixed or name not in self.plugins.commands:  # "!where does pypi run?" too
-            asked = self._asked(rest, message)
-            if asked is not None:
-                return asked
-        if not _WORD.fullmatch(name) or (
+        if prefixed and name in self.plugins.commands:  # the most common: a command, typed
+            return ParsedCommand(name, args.strip())
+        asked = self._asked(rest, message)  # "!where does pypi run?" too
+        if asked is not None:
+            return asked
+        if not COMMAND_NAME.fullmatch(name) or (
             not prefixed and name not in self.plugins.commands and looks_like_question(rest)
         ):
             # "!!!" or "! " in a channel is not a command; said to the bot, it is answered

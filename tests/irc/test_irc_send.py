@@ -11,6 +11,7 @@ from infrabot.errors import TransportError
 from infrabot.messages import IncomingMessage, Mention, Reply, Room, Sender
 from infrabot.text import clean_line, clean_lines
 from infrabot.transports import irc as irc_module
+from infrabot.transports import irc_lines
 from infrabot.transports.irc import IRC
 from infrabot.transports.irc_queue import OutLine
 
@@ -282,3 +283,43 @@ async def test_clean_lines_are_cleaned_again_once_a_mention_changed_them() -> No
     )
     await h.transport.send(reply)
     assert h.sent() == ["PRIVMSG #python-infra :paging ada QUIT :bye"]
+
+
+async def test_a_remembered_answer_is_shaped_once_per_asker_until_the_server_changes_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The same clean lines to the same asker (a remembered answer) are addressed and split
+    once; another asker, or a server that allows longer lines, shapes them anew."""
+    h = await Harness.start()
+    h.register()
+    splits: list[str] = []
+    real_split = irc_lines.split_bytes
+
+    def counted(text: str, limit: int) -> list[str]:
+        splits.append(text)
+        return real_split(text, limit)
+
+    monkeypatch.setattr(irc_lines, "split_bytes", counted)
+    answer = clean_lines(["word " * 120, "short"])
+
+    def asked_by(nick: str) -> Reply:
+        room = Room(IRC, "#python-infra")
+        asked = IncomingMessage(Sender(IRC, nick, nick, nick), room=room, text="!x")
+        return Reply(room=room, lines=answer, in_reply_to=asked)
+
+    await h.transport.send(asked_by("alice"))
+    first = h.sent()
+    assert len(first) == 3  # the long line in two pieces
+    assert first[0].startswith("PRIVMSG #python-infra :alice: word")
+    assert first[2] == "PRIVMSG #python-infra :alice: short"
+    assert len(splits) == 2
+    await h.transport.send(asked_by("alice"))
+    assert h.sent() == first and len(splits) == 2  # shaped once
+    await h.transport.send(asked_by("bob"))
+    bob = h.sent()
+    assert bob[0].startswith("PRIVMSG #python-infra :bob: word")
+    assert bob[-1] == "PRIVMSG #python-infra :bob: short"
+    assert len(splits) == 4
+    h.feed(":irc.test 005 infrabot LINELEN=2048 :are supported")
+    await h.transport.send(asked_by("alice"))
+    assert len(h.sent()) == 2 and len(splits) == 6  # the long line fits in one now

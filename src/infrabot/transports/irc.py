@@ -382,23 +382,23 @@ class IrcTransport:
             lines = [c for c in (clean_line(line, None) for line in with_nicks(reply)) if c]
         if not lines:
             return None
-        target = reply.room.id
-        self.shaper.check_target(target, private=reply.room.private)
+        room = reply.room
+        target = room.id
+        self.shaper.check_target(target, private=room.private)
         asker = reply.in_reply_to.sender.name if reply.in_reply_to is not None else None
-        if asker and reply.address_asker and not reply.room.private:
-            lines = [f"{asker}: {line}" for line in lines]
+        addressed = asker if reply.address_asker and not room.private else None
+        linelen = self._conn.linelen if self._conn is not None else DEFAULT_LINELEN
+        shaped = self.shaper.privmsgs(
+            target, lines, asker=addressed or None, nick=self.nick, linelen=linelen
+        )
         # Fair shares are per asker; a reply to nobody in particular (a page) is its target's.
-        tickets = [self._enqueue(irc_lower(asker or target), self._privmsgs(target, lines))]
+        tickets = [self._enqueue(irc_lower(asker or target), shaped)]
         acknowledged = reply.delivery_key is not None
         if self.output.confirmed(tickets, acknowledged=acknowledged):
             return None
         return self.output.confirm(tickets, acknowledged=acknowledged)
 
-    def _privmsgs(self, target: str, lines: Sequence[str]) -> list[OutLine]:
-        linelen = self._conn.linelen if self._conn is not None else DEFAULT_LINELEN
-        return self.shaper.privmsgs(target, lines, nick=self.nick, linelen=linelen)
-
-    def _enqueue(self, flow: str, lines: list[OutLine]) -> Ticket:
+    def _enqueue(self, flow: str, lines: Sequence[OutLine]) -> Ticket:
         channel = bool(lines) and lines[0].target.startswith(("#", "&", "!", "+"))
         limit = self.config.max_queued_lines if channel else self.config.max_private_lines
         return self.output.submit(flow, lines, limit)

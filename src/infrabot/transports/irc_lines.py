@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from infrabot.errors import TransportError
 from infrabot.messages import Reply
+from infrabot.text import CleanLines
 from infrabot.transports.irc_names import (
     DEFAULT_CHANNELLEN,
     DEFAULT_CHANTYPES,
@@ -25,7 +26,10 @@ from infrabot.transports.irc_text import DEFAULT_LINELEN, payload_bytes, split_b
 
 __all__ = ["LineShaper", "with_nicks"]
 
-_REMEMBERED = 1000  # checked targets and split widths kept, each
+_REMEMBERED = 1000  # checked targets, split widths and shaped answers kept, each
+
+_Shape = tuple[str, str, str | None, str | None, int]
+"""What the shape of a line depends on: target, our nick, user and host, the line length."""
 
 
 class LineShaper:
@@ -37,7 +41,8 @@ class LineShaper:
         self.user: str | None = None
         self.host: str | None = None
         self._good_targets: set[tuple[str, bool]] = set()  # checked under these limits
-        self._widths: dict[tuple[str, str, str | None, str | None, int], int] = {}
+        self._widths: dict[_Shape, int] = {}
+        self._shaped: dict[tuple[CleanLines, str | None, _Shape], tuple[OutLine, ...]] = {}
 
     def announce(self, tokens: list[str]) -> int | None:
         """Take in ``ISUPPORT`` tokens; the server's ``LINELEN`` when it gives a usable one."""
@@ -68,10 +73,26 @@ class LineShaper:
         self._good_targets.add((target, private))
 
     def privmsgs(
-        self, target: str, lines: Sequence[str], *, nick: str, linelen: int
-    ) -> list[OutLine]:
-        """``lines`` as PRIVMSGs to ``target``, each split so the relayed line fits."""
+        self,
+        target: str,
+        lines: Sequence[str],
+        *,
+        asker: str | None = None,
+        nick: str,
+        linelen: int,
+    ) -> Sequence[OutLine]:
+        """``lines`` as PRIVMSGs to ``target``, each addressed to ``asker`` when given
+        (``asker: text``) and split so the relayed line fits.
+
+        :class:`~infrabot.text.CleanLines` are shaped once per asker and target (the same
+        object comes back for a remembered answer), and the shaped lines kept.
+        """
         key = (target, nick, self.user, self.host, linelen)
+        clean = lines if isinstance(lines, CleanLines) else None
+        if clean is not None:
+            shaped = self._shaped.get((clean, asker, key))
+            if shaped is not None:
+                return shaped
         width = self._widths.get(key)
         if width is None:
             if len(self._widths) > _REMEMBERED:
@@ -84,11 +105,17 @@ class LineShaper:
                 host=self.host,
                 linelen=linelen,
             )
-        return [
+        texts = [f"{asker}: {line}" for line in lines] if asker else lines
+        out = tuple(
             OutLine("PRIVMSG", target, piece)
-            for line in lines
-            for piece in split_bytes(line, width)
-        ]
+            for text in texts
+            for piece in split_bytes(text, width)
+        )
+        if clean is not None:
+            if len(self._shaped) > _REMEMBERED:
+                self._shaped.clear()
+            self._shaped[(clean, asker, key)] = out
+        return out
 
     def _number(self, name: str, default: int) -> int:
         value = self.isupport.get(name, "")

@@ -57,8 +57,10 @@ def parse_user_line(line: str) -> UserLine | None:
         tags, _, rest = line[1:].partition(" ")
     if not rest.startswith(":"):
         return None  # no prefix: from the server itself
-    prefix, _, rest = rest[1:].partition(" ")
-    command, _, rest = rest.partition(" ")
+    parts = rest[1:].split(" ", 3)  # prefix, command, target, text (with its colon)
+    if len(parts) != 4:
+        return None
+    prefix, command, target, text = parts
     if command == "PRIVMSG":
         notice = False
     elif command == "NOTICE":
@@ -66,7 +68,6 @@ def parse_user_line(line: str) -> UserLine | None:
     else:
         return None
     nick, bang, _ = prefix.partition("!")
-    target, _, text = rest.partition(" ")
     if (
         not bang  # a server's name, not nick!user@host
         or not target
