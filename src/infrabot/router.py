@@ -363,7 +363,7 @@ class Router:
         for a channel."""
         if message.room.private or len(lines) <= self.limits.channel_lines:
             room = message.room
-            return [Reply(room=room, lines=self._fit(lines, room), in_reply_to=message)]
+            return [Reply(room, self._fit(lines, room), message)]  # room, lines, in_reply_to
         sender = message.sender
         private = Room(network=sender.network, id=sender.address, private=True)
         pointer = clean_lines([f"that answer is {len(lines)} lines; I sent it to you in private"])

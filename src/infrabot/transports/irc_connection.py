@@ -74,7 +74,6 @@ class IrcConnection(AioConnection):  # type: ignore[misc]
     def __init__(self, reactor: AioReactor, on_event: Callable[[Received], None]) -> None:
         super().__init__(reactor)
         self._on_event = on_event
-        self._ack_due = False
         self.linelen = DEFAULT_LINELEN
 
     async def open(
@@ -120,8 +119,8 @@ class IrcConnection(AioConnection):  # type: ignore[misc]
         A user's PRIVMSG or NOTICE is read by :func:`.irc_privmsg.parse_user_line` and handed
         over as a :class:`~.irc_privmsg.UserLine`; every other line goes through the
         library's parser and arrives as its events. The acknowledgement of the bytes
-        (:meth:`_ack_now`) follows on the event loop's next pass, after the answers that are
-        ready at once: it must not wait, but neither should they.
+        (:meth:`_ack_now`) follows in the same call, after the answers that are ready at
+        once: it must not wait, but neither should they.
         """
         on_event = self._on_event
         for line in self.buffer.lines(new_data):
@@ -133,11 +132,7 @@ class IrcConnection(AioConnection):  # type: ignore[misc]
                     self._process_line(line)
             except Exception:
                 log.exception("failed to handle line from server: %r", line[:300])
-        # Scheduled after the lines, not before: it runs on the loop's next pass either way,
-        # and the answers written above need not wait for the scheduling.
-        if not self._ack_due:
-            self._ack_due = True
-            self.reactor.loop.call_soon(self._ack_now)
+        self._ack_now()  # after the lines: the answers written above did not wait for it
 
     def _ack_now(self) -> None:
         """Acknowledge received data at once (Linux ``TCP_QUICKACK``; a no-op elsewhere).
@@ -148,7 +143,6 @@ class IrcConnection(AioConnection):  # type: ignore[misc]
         kernel goes back to delaying ACKs whenever we answer, so this is done after every
         read.
         """
-        self._ack_due = False
         sock = self.transport.get_extra_info("socket") if self.transport is not None else None
         if sock is not None and _QUICKACK is not None:
             with contextlib.suppress(OSError):  # a socket closing under us: nothing to ack

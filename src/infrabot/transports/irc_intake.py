@@ -73,13 +73,13 @@ class Intake:
         settled, account = self.accounts.settled(
             nick, line.account, None if private else line.target
         )
-        message = IncomingMessage(
-            sender=self._sender(nick, account),
-            room=self._room(nick if private else line.target, private),
-            text=line.text,
-            bot_name=self.host.nick,
-            event_id=line.msgid,
-            vouch=None if settled else functools.partial(self.accounts.lookup, conn, nick),
+        message = IncomingMessage(  # positional: made for every line, and cheaper so
+            self._sender(nick, account),  # sender
+            self._room(nick if private else line.target, private),  # room
+            line.text,
+            self.host.nick,  # bot_name
+            line.msgid,  # event_id
+            None if settled else functools.partial(self.accounts.lookup, conn, nick),  # vouch
         )
         self._dispatch(message)
 
