@@ -271,3 +271,21 @@ async def test_what_a_question_meant_is_remembered_until_the_index_changes(
     current[0] = Index(psf_index.inventory)  # a reload
     await asking.handle(message("infrabot: who owns pypi?"))
     assert len(calls) == 2
+    long = "infrabot: who owns pypi? " + "x" * 2000  # longer than any input kept
+    await asking.handle(message(long))
+    await asking.handle(message(long))
+    assert len(calls) == 4  # not remembered: the memo never holds more than that per text
+    for _ in range(3):
+        assert await asking.handle(message("lunch, anyone?")) == []
+    assert asking._meanings.get(("lunch, anyone?", "infrabot", False)) is None  # chatter: no
+    assert len(asking._meanings) == 1
+
+
+async def test_what_a_text_means_depends_on_where_it_was_said(router: Router) -> None:
+    """The same words mean a command in private and nothing in a channel: the remembered
+    meaning is per place, not per text alone."""
+    (private,) = await router.handle(message("owner pypi", private=True))
+    assert private.lines[0].startswith("PyPI (pypi.python.org) is maintained by")
+    assert await router.handle(message("owner pypi")) == []  # remembered in private only
+    (again,) = await router.handle(message("owner pypi", private=True))
+    assert again.lines == private.lines

@@ -63,6 +63,10 @@ class ParsedCommand:
     args: str
 
 
+_UNSEEN = ParsedCommand("", "")
+"""A text whose meaning is not remembered (compared by identity: None is a meaning)."""
+
+
 @dataclass(slots=True)
 class Router:
     """Turns incoming messages into replies using the current plugins and inventory index."""
@@ -81,8 +85,8 @@ class Router:
         default_factory=OrderedDict, init=False, repr=False
     )
     _answers_index: Index | None = field(default=None, init=False, repr=False)
-    # what plain questions meant, for the same index and plugins; bounded
-    _meanings: OrderedDict[tuple[str, str], ParsedCommand | None] = field(
+    # what texts meant to the bot, for the same index and plugins; bounded
+    _meanings: OrderedDict[tuple[str, str, bool], ParsedCommand | None] = field(
         default_factory=OrderedDict, init=False, repr=False
     )
     _meanings_of: tuple[Index, PluginSet] | None = field(default=None, init=False, repr=False)
@@ -92,57 +96,59 @@ class Router:
 
         Text addressed to the bot without the prefix may be a plain question ("who owns
         pypi?"): it becomes the command that answers it. Addressed text that is neither gets
-        a command named ``""``, which answers that it was not understood.
+        a command named ``""``, which answers that it was not understood. What a text meant is
+        remembered: people ask the same things, and the meaning depends only on the text, the
+        bot's name, whether it was said in private, the index and the plugins.
         """
+        index, plugins = self.index(), self.plugins
+        of = self._meanings_of
+        if of is None or of[0] is not index or of[1] is not plugins:
+            self._meanings.clear()  # a reload: names may mean other things now
+            self._meanings_of = (index, plugins)
+        meanings = self._meanings
+        key = (message.text, message.bot_name, message.room.private)
+        parsed = meanings.get(key, _UNSEEN)
+        if parsed is not _UNSEEN:
+            meanings.move_to_end(key)
+            return parsed
         text = clean_line(message.text, self.limits.max_input_chars)
-        rest: str | None = None
         prefixed = bool(self.prefix) and text.startswith(self.prefix)
         if prefixed:
-            rest = text[len(self.prefix) :]
+            rest: str | None = text[len(self.prefix) :]
         else:
-            addressed = _strip_address(text, message.bot_name)
-            if addressed is not None:
-                rest = _strip_prefix(addressed, self.prefix)
+            rest = _strip_address(text, message.bot_name)
+            if rest is not None:
+                rest = _strip_prefix(rest, self.prefix)
             elif message.room.private:
                 rest = _strip_prefix(text, self.prefix)
         if rest is None:
-            return None
+            return None  # talk not meant for the bot: not remembered, there is too much of it
+        parsed = self._meaning(rest, prefixed, message)
+        if len(message.text) <= self.limits.max_input_chars:  # the memo's size stays bounded
+            meanings[key] = parsed
+            if len(meanings) > _ANSWER_MEMO:
+                meanings.popitem(last=False)
+        return parsed
+
+    def _meaning(self, rest: str, prefixed: bool, message: IncomingMessage) -> ParsedCommand | None:
+        """What ``rest`` (the text after the prefix or the bot's name) asks for."""
+        commands = self.plugins.commands
         word, _, args = rest.strip().partition(" ")
         name = word.lower()
-        if prefixed and name in self.plugins.commands:  # the most common: a command, typed
+        if prefixed and name in commands:  # the most common: a command, typed
             return ParsedCommand(name, args.strip())
-        asked = self._asked(rest, message)  # "!where does pypi run?" too
-        if asked is not None:
-            return asked
+        # "!where does pypi run?" too
+        meaning = understand(rest, self.index(), commands, bot=message.bot_name)
+        if meaning is not None and meaning.command in commands:
+            return ParsedCommand(meaning.command, meaning.args)
         if not COMMAND_NAME.fullmatch(name) or (
-            not prefixed and name not in self.plugins.commands and looks_like_question(rest)
+            not prefixed and name not in commands and looks_like_question(rest)
         ):
             # "!!!" or "! " in a channel is not a command; said to the bot, it is answered
             if prefixed and not message.room.private:
                 return None
             return ParsedCommand(_NOT_UNDERSTOOD, rest.strip())
         return ParsedCommand(name, args.strip())
-
-    def _asked(self, text: str, message: IncomingMessage) -> ParsedCommand | None:
-        """The command a plain question in ``text`` means, if it is one (remembered: people ask
-        the same things, and the mapping depends only on the text, index and plugins)."""
-        index, plugins = self.index(), self.plugins
-        memo = self._meanings_of
-        if memo is None or memo[0] is not index or memo[1] is not plugins:
-            self._meanings.clear()  # a reload: names may mean other things now
-            self._meanings_of = (index, plugins)
-        key = (text, message.bot_name)
-        if key in self._meanings:
-            self._meanings.move_to_end(key)
-            return self._meanings[key]
-        meaning = understand(text, index, plugins.commands, bot=message.bot_name)
-        parsed = None
-        if meaning is not None and meaning.command in plugins.commands:
-            parsed = ParsedCommand(meaning.command, meaning.args)
-        self._meanings[key] = parsed
-        if len(self._meanings) > _ANSWER_MEMO:
-            self._meanings.popitem(last=False)
-        return parsed
 
     def answer(self, message: IncomingMessage) -> list[Reply] | Coroutine[Any, Any, list[Reply]]:
         """Every reply ``message`` calls for, at once when they need no waiting: none when it
