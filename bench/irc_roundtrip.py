@@ -274,6 +274,10 @@ irc:
         for bot in BOTS:
             await wait_joined(probe, bot, chans[bot][0])
             await wait_joined(probe, bot, chans[bot][-1])
+        # The probe leaves: in infrabot's channel it would be one more member the server
+        # relays every question and answer to, work no other bot's round trip carries.
+        users.remove(probe)
+        await probe.close()
 
         results: dict[str, list[float]] = {f"sequential {bot}": [] for bot in BOTS}
         results["sequential infrabot question"] = []
