@@ -13,8 +13,9 @@ and measures, from the user's send to the last line of the answer arriving:
 - 10 clients each sending 100 requests one after another, all 10 at once (in slices of 10
   requests per client, the bots in turn, so that here too all see the same machine).
 
-It prints a table with p50/p99 and the bars (p50 <= 1.5 x floor p50, p99 <= 2 x floor p99; a
-plain question's p50 <= 1.2 x that of ``!owner pypi``).
+It prints a table with p50/p99 and the bars (sequential p50 <= 1.5 x floor p50, p99 <= 2 x
+floor p99; the burst's p50 and p99 <= 2 x the floor's, its p50 against 1.5 x too; a plain
+question's p50 <= 1.2 x that of ``!owner pypi``).
 Needs InspIRCd and Atheme (``scripts/install-irc-servers``). Usage::
 
     python bench/irc_roundtrip.py [--sequential 1000] [--clients 10] [--per-client 100]
@@ -346,9 +347,13 @@ def report(results: dict[str, list[float]], args: argparse.Namespace) -> str:
         ours, floor = results[f"{mode} infrabot"], results[f"{mode} floor"]
         p50 = percentile(ours, 50) / percentile(floor, 50)
         p99 = percentile(ours, 99) / percentile(floor, 99)
+        # The bars: sequential p50 <= 1.5 x, p99 <= 2 x; the burst <= 2 x. The
+        # burst's p50 is also held to the sequential 1.5 x, for the record.
+        bar = 1.5 if mode == "sequential" else 2.0
+        also = "" if mode == "sequential" else f"; 1.5: {'PASS' if p50 <= 1.5 else 'FAIL'}"
         rows.append(
-            f"- {mode}: p50 {p50:.2f} x floor (bar 1.5: {'PASS' if p50 <= 1.5 else 'FAIL'}), "
-            f"p99 {p99:.2f} x floor (bar 2: {'PASS' if p99 <= 2 else 'FAIL'})"
+            f"- {mode}: p50 {p50:.2f} x floor (bar {bar:g}: {'PASS' if p50 <= bar else 'FAIL'}"
+            f"{also}), p99 {p99:.2f} x floor (bar 2: {'PASS' if p99 <= 2 else 'FAIL'})"
         )
         aio = results[f"{mode} aiobot"]
         rows.append(
