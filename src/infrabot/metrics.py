@@ -208,7 +208,8 @@ def _replies(network: Network) -> Any:
 
 def note_command(command: str, outcome: str) -> None:
     """Say which command the message being timed ran, and how it ended (``answered``,
-    ``failed``, ``refused``, ``cached``, ``unknown``)."""
+    ``failed``, ``refused``, ``unknown``; a remembered answer is counted by the router as
+    ``cached`` through :func:`command_done`)."""
     noted = _current.get()
     if noted is not None:
         noted.command, noted.outcome = command, outcome

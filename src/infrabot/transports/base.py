@@ -121,7 +121,6 @@ class Transport(People, Protocol):
         ...
 
 
-@runtime_checkable
 class SendsNow(Protocol):
     """A transport that can hand a reply over without waiting, when its network allows."""
 

@@ -386,10 +386,10 @@ class IrcTransport:
         target = room.id
         self.shaper.check_target(target, private=room.private)
         asker = reply.in_reply_to.sender.name if reply.in_reply_to is not None else None
-        addressed = asker if reply.address_asker and not room.private else None
+        addressed = asker if asker and reply.address_asker and not room.private else None
         linelen = self._conn.linelen if self._conn is not None else DEFAULT_LINELEN
         shaped = self.shaper.privmsgs(
-            target, lines, asker=addressed or None, nick=self.nick, linelen=linelen
+            target, lines, asker=addressed, nick=self.nick, linelen=linelen
         )
         # Fair shares are per asker; a reply to nobody in particular (a page) is its target's.
         tickets = [self._enqueue(irc_lower(asker or target), shaped)]
